@@ -1,0 +1,41 @@
+//! `/v1/endpoints`: the call-routing endpoints numbers attach to.
+
+use super::extract::{ApiJson, ApiQuery, Authenticated};
+use crate::domain::parse::{EndpointName, PageRequest};
+use crate::domain::{CreateEndpointBody, Endpoint, ErrorBody, Page, PageQuery};
+use crate::error::AppError;
+use crate::server::AppState;
+use crate::service::endpoints;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+
+/// Create an endpoint.
+#[utoipa::path(
+    post, path = "/v1/endpoints", tag = "Endpoints",
+    request_body = CreateEndpointBody, params(super::openapi::TenancyHeaders),
+    responses((status = 201, body = Endpoint), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody))
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    Authenticated(tenant): Authenticated,
+    ApiJson(body): ApiJson<CreateEndpointBody>,
+) -> Result<(StatusCode, Json<Endpoint>), AppError> {
+    let name = EndpointName::parse(&body.name)?;
+    Ok((StatusCode::CREATED, Json(endpoints::create(&state.ctx.db, &tenant, &name).await?)))
+}
+
+/// The organization's endpoints in this mode, newest first.
+#[utoipa::path(
+    get, path = "/v1/endpoints", tag = "Endpoints",
+    params(PageQuery, super::openapi::TenancyHeaders),
+    responses((status = 200, body = Page<Endpoint>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    Authenticated(tenant): Authenticated,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Json<crate::domain::Page<Endpoint>>, AppError> {
+    let page = PageRequest::parse(query.limit.as_deref(), query.offset.as_deref())?;
+    Ok(Json(endpoints::list(&state.ctx.db, &tenant, page).await?))
+}

@@ -1,0 +1,145 @@
+//! Extractors that turn every malformed request into the API's JSON error.
+
+use crate::error::AppError;
+use crate::server::AppState;
+use crate::service::auth::{self, CredentialHeaders};
+use crate::service::Tenant;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{header, request::Parts, HeaderMap, StatusCode};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+/// The authenticated tenant of the request (API key or session JWT), rate limited per credential.
+pub struct Authenticated(pub Tenant);
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let headers = &parts.headers;
+        let text = |name: &str| -> Result<Option<&str>, AppError> {
+            headers
+                .get(name)
+                .map(|v| v.to_str().map_err(|_| AppError::validation(name, format!("{name} must be ASCII text"))))
+                .transpose()
+        };
+        let credential = match headers.get(header::AUTHORIZATION) {
+            Some(value) => {
+                let value = value.to_str().map_err(|_| AppError::Unauthorized("malformed Authorization header".into()))?;
+                let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+                if !scheme.eq_ignore_ascii_case("bearer") {
+                    return Err(AppError::Unauthorized("the Authorization scheme must be Bearer".into()));
+                }
+                Some(token)
+            }
+            None => headers
+                .get("x-api-key")
+                .map(|v| v.to_str().map_err(|_| AppError::Unauthorized("malformed x-api-key header".into())))
+                .transpose()?,
+        };
+        let request = CredentialHeaders {
+            credential,
+            organization_id: text("x-organization-id")?,
+            mode: text("x-kros-mode")?,
+        };
+        let tenant = auth::authenticate(&state.ctx, &state.jwt, &request).await?;
+        state.rate_limit.check(&tenant.actor)?;
+        Ok(Authenticated(tenant))
+    }
+}
+
+/// A JSON body: any malformed, mistyped or oversized body is a JSON error naming the field.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::PayloadTooLarge
+            } else {
+                AppError::Validation { message: format!("cannot read the request body: {rejection}"), field: None }
+            }
+        })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(AppError::Validation { message: "the request body must be a JSON object".into(), field: None });
+        }
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let syntax = |inner: serde_json::Error| AppError::Validation {
+        message: format!("the request body is not valid JSON: {inner}"),
+        field: None,
+    };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return syntax(inner);
+        }
+        let message = inner.to_string();
+        AppError::Validation { field: field_of(&path, &message), message }
+    })?;
+    de.end().map_err(syntax)?;
+    Ok(value)
+}
+
+/// The field an error is about: its path, or the name in "unknown field `x`".
+fn field_of(path: &str, message: &str) -> Option<String> {
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        return rest.split('`').next().map(str::to_string);
+    }
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        return rest.split('`').next().map(str::to_string);
+    }
+    (path != "." && !path.is_empty()).then(|| path.to_string())
+}
+
+/// A query string parsed into `T`; unknown or repeated parameters are refused.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        let query = parts.uri.query().unwrap_or("");
+        serde_urlencoded::from_str(query).map(ApiQuery).map_err(|e| {
+            let reason = e.to_string();
+            let field = field_of("", &reason);
+            let message = match reason.strip_prefix("unknown field `") {
+                Some(rest) => format!("unknown query parameter `{rest}"),
+                None => format!("invalid query: {reason}"),
+            };
+            AppError::Validation { field, message }
+        })
+    }
+}
+
+/// The `{id}` of a number route: a malformed id is a 400, not a 404.
+pub struct IdPath(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdPath {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::validation("id", "id must be a UUID"))?;
+        Uuid::parse_str(&raw).map(IdPath).map_err(|_| AppError::validation("id", "id must be a UUID"))
+    }
+}
+
+/// The optional `Idempotency-Key` header.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, AppError> {
+    headers
+        .get("idempotency-key")
+        .map(|v| {
+            v.to_str().map_err(|_| AppError::validation("Idempotency-Key", "Idempotency-Key must be printable ASCII"))
+        })
+        .transpose()
+}

@@ -1,0 +1,142 @@
+//! `/v1/phone-numbers`: parse, authenticate, call the service, map the result.
+
+use super::extract::{idempotency_key, ApiJson, ApiQuery, Authenticated, IdPath};
+use crate::domain::{
+    DeleteQuery, ErrorBody, ListNumbersQuery, Page, PhoneNumber, PhoneNumberDetails,
+    PurchaseBody, UpdateBody,
+};
+use crate::error::AppError;
+use crate::server::AppState;
+use crate::service::idempotency::Claim;
+use crate::service::{inventory, phone_numbers as numbers};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+/// List the organization's numbers, or search the inventory.
+#[utoipa::path(
+    get, path = "/v1/phone-numbers", tag = "Phone numbers",
+    params(ListNumbersQuery, super::openapi::TenancyHeaders),
+    responses(
+        (status = 200, description = "`action=assigned`: owned numbers, newest first ; \
+            `action=available`: inventory numbers for sale, by E.164 (same envelope, `data` holds `InventoryNumber`s)",
+            body = Page<PhoneNumber>),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    Authenticated(tenant): Authenticated,
+    ApiQuery(query): ApiQuery<ListNumbersQuery>,
+) -> Result<Response, AppError> {
+    Ok(match numbers::ListRequest::parse(&query)? {
+        numbers::ListRequest::Assigned { country, number_type, page } => {
+            Json(numbers::list_assigned(&state.ctx, &tenant, country, number_type, page).await?).into_response()
+        }
+        numbers::ListRequest::Available { country, number_type, contains, page } => Json(
+            inventory::search_available(&state.ctx.db, tenant.mode, country, number_type, contains.as_ref(), page)
+                .await?,
+        )
+        .into_response(),
+    })
+}
+
+/// Purchase a number from the inventory.
+#[utoipa::path(
+    post, path = "/v1/phone-numbers", tag = "Phone numbers",
+    request_body = PurchaseBody,
+    params(
+        super::openapi::TenancyHeaders,
+        ("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters; a retry with the same key and body returns the first response and buys nothing"),
+    ),
+    responses(
+        (status = 201, description = "Bought", body = PhoneNumber),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, description = "Unknown inventory number", body = ErrorBody),
+        (status = 409, description = "`number_unavailable` (already sold), `price_changed`, or `conflict` (the same Idempotency-Key is still in progress)", body = ErrorBody),
+        (status = 422, description = "`idempotency_key_reused`: the key was used with another body", body = ErrorBody),
+    )
+)]
+pub async fn purchase(
+    State(state): State<AppState>,
+    Authenticated(tenant): Authenticated,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<PurchaseBody>,
+) -> Result<Response, AppError> {
+    let purchase = numbers::Purchase::parse(&body)?;
+    let claim = idempotency_key(&headers)?.map(|key| Claim::new(key, &body)).transpose()?;
+    Ok(match numbers::purchase_once(&state.ctx, &tenant, &purchase, claim.as_ref()).await? {
+        numbers::PurchaseOutcome::Bought(number) => (StatusCode::CREATED, Json(number)).into_response(),
+        numbers::PurchaseOutcome::Replayed { status, body } => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+            [(header::CONTENT_TYPE, "application/json"), (header::HeaderName::from_static("idempotent-replayed"), "true")],
+            body,
+        )
+            .into_response(),
+    })
+}
+
+/// A number with its SIP credentials.
+#[utoipa::path(
+    get, path = "/v1/phone-numbers/{id}", tag = "Phone numbers",
+    params(("id" = uuid::Uuid, Path, description = "Phone number id"), super::openapi::TenancyHeaders),
+    responses(
+        (status = 200, body = PhoneNumberDetails),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+    )
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    Authenticated(tenant): Authenticated,
+    IdPath(id): IdPath,
+) -> Result<Json<PhoneNumberDetails>, AppError> {
+    Ok(Json(numbers::get(&state.ctx, &tenant, id).await?))
+}
+
+/// Change a number's settings.
+#[utoipa::path(
+    patch, path = "/v1/phone-numbers/{id}", tag = "Phone numbers",
+    request_body = UpdateBody,
+    params(("id" = uuid::Uuid, Path, description = "Phone number id"), super::openapi::TenancyHeaders),
+    responses(
+        (status = 200, body = PhoneNumber),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "`conflict`: the number was released", body = ErrorBody),
+    )
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    Authenticated(tenant): Authenticated,
+    IdPath(id): IdPath,
+    ApiJson(body): ApiJson<UpdateBody>,
+) -> Result<Json<PhoneNumber>, AppError> {
+    let changes = numbers::NumberChanges::parse(&body)?;
+    Ok(Json(numbers::update(&state.ctx, &tenant, id, &changes).await?))
+}
+
+/// Delete (no query) or release (`?action=release`) a number.
+#[utoipa::path(
+    delete, path = "/v1/phone-numbers/{id}", tag = "Phone numbers",
+    params(("id" = uuid::Uuid, Path, description = "Phone number id"), DeleteQuery, super::openapi::TenancyHeaders),
+    responses(
+        (status = 200, description = "Released: the record stays, inactive, with `released_at`", body = PhoneNumber),
+        (status = 204, description = "Deleted: the record is gone"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+    )
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    Authenticated(tenant): Authenticated,
+    IdPath(id): IdPath,
+    ApiQuery(query): ApiQuery<DeleteQuery>,
+) -> Result<Response, AppError> {
+    match query.action.as_deref() {
+        None => {
+            numbers::delete(&state.ctx, &tenant, id).await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        Some("release") => Ok(Json(numbers::release(&state.ctx, &tenant, id).await?).into_response()),
+        Some(_) => Err(AppError::validation("action", "action must be release, or absent for a hard delete")),
+    }
+}

@@ -1,0 +1,260 @@
+//! The operator CLI. Every command prints its result as the last line of stdout and exits
+//! non-zero with a clear message on bad input.
+
+use crate::db::PoolSettings;
+use crate::domain::parse::parse_enum;
+use crate::domain::Mode;
+use crate::error::AppError;
+use crate::server::{self, ServerSettings};
+use crate::service::auth::JwtSettings;
+use crate::service::{api_keys, inventory, organizations, Context};
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use uuid::Uuid;
+
+#[derive(Parser, Debug)]
+#[command(name = "kros-numbers", version, about = "Phone-number provisioning: REST API, dashboard and operator tools")]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Configuration shared by every command: flags, or the environment.
+#[derive(Args, Debug, Clone)]
+pub struct Config {
+    /// `sqlite://path` (created if missing) or `postgres://...`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/kros-numbers.db", global = true)]
+    pub database_url: String,
+    /// Most connections in the pool.
+    #[arg(long, env = "KROS_DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
+    pub db_max_connections: u32,
+    /// How long a request waits for a connection before answering 503.
+    #[arg(long, env = "KROS_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 3000, global = true)]
+    pub db_acquire_timeout_ms: u64,
+    /// The domain of SIP URIs and credentials.
+    #[arg(long, env = "KROS_SIP_DOMAIN", default_value = "sip.kros.local", global = true)]
+    pub sip_domain: String,
+}
+
+impl Config {
+    fn pool(&self) -> PoolSettings {
+        PoolSettings {
+            max_connections: self.db_max_connections.max(1),
+            acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms.max(1)),
+        }
+    }
+
+    async fn context(&self) -> Result<Context, AppError> {
+        server::context(&self.database_url, &self.pool(), &self.sip_domain).await
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the REST API and the dashboard (the default). Never seeds data.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create the demo organization, user, endpoints and inventory (idempotent).
+    SeedDemo {
+        /// Keep the demo test-mode API key in this file, and reuse it on later runs.
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+    },
+    /// Organizations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Dashboard users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// The inventory of numbers for sale.
+    #[command(subcommand)]
+    Inventory(InventoryCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// The built dashboard (cargo-leptos output).
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: String,
+    /// HS256 secret of Supabase session tokens; without it only API keys are accepted.
+    #[arg(long, env = "SUPABASE_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// The Supabase project URL; when set, a token's `iss` must be `<url>/auth/v1`.
+    #[arg(long, env = "SUPABASE_URL")]
+    pub supabase_url: Option<String>,
+    /// Create users seen for the first time in a valid token (they have no organization).
+    #[arg(long, env = "KROS_JWT_AUTO_CREATE_USERS", default_value_t = false)]
+    pub auto_create_users: bool,
+    /// Requests per second per credential (per process); 0 disables.
+    #[arg(long, env = "KROS_RATE_LIMIT_PER_SECOND", default_value_t = 50)]
+    pub rate_limit_per_second: u32,
+    /// Burst allowance per credential.
+    #[arg(long, env = "KROS_RATE_LIMIT_BURST", default_value_t = 100)]
+    pub rate_limit_burst: u32,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OrgCommand {
+    /// Create an organization; prints its id.
+    Create { name: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create a user in an organization; prints the user id.
+    Create {
+        email: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long = "org")]
+        org: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Create an API key; prints the key, once.
+    Create {
+        #[arg(long = "org")]
+        org: String,
+        #[arg(long, value_parser = parse_mode)]
+        mode: Mode,
+        #[arg(long, default_value = "API key")]
+        name: String,
+    },
+    /// Revoke an API key by id or prefix.
+    Revoke { key_id_or_prefix: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum InventoryCommand {
+    /// Import numbers from a CSV file (header: e164,country,type,setup_cost_cents,monthly_cost_cents,currency).
+    /// All or nothing: a bad row is reported with its line number and nothing is imported.
+    Import {
+        file: PathBuf,
+        #[arg(long, value_parser = parse_mode)]
+        mode: Mode,
+    },
+}
+
+fn parse_mode(raw: &str) -> Result<Mode, String> {
+    parse_enum::<Mode>("mode", raw).map_err(|e| e.message)
+}
+
+fn parse_org(raw: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(raw.trim()).map_err(|_| AppError::validation("org", format!("--org must be an organization id (a UUID), got {raw:?}")))
+}
+
+pub fn init_tracing() {
+    use tracing_subscriber::{fmt, EnvFilter};
+    let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    // Logs go to stderr, so stdout carries only command results.
+    if std::env::var("KROS_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        let _ = fmt().json().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    } else {
+        let _ = fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<(), AppError> {
+    let config = cli.config;
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::parse_from_env())) {
+        Command::Serve(args) => {
+            server::serve(ServerSettings {
+                database_url: config.database_url.clone(),
+                pool: config.pool(),
+                sip_domain: config.sip_domain.clone(),
+                jwt: JwtSettings::new(args.jwt_secret, args.supabase_url, args.auto_create_users),
+                rate_limit_per_second: args.rate_limit_per_second,
+                rate_limit_burst: args.rate_limit_burst,
+                site_root: args.site_root,
+                site_addr: args.addr,
+            })
+            .await
+        }
+        Command::Migrate => {
+            config.context().await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::SeedDemo { key_file } => {
+            let ctx = config.context().await?;
+            let summary = crate::seed::seed_demo(&ctx, key_file.as_deref()).await?;
+            println!("demo organization: {}", summary.organization_id);
+            println!("demo login: {} / {}", summary.user_email, summary.user_password);
+            println!("inventory numbers added: {}", summary.inventory_added);
+            if let Some(key) = summary.test_api_key {
+                println!("demo test-mode API key: {key}");
+            }
+            Ok(())
+        }
+        Command::Org(OrgCommand::Create { name }) => {
+            let ctx = config.context().await?;
+            println!("{}", organizations::create_organization(&ctx.db, &name).await?);
+            Ok(())
+        }
+        Command::User(UserCommand::Create { email, password, org }) => {
+            let org = parse_org(&org)?;
+            let ctx = config.context().await?;
+            println!("{}", organizations::create_user(&ctx.db, &email, &password, org).await?);
+            Ok(())
+        }
+        Command::Key(KeyCommand::Create { org, mode, name }) => {
+            let org = parse_org(&org)?;
+            let ctx = config.context().await?;
+            let key = api_keys::create(&ctx, org, mode, &name).await?;
+            eprintln!("Store this key now: it is shown only once. Its id is {}.", key.id);
+            println!("{}", key.key);
+            Ok(())
+        }
+        Command::Key(KeyCommand::Revoke { key_id_or_prefix }) => {
+            let ctx = config.context().await?;
+            let id = api_keys::revoke(&ctx.db, &key_id_or_prefix, None).await?;
+            println!("revoked {id}");
+            Ok(())
+        }
+        Command::Inventory(InventoryCommand::Import { file, mode }) => {
+            let reader = std::fs::File::open(&file)
+                .map_err(|e| AppError::validation("file", format!("cannot open {}: {e}", file.display())))?;
+            let numbers = inventory::parse_csv(reader)
+                .map_err(|e| AppError::validation("file", format!("{}: {e}; nothing was imported", file.display())))?;
+            let ctx = config.context().await?;
+            let progress = indicatif::ProgressBar::with_draw_target(
+                Some(numbers.len() as u64),
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            let added = inventory::add(&ctx.db, mode, &numbers, |done| {
+                if done % 500 == 0 || done == numbers.len() {
+                    progress.set_position(done as u64);
+                }
+            })
+            .await?;
+            progress.finish_and_clear();
+            println!("imported {added}");
+            Ok(())
+        }
+    }
+}
+
+impl ServeArgs {
+    /// `serve`'s settings when no subcommand is given.
+    fn parse_from_env() -> Self {
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            args: ServeArgs,
+        }
+        Only::parse_from(["kros-numbers"]).args
+    }
+}

@@ -1,0 +1,195 @@
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use uuid::Uuid;
+
+#[cfg(feature = "ssr")]
+use utoipa::ToSchema;
+
+/// Defines a string enum whose wire names are fixed, with `FromStr` errors that name the
+/// allowed values (the contract's "a 400 naming the allowed values").
+macro_rules! wire_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $wire:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "ssr", derive(ToSchema))]
+        pub enum $name { $(#[serde(rename = $wire)] $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $wire),+ }
+            }
+            /// "`a`, `b` or `c`": for error messages.
+            pub fn allowed_values() -> String {
+                let names: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
+                match names.split_last() {
+                    Some((last, rest)) if !rest.is_empty() => format!("{} or {}", rest.join(", "), last),
+                    _ => names.join(""),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($wire => Ok($name::$variant),)+
+                    _ => Err(format!("must be one of {}", Self::allowed_values())),
+                }
+            }
+        }
+    };
+}
+
+wire_enum!(
+    /// The kind of a phone number.
+    NumberType { Local = "local", Mobile = "mobile", TollFree = "toll_free", National = "national" }
+);
+wire_enum!(
+    /// Whether an owned number routes calls.
+    NumberStatus { Active = "active", Inactive = "inactive" }
+);
+wire_enum!(
+    /// Live or test data, as in Stripe: a test key never sees live data and the reverse.
+    Mode { Live = "live", Test = "test" }
+);
+
+impl Mode {
+    pub fn is_live(self) -> bool {
+        self == Mode::Live
+    }
+    pub fn from_livemode(livemode: bool) -> Mode {
+        if livemode { Mode::Live } else { Mode::Test }
+    }
+}
+
+/// A phone number owned by an organization.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct PhoneNumber {
+    pub id: Uuid,
+    #[cfg_attr(feature = "ssr", schema(example = "+14155550123"))]
+    pub e164: String,
+    #[cfg_attr(feature = "ssr", schema(example = "US"))]
+    pub country: String,
+    #[serde(rename = "type")]
+    pub number_type: NumberType,
+    pub status: NumberStatus,
+    pub endpoint_id: Option<Uuid>,
+    pub allow_inbound: bool,
+    pub allow_outbound: bool,
+    #[cfg_attr(feature = "ssr", schema(example = "sip:+14155550123@sip.kros.example"))]
+    pub sip_uri: String,
+    pub organization_id: Uuid,
+    pub livemode: bool,
+    pub setup_cost_cents: i64,
+    pub monthly_cost_cents: i64,
+    #[cfg_attr(feature = "ssr", schema(example = "USD"))]
+    pub currency: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub updated_at: String,
+    /// Null unless the number was released.
+    pub released_at: Option<String>,
+}
+
+/// How a SIP trunk authenticates to route calls for a number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct SipCredentials {
+    pub username: String,
+    pub password: String,
+    pub domain: String,
+}
+
+/// `GET /phone-numbers/{id}`: the number and its SIP credentials.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct PhoneNumberDetails {
+    #[serde(flatten)]
+    pub number: PhoneNumber,
+    pub sip_credentials: SipCredentials,
+}
+
+/// A number in the inventory that can be bought.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct InventoryNumber {
+    /// The inventory id, to buy it with `inventory_id`.
+    pub id: Uuid,
+    pub e164: String,
+    pub country: String,
+    #[serde(rename = "type")]
+    pub number_type: NumberType,
+    pub setup_cost_cents: i64,
+    pub monthly_cost_cents: i64,
+    pub currency: String,
+}
+
+/// A call-routing endpoint a number can be attached to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct Endpoint {
+    pub id: Uuid,
+    pub name: String,
+    pub livemode: bool,
+    pub created_at: String,
+}
+
+/// The list envelope of every list route.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct Page<T> {
+    pub data: Vec<T>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// The body of every error response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct ErrorDetail {
+    /// A stable machine-readable code, e.g. `validation_error`, `number_unavailable`.
+    pub code: String,
+    pub message: String,
+    /// The request field the error is about, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_type_parses_only_contract_values() {
+        assert_eq!("toll_free".parse::<NumberType>(), Ok(NumberType::TollFree));
+        let err = "tollfree".parse::<NumberType>().unwrap_err();
+        assert_eq!(err, "must be one of local, mobile, toll_free or national");
+    }
+
+    #[test]
+    fn status_parses_only_contract_values() {
+        assert_eq!("inactive".parse::<NumberStatus>(), Ok(NumberStatus::Inactive));
+        assert!("Active".parse::<NumberStatus>().is_err());
+    }
+
+    #[test]
+    fn phone_number_serializes_type_field_as_type() {
+        let json = serde_json::to_value(NumberType::TollFree).unwrap();
+        assert_eq!(json, "toll_free");
+    }
+}

@@ -1,0 +1,282 @@
+//! Parsing untrusted input into domain values. Once a value has one of these types it is valid;
+//! nothing checks it again.
+
+use phonenumber::country;
+use std::fmt;
+use std::str::FromStr;
+
+/// Why a value was refused, and which request field it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub field: String,
+    pub message: String,
+}
+
+impl Invalid {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Invalid { field: field.into(), message: message.into() }
+    }
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// An ISO 3166-1 alpha-2 country that has a telephone numbering plan. Stored upper case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CountryCode(country::Id);
+
+impl CountryCode {
+    /// Accepts `NG` or `ng`; refuses anything that is not a known region.
+    pub fn parse(field: &str, raw: &str) -> Result<Self, Invalid> {
+        let upper = raw.trim().to_ascii_uppercase();
+        let refused = || {
+            Invalid::new(field, format!("{field} must be an ISO 3166-1 alpha-2 country code such as US, GB or NG"))
+        };
+        if upper.len() != 2 || !upper.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(refused());
+        }
+        country::Id::from_str(&upper).map(CountryCode).map_err(|_| refused())
+    }
+
+    pub fn id(self) -> country::Id {
+        self.0
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_ref()
+    }
+}
+
+impl fmt::Display for CountryCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A phone number in E.164 form that is a valid number of its country, checked with Google's
+/// libphonenumber metadata (the `phonenumber` crate), not a regex.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct E164(String);
+
+impl E164 {
+    /// `raw` must be written in E.164 (`+` and digits only) and be a valid number of `country`.
+    pub fn parse(field: &str, raw: &str, country: CountryCode) -> Result<Self, Invalid> {
+        let raw = raw.trim();
+        let digits = raw.strip_prefix('+').unwrap_or("");
+        if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Invalid::new(
+                field,
+                format!("{field} must be in E.164 format: + then up to 15 digits, e.g. +14155550123"),
+            ));
+        }
+        let number = phonenumber::parse(Some(country.id()), raw)
+            .map_err(|_| Invalid::new(field, format!("{field} is not a phone number")))?;
+        let in_country = number.country().id() == Some(country.id());
+        if !phonenumber::is_valid(&number) || !in_country {
+            return Err(Invalid::new(field, format!("{raw} is not a valid phone number of {country}")));
+        }
+        Ok(E164(number.format().mode(phonenumber::Mode::E164).to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for E164 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Human formats of a stored E.164 number, for the dashboard (done on the server, so the browser
+/// bundle stays small). Falls back to the E.164 text if the number no longer parses.
+pub fn format_for_humans(e164: &str) -> (String, String) {
+    match phonenumber::parse(None, e164) {
+        Ok(n) => (
+            n.format().mode(phonenumber::Mode::National).to_string(),
+            n.format().mode(phonenumber::Mode::International).to_string(),
+        ),
+        Err(_) => (e164.to_string(), e164.to_string()),
+    }
+}
+
+/// An ISO 4217 currency code such as `USD`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Currency(String);
+
+impl Currency {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, Invalid> {
+        let upper = raw.trim().to_ascii_uppercase();
+        if upper.len() == 3 && upper.bytes().all(|b| b.is_ascii_uppercase()) {
+            Ok(Currency(upper))
+        } else {
+            Err(Invalid::new(field, format!("{field} must be a three-letter ISO 4217 code such as USD")))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A price in cents: never negative.
+pub fn parse_cents(field: &str, value: i64) -> Result<i64, Invalid> {
+    if value < 0 {
+        Err(Invalid::new(field, format!("{field} must not be negative")))
+    } else {
+        Ok(value)
+    }
+}
+
+/// `limit` and `offset` of a list request, within the contract's bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl PageRequest {
+    pub const DEFAULT_LIMIT: i64 = 20;
+    pub const MAX_LIMIT: i64 = 100;
+
+    /// Absent values take the defaults; present ones must be in range, never clamped.
+    pub fn parse(limit: Option<&str>, offset: Option<&str>) -> Result<Self, Invalid> {
+        let limit = match limit {
+            None => Self::DEFAULT_LIMIT,
+            Some(raw) => match raw.trim().parse::<i64>() {
+                Ok(n) if (1..=Self::MAX_LIMIT).contains(&n) => n,
+                _ => return Err(Invalid::new("limit", "limit must be between 1 and 100")),
+            },
+        };
+        let offset = match offset {
+            None => 0,
+            Some(raw) => match raw.trim().parse::<i64>() {
+                Ok(n) if n >= 0 => n,
+                _ => return Err(Invalid::new("offset", "offset must be a whole number >= 0")),
+            },
+        };
+        Ok(PageRequest { limit, offset })
+    }
+}
+
+/// The name of a call-routing endpoint: 1..100 characters after trimming.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointName(String);
+
+impl EndpointName {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let name = raw.trim();
+        let chars = name.chars().count();
+        if !(1..=100).contains(&chars) {
+            return Err(Invalid::new("name", "name must be between 1 and 100 characters"));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(Invalid::new("name", "name must not contain control characters"));
+        }
+        Ok(EndpointName(name.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Digits a searched number must contain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigitPattern(String);
+
+impl DigitPattern {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let digits = raw.trim().trim_start_matches('+');
+        if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Invalid::new("contains", "contains must be 1 to 15 digits"));
+        }
+        Ok(DigitPattern(digits.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Parses a wire enum, naming the field and the allowed values when it fails.
+pub fn parse_enum<T: FromStr<Err = String>>(field: &str, raw: &str) -> Result<T, Invalid> {
+    raw.parse::<T>().map_err(|allowed| Invalid::new(field, format!("{field} {allowed}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::NumberType;
+
+    fn us() -> CountryCode {
+        CountryCode::parse("country", "US").unwrap()
+    }
+
+    #[test]
+    fn country_accepts_lower_case_and_stores_upper_case() {
+        assert_eq!(CountryCode::parse("country", "ng").unwrap().as_str(), "NG");
+    }
+
+    #[test]
+    fn country_refuses_unknown_and_malformed_codes() {
+        for bad in ["", "X", "USA", "ZZ", "1A", "Ü1"] {
+            assert!(CountryCode::parse("country", bad).is_err(), "{bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn e164_accepts_a_valid_number_of_its_country() {
+        let n = E164::parse("e164", "+14155550123", us()).unwrap();
+        assert_eq!(n.as_str(), "+14155550123");
+        let ng = CountryCode::parse("country", "NG").unwrap();
+        assert!(E164::parse("e164", "+2348031234567", ng).is_ok());
+    }
+
+    #[test]
+    fn e164_refuses_a_number_of_another_country() {
+        let gb = CountryCode::parse("country", "GB").unwrap();
+        let err = E164::parse("e164", "+14155550123", gb).unwrap_err();
+        assert_eq!(err.field, "e164");
+    }
+
+    #[test]
+    fn e164_refuses_invalid_and_non_e164_text() {
+        for bad in ["", "14155550123", "+1 415 555 0123", "+1415555012", "+999123", "+1234567890123456", "+abc"] {
+            assert!(E164::parse("e164", bad, us()).is_err(), "{bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn page_request_defaults_and_bounds() {
+        assert_eq!(PageRequest::parse(None, None).unwrap(), PageRequest { limit: 20, offset: 0 });
+        assert_eq!(PageRequest::parse(Some("100"), Some("5")).unwrap(), PageRequest { limit: 100, offset: 5 });
+        assert_eq!(PageRequest::parse(Some("0"), None).unwrap_err().field, "limit");
+        assert_eq!(PageRequest::parse(Some("101"), None).unwrap_err().message, "limit must be between 1 and 100");
+        assert_eq!(PageRequest::parse(Some("ten"), None).unwrap_err().field, "limit");
+        assert_eq!(PageRequest::parse(None, Some("-1")).unwrap_err().field, "offset");
+    }
+
+    #[test]
+    fn endpoint_name_is_1_to_100_characters() {
+        assert!(EndpointName::parse("  ").is_err());
+        assert!(EndpointName::parse(&"é".repeat(100)).is_ok());
+        assert!(EndpointName::parse(&"a".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn enum_error_names_field_and_values() {
+        let err = parse_enum::<NumberType>("type", "landline").unwrap_err();
+        assert_eq!(err.message, "type must be one of local, mobile, toll_free or national");
+    }
+
+    #[test]
+    fn digit_pattern_is_digits_only() {
+        assert_eq!(DigitPattern::parse("555").unwrap().as_str(), "555");
+        assert!(DigitPattern::parse("55a").is_err());
+    }
+}

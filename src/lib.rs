@@ -1,0 +1,35 @@
+//! Kros Numbers: phone-number provisioning with a REST API and a Leptos dashboard, both thin
+//! doors onto one service layer.
+//!
+//! - `domain`: the contract's objects, shared with the browser (parsing is server-only);
+//! - `service`: every operation, written once on sqlx (server-only);
+//! - `api`: the REST door (`/v1`), `app`: the dashboard (server functions beside their pages);
+//! - `server`, `cli`: wiring, the operator CLI.
+
+pub mod app;
+pub mod domain;
+
+#[cfg(feature = "ssr")]
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod cli;
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod error;
+#[cfg(feature = "ssr")]
+pub mod rate_limit;
+#[cfg(feature = "ssr")]
+pub mod seed;
+#[cfg(feature = "ssr")]
+pub mod server;
+#[cfg(feature = "ssr")]
+pub mod service;
+
+/// The browser entry point: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

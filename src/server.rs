@@ -1,0 +1,149 @@
+//! The HTTP server: state, the router with both doors (REST and dashboard), and serving with
+//! graceful shutdown.
+
+use crate::api;
+use crate::app::{shell, App};
+use crate::db::{self, Backend, PoolSettings};
+use crate::error::{AppError, REQUEST_ID};
+use crate::rate_limit::RateLimit;
+use crate::service::auth::JwtSettings;
+use crate::service::{settings, Context};
+use axum::extract::{FromRef, Request};
+use axum::http::HeaderName;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+/// Everything the server needs to start, from flags or the environment.
+#[derive(Clone)]
+pub struct ServerSettings {
+    pub database_url: String,
+    pub pool: PoolSettings,
+    pub sip_domain: String,
+    pub jwt: JwtSettings,
+    /// Requests per second per credential; 0 disables rate limiting.
+    pub rate_limit_per_second: u32,
+    pub rate_limit_burst: u32,
+    /// Where the built dashboard (`pkg/`, assets) is served from.
+    pub site_root: String,
+    pub site_addr: SocketAddr,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub ctx: Context,
+    pub jwt: JwtSettings,
+    pub rate_limit: RateLimit,
+    pub leptos_options: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// Connects to the database (applying migrations) and loads the installation's secrets.
+pub async fn context(database_url: &str, pool: &PoolSettings, sip_domain: &str) -> Result<Context, AppError> {
+    let backend = Backend::of_url(database_url)?;
+    let db = db::connect(database_url, pool).await?;
+    let api_key_pepper = settings::secret(&db, "api_key_pepper").await?;
+    Ok(Context { db, backend, sip_domain: sip_domain.to_string(), api_key_pepper })
+}
+
+pub async fn state(settings: &ServerSettings) -> Result<AppState, AppError> {
+    let ctx = context(&settings.database_url, &settings.pool, &settings.sip_domain).await?;
+    let leptos_options = LeptosOptions::builder()
+        .output_name("kros-numbers")
+        .site_root(settings.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(settings.site_addr)
+        .env(if std::env::var("LEPTOS_ENV").is_ok_and(|e| e.eq_ignore_ascii_case("DEV")) {
+            leptos::config::Env::DEV
+        } else {
+            leptos::config::Env::PROD
+        })
+        .build();
+    Ok(AppState {
+        ctx,
+        jwt: settings.jwt.clone(),
+        rate_limit: RateLimit::new(settings.rate_limit_per_second, settings.rate_limit_burst),
+        leptos_options,
+    })
+}
+
+/// The whole application: `/v1` (REST), health checks, and the dashboard.
+pub fn router(state: AppState) -> Router {
+    let x_request_id = HeaderName::from_static("x-request-id");
+    let routes = generate_route_list(App);
+    let leptos_options = state.leptos_options.clone();
+    Router::new()
+        .nest("/v1", api::router())
+        .merge(api::health_router())
+        .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state)
+        // Layers run bottom-up: the request id is set first, so every later layer sees it.
+        .layer(CatchPanicLayer::custom(|_| {
+            AppError::internal("a handler panicked").into_response()
+        }))
+        .layer(middleware::from_fn(scope_request_id))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+}
+
+/// Makes the request id available to error bodies built anywhere below.
+async fn scope_request_id(request: Request, next: Next) -> Response {
+    let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    REQUEST_ID.scope(id, next.run(request)).await
+}
+
+/// Serves until SIGTERM or ctrl-c, then lets in-flight requests finish.
+pub async fn serve(settings: ServerSettings) -> Result<(), AppError> {
+    let state = state(&settings).await?;
+    let rate_limit = state.rate_limit.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            rate_limit.forget_idle();
+        }
+    });
+    let listener = tokio::net::TcpListener::bind(settings.site_addr)
+        .await
+        .map_err(|e| AppError::config(format!("cannot listen on {}: {e}", settings.site_addr)))?;
+    let addr = listener.local_addr().map_err(|e| AppError::internal(e.to_string()))?;
+    tracing::info!(%addr, "listening");
+    println!("Kros Numbers is serving on http://{addr}");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| AppError::internal(format!("server error: {e}")))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
