@@ -1,0 +1,159 @@
+//! Spawns the real app (the same router `kros-numbers serve` runs) on 127.0.0.1:0 with a fresh
+//! SQLite database in a temporary folder, and offers setup shortcuts through the service layer.
+
+use kros_numbers::db::PoolSettings;
+use kros_numbers::domain::Mode;
+use kros_numbers::server::{self, ServerSettings};
+use kros_numbers::service::auth::JwtSettings;
+use kros_numbers::service::inventory::{self, NewInventoryNumber};
+use kros_numbers::service::{api_keys, organizations, Context};
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::Value;
+use uuid::Uuid;
+
+pub const JWT_SECRET: &str = "test-jwt-secret-of-a-reasonable-length-0123456789";
+pub const SIP_DOMAIN: &str = "sip.test.kros";
+
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`
+    pub address: String,
+    pub ctx: Context,
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+/// Knobs for [`TestApp::spawn_with`].
+pub struct Options {
+    pub rate_limit_per_second: u32,
+    pub rate_limit_burst: u32,
+    pub supabase_url: Option<String>,
+    pub auto_create_users: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { rate_limit_per_second: 0, rate_limit_burst: 0, supabase_url: None, auto_create_users: false }
+    }
+}
+
+/// An organization with one live and one test API key.
+pub struct Org {
+    pub id: Uuid,
+    pub live_key: String,
+    pub test_key: String,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(Options::default()).await
+    }
+
+    pub async fn spawn_with(options: Options) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = format!("sqlite://{}/kros.db", dir.path().display());
+        let settings = ServerSettings {
+            database_url,
+            pool: PoolSettings::default(),
+            sip_domain: SIP_DOMAIN.to_string(),
+            jwt: JwtSettings::new(Some(JWT_SECRET.to_string()), options.supabase_url, options.auto_create_users),
+            rate_limit_per_second: options.rate_limit_per_second,
+            rate_limit_burst: options.rate_limit_burst,
+            site_root: "target/site".to_string(),
+            site_addr: "127.0.0.1:0".parse().unwrap(),
+        };
+        let state = server::state(&settings).await.expect("app state");
+        let ctx = state.ctx.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, server::router(state)).await.expect("server") });
+        TestApp { address, ctx, client: reqwest::Client::new(), _dir: dir }
+    }
+
+    /// A new organization with a live and a test key.
+    pub async fn org(&self, name: &str) -> Org {
+        let id = organizations::create_organization(&self.ctx.db, name).await.unwrap();
+        let live_key = api_keys::create(&self.ctx, id, Mode::Live, "live").await.unwrap().key;
+        let test_key = api_keys::create(&self.ctx, id, Mode::Test, "test").await.unwrap().key;
+        Org { id, live_key, test_key }
+    }
+
+    /// A user who is a member of `org`; returns the user id.
+    pub async fn user(&self, email: &str, org: Uuid) -> Uuid {
+        organizations::create_user(&self.ctx.db, email, "a-good-password", org).await.unwrap()
+    }
+
+    /// Adds one number to the inventory; returns its inventory id.
+    pub async fn inventory(&self, mode: Mode, e164: &str, country: &str, number_type: &str, setup: i64, monthly: i64) -> Uuid {
+        let n = NewInventoryNumber::parse(e164, country, number_type, &setup.to_string(), &monthly.to_string(), "USD")
+            .unwrap_or_else(|e| panic!("bad test inventory {e164}: {e}"));
+        inventory::add(&self.ctx.db, mode, &[n], |_| {}).await.unwrap();
+        let id: String = sqlx::query_scalar("SELECT id FROM inventory_numbers WHERE e164 = $1 AND livemode = $2")
+            .bind(e164)
+            .bind(mode.is_live() as i64)
+            .fetch_one(&self.ctx.db)
+            .await
+            .unwrap();
+        id.parse().unwrap()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// A request with `Authorization: Bearer <credential>`.
+    pub fn request(&self, method: Method, path: &str, credential: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path)).bearer_auth(credential)
+    }
+
+    pub async fn call(&self, method: Method, path: &str, credential: &str) -> Response {
+        self.request(method, path, credential).send().await.expect("request")
+    }
+
+    pub async fn call_json(&self, method: Method, path: &str, credential: &str, body: Value) -> Response {
+        self.request(method, path, credential).json(&body).send().await.expect("request")
+    }
+
+    /// Buys an inventory number with the API flow; panics unless 201. Returns the number object.
+    pub async fn buy(&self, key: &str, inventory_id: Uuid) -> Value {
+        let res = self.call_json(Method::POST, "/v1/phone-numbers", key, serde_json::json!({"inventory_id": inventory_id})).await;
+        assert_eq!(res.status(), 201, "purchase failed");
+        body_json(res).await
+    }
+
+    /// A session JWT in the Supabase format for `user_id`, signed with the server's secret.
+    pub fn jwt(&self, user_id: Uuid) -> String {
+        self.jwt_with(serde_json::json!({
+            "sub": user_id.to_string(), "aud": "authenticated", "role": "authenticated",
+            "exp": chrono::Utc::now().timestamp() + 3600,
+        }), JWT_SECRET)
+    }
+
+    pub fn jwt_with(&self, claims: Value, secret: &str) -> String {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
+    }
+}
+
+pub async fn body_json(res: Response) -> Value {
+    let text = res.text().await.expect("body");
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+}
+
+/// Asserts the contract's error shape, status and code; returns the body.
+pub async fn assert_error(res: Response, status: u16, code: &str) -> Value {
+    assert_eq!(res.status().as_u16(), status, "status");
+    assert!(
+        res.headers().get("content-type").is_some_and(|v| v.to_str().unwrap().starts_with("application/json")),
+        "error responses are JSON"
+    );
+    let header_id = res.headers().get("x-request-id").map(|v| v.to_str().unwrap().to_string());
+    let body = body_json(res).await;
+    assert_eq!(body["error"]["code"], code, "error code in {body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "a message in {body}");
+    assert_eq!(body["request_id"].as_str(), header_id.as_deref(), "request_id matches x-request-id");
+    body
+}

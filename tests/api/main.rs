@@ -1,0 +1,13 @@
+//! REST API integration tests: each test starts the real server on a free port with a fresh
+//! database and talks HTTP to it. One test per contract rule, named after the rule.
+
+mod helpers;
+
+mod auth;
+mod endpoints;
+mod errors;
+mod idempotency;
+mod list;
+mod number_lifecycle;
+mod purchase;
+mod tenancy;
