@@ -33,7 +33,7 @@ const LIVE: &[Block] = &[
     Block { country: "GB", number_type: "mobile", prefix: "+4474001", suffix_digits: 5, setup_cost_cents: 150, monthly_cost_cents: 300, currency: "GBP" },
     Block { country: "GB", number_type: "toll_free", prefix: "+44808157", suffix_digits: 4, setup_cost_cents: 300, monthly_cost_cents: 500, currency: "GBP" },
     Block { country: "GB", number_type: "national", prefix: "+44330088", suffix_digits: 4, setup_cost_cents: 150, monthly_cost_cents: 250, currency: "GBP" },
-    Block { country: "NG", number_type: "local", prefix: "+2341280", suffix_digits: 4, setup_cost_cents: 500, monthly_cost_cents: 800, currency: "USD" },
+    Block { country: "NG", number_type: "local", prefix: "+234201280", suffix_digits: 4, setup_cost_cents: 500, monthly_cost_cents: 800, currency: "USD" },
     Block { country: "NG", number_type: "mobile", prefix: "+234803123", suffix_digits: 4, setup_cost_cents: 500, monthly_cost_cents: 1000, currency: "USD" },
     Block { country: "NG", number_type: "toll_free", prefix: "+23480017591", suffix_digits: 4, setup_cost_cents: 1500, monthly_cost_cents: 2500, currency: "USD" },
 ];
@@ -44,11 +44,11 @@ const TEST: &[Block] = &[
     Block { country: "US", number_type: "toll_free", prefix: "+1800555", suffix_digits: 4, setup_cost_cents: 200, monthly_cost_cents: 215, currency: "USD" },
     Block { country: "GB", number_type: "local", prefix: "+44207946", suffix_digits: 4, setup_cost_cents: 100, monthly_cost_cents: 125, currency: "GBP" },
     Block { country: "GB", number_type: "mobile", prefix: "+4474009", suffix_digits: 5, setup_cost_cents: 150, monthly_cost_cents: 300, currency: "GBP" },
-    Block { country: "GB", number_type: "toll_free", prefix: "+44808157", suffix_digits: 4, setup_cost_cents: 300, monthly_cost_cents: 500, currency: "GBP" },
-    Block { country: "GB", number_type: "national", prefix: "+44330088", suffix_digits: 4, setup_cost_cents: 150, monthly_cost_cents: 250, currency: "GBP" },
-    Block { country: "NG", number_type: "local", prefix: "+2341280", suffix_digits: 4, setup_cost_cents: 500, monthly_cost_cents: 800, currency: "USD" },
-    Block { country: "NG", number_type: "mobile", prefix: "+234803123", suffix_digits: 4, setup_cost_cents: 500, monthly_cost_cents: 1000, currency: "USD" },
-    Block { country: "NG", number_type: "toll_free", prefix: "+23480017591", suffix_digits: 4, setup_cost_cents: 1500, monthly_cost_cents: 2500, currency: "USD" },
+    Block { country: "GB", number_type: "toll_free", prefix: "+44808158", suffix_digits: 4, setup_cost_cents: 300, monthly_cost_cents: 500, currency: "GBP" },
+    Block { country: "GB", number_type: "national", prefix: "+44330099", suffix_digits: 4, setup_cost_cents: 150, monthly_cost_cents: 250, currency: "GBP" },
+    Block { country: "NG", number_type: "local", prefix: "+234201999", suffix_digits: 4, setup_cost_cents: 500, monthly_cost_cents: 800, currency: "USD" },
+    Block { country: "NG", number_type: "mobile", prefix: "+234803999", suffix_digits: 4, setup_cost_cents: 500, monthly_cost_cents: 1000, currency: "USD" },
+    Block { country: "NG", number_type: "toll_free", prefix: "+23480017592", suffix_digits: 4, setup_cost_cents: 1500, monthly_cost_cents: 2500, currency: "USD" },
 ];
 
 /// `per_block` valid numbers from each block (numbers that do not validate are skipped).
@@ -156,4 +156,27 @@ pub fn is_valid(e164: &str, country: &str) -> bool {
     crate::domain::parse::CountryCode::parse("country", country)
         .and_then(|c| E164::parse("e164", e164, c))
         .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn demo_inventory_is_valid_and_covers_every_type_and_three_countries() {
+        for mode in [Mode::Live, Mode::Test] {
+            let numbers = demo_inventory(mode, 12);
+            let types: HashSet<_> = numbers.iter().map(|n| n.number_type).collect();
+            let countries: HashSet<_> = numbers.iter().map(|n| n.country.as_str().to_string()).collect();
+            assert_eq!(types.len(), crate::domain::NumberType::ALL.len(), "{mode}: every type");
+            for c in ["NG", "US", "GB"] {
+                assert!(countries.contains(c), "{mode}: {c}");
+            }
+            for b in if mode.is_live() { LIVE } else { TEST } {
+                let n = numbers.iter().filter(|n| n.e164.as_str().starts_with(b.prefix)).count();
+                assert_eq!(n, 12, "{mode}: block {} yields 12 valid numbers", b.prefix);
+            }
+        }
+    }
 }

@@ -82,6 +82,66 @@ impl TestApp {
         organizations::create_user(&self.ctx.db, email, "a-good-password", org).await.unwrap()
     }
 
+    /// Makes `user` a member of `org` too (a newer membership than the ones they have).
+    pub async fn add_member(&self, user: Uuid, org: Uuid) {
+        let mut tx = self.ctx.db.begin().await.unwrap();
+        organizations::add_membership(&mut tx, user, org).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    /// The id of an API key (as the audit log names it), from its full text.
+    pub async fn key_id(&self, key: &str) -> Uuid {
+        let public_id = key.split('_').nth(2).expect("kros_<mode>_<public id>_<secret>");
+        let id: String = sqlx::query_scalar("SELECT id FROM api_keys WHERE public_id = $1")
+            .bind(public_id)
+            .fetch_one(&self.ctx.db)
+            .await
+            .unwrap();
+        id.parse().unwrap()
+    }
+
+    /// Is this inventory number for sale (straight from the database)?
+    pub async fn is_available(&self, inventory_id: Uuid) -> bool {
+        let available: i64 = sqlx::query_scalar("SELECT available FROM inventory_numbers WHERE id = $1")
+            .bind(inventory_id.to_string())
+            .fetch_one(&self.ctx.db)
+            .await
+            .unwrap();
+        available == 1
+    }
+
+    /// How many `phone_numbers` rows (released or not) exist for an inventory number.
+    pub async fn rows_for_inventory(&self, inventory_id: Uuid) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM phone_numbers WHERE inventory_id = $1")
+            .bind(inventory_id.to_string())
+            .fetch_one(&self.ctx.db)
+            .await
+            .unwrap()
+    }
+
+    /// How many `phone_numbers` rows (released or not) an organization has.
+    pub async fn rows_for_org(&self, org: Uuid) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM phone_numbers WHERE organization_id = $1")
+            .bind(org.to_string())
+            .fetch_one(&self.ctx.db)
+            .await
+            .unwrap()
+    }
+
+    /// GET that must answer 200; returns the JSON body.
+    pub async fn get_ok(&self, path: &str, credential: &str) -> Value {
+        let res = self.call(Method::GET, path, credential).await;
+        assert_eq!(res.status(), 200, "GET {path}");
+        body_json(res).await
+    }
+
+    /// Creates an endpoint through the API; returns its id.
+    pub async fn endpoint(&self, credential: &str, name: &str) -> Uuid {
+        let res = self.call_json(Method::POST, "/v1/endpoints", credential, serde_json::json!({"name": name})).await;
+        assert_eq!(res.status(), 201, "endpoint creation failed");
+        body_json(res).await["id"].as_str().unwrap().parse().unwrap()
+    }
+
     /// Adds one number to the inventory; returns its inventory id.
     pub async fn inventory(&self, mode: Mode, e164: &str, country: &str, number_type: &str, setup: i64, monthly: i64) -> Uuid {
         let n = NewInventoryNumber::parse(e164, country, number_type, &setup.to_string(), &monthly.to_string(), "USD")
@@ -136,6 +196,20 @@ impl TestApp {
         )
         .unwrap()
     }
+}
+
+/// Unpadded base64url, for hand-built JWTs.
+pub fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
 }
 
 pub async fn body_json(res: Response) -> Value {

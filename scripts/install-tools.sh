@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Installs what building and testing need, only where it is missing (idempotent; safe on a fresh
+# machine). Only the package registries are used: crates.io, npm and Debian's apt.
+#   scripts/install-tools.sh build   wasm target, cargo-leptos, wasm-bindgen, wasm-opt
+#   scripts/install-tools.sh e2e     the above, plus Chromium and the Playwright packages
+#   scripts/install-tools.sh postgres  PostgreSQL server binaries
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+TOOLS="$ROOT/.tools"
+export PATH="$TOOLS/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+CARGO_LEPTOS_VERSION=0.3.11
+BINARYEN_NPM_VERSION=132
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_install() {
+  say "apt-get install $*"
+  as_root apt-get update -qq || true
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+install_build_tools() {
+  if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    say "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+
+  if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+    say "installing cargo-leptos $CARGO_LEPTOS_VERSION (no_downloads; takes ~15 min once)"
+    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --features no_downloads --locked --ignore-rust-version
+  fi
+
+  # wasm-bindgen-cli must equal the wasm-bindgen of Cargo.lock exactly.
+  local wb
+  wb=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+  if ! wasm-bindgen --version 2>/dev/null | grep -q " $wb\$"; then
+    say "installing wasm-bindgen-cli $wb"
+    # Without --locked: one locked dependency of the CLI is missing from the registry.
+    cargo install wasm-bindgen-cli --version "$wb" --force
+  fi
+
+  # wasm-opt >= 116 from npm (Debian's binaryen 108 silently breaks hydration).
+  if ! "$TOOLS/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "version $BINARYEN_NPM_VERSION"; then
+    say "installing wasm-opt (binaryen $BINARYEN_NPM_VERSION) from npm into .tools/"
+    mkdir -p "$TOOLS"
+    npm install --silent --no-audit --no-fund --prefix "$TOOLS" "binaryen@$BINARYEN_NPM_VERSION" >/dev/null
+  fi
+}
+
+install_e2e_tools() {
+  if [ ! -x /usr/bin/chromium ]; then
+    apt_install chromium
+  fi
+  if [ ! -d end2end/node_modules/@playwright/test ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
+    say "installing the Playwright packages (no browser download: Debian's Chromium is used)"
+    (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund)
+  fi
+}
+
+install_postgres() {
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    apt_install postgresql
+  fi
+}
+
+case "${1:-build}" in
+  build) install_build_tools ;;
+  e2e) install_build_tools; install_e2e_tools ;;
+  postgres) install_postgres ;;
+  all) install_build_tools; install_e2e_tools; install_postgres ;;
+  *) echo "usage: $0 build|e2e|postgres|all" >&2; exit 2 ;;
+esac

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# `make run`: migrate, seed the demo (idempotent), print how to get in, and serve.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p data
+export DATABASE_URL="${DATABASE_URL:-sqlite://data/kros-numbers.db}"
+export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-$PWD/target/site}"
+export LEPTOS_SITE_ADDR="${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"
+export LEPTOS_ENV="${LEPTOS_ENV:-PROD}"
+# A session-token secret for this installation, generated once and kept under data/.
+if [ -z "${SUPABASE_JWT_SECRET:-}" ]; then
+  if [ ! -s data/jwt-secret ]; then
+    (umask 077; head -c 32 /dev/urandom | base64 | tr -d '\n=' > data/jwt-secret)
+  fi
+  SUPABASE_JWT_SECRET=$(cat data/jwt-secret)
+  export SUPABASE_JWT_SECRET
+fi
+BIN=target/release/kros-numbers
+$BIN migrate >/dev/null
+SEED=$($BIN seed-demo --key-file data/demo-api-key)
+KEY=$(sed -n 's/^demo test-mode API key: //p' <<<"$SEED")
+LOGIN=$(sed -n 's/^demo login: //p' <<<"$SEED")
+cat <<MSG
+
+  Kros Numbers is starting on http://$LEPTOS_SITE_ADDR
+
+  Demo login:                 $LOGIN
+  Demo test-mode API key:     $KEY
+
+  Try:  curl -H "Authorization: Bearer $KEY" \\
+          "http://$LEPTOS_SITE_ADDR/v1/phone-numbers?action=available&country=US"
+
+MSG
+exec $BIN serve
