@@ -86,6 +86,8 @@ pub fn router(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
     Router::new()
         .nest("/v1", api::router())
+        // `nest` does not route the bare `/v1/`; keep it inside the API's JSON 404.
+        .route("/v1/", axum::routing::any(|| async { AppError::NotFound("no such API route; see /v1/openapi.json".into()) }))
         .merge(api::health_router())
         .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))

@@ -63,7 +63,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 AppError::Validation { message: format!("cannot read the request body: {rejection}"), field: None }
             }
         })?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        // Only an object: serde would also fill a struct from an array (`["..."]`) or from nothing.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
             return Err(AppError::Validation { message: "the request body must be a JSON object".into(), field: None });
         }
         parse_json(&bytes).map(ApiJson)

@@ -5,7 +5,7 @@ use crate::domain::{
     DeleteQuery, ErrorBody, ListNumbersQuery, Page, PhoneNumber, PhoneNumberDetails,
     PurchaseBody, UpdateBody,
 };
-use crate::error::AppError;
+use crate::error::{current_request_id, AppError};
 use crate::server::AppState;
 use crate::service::idempotency::Claim;
 use crate::service::{inventory, phone_numbers as numbers};
@@ -68,13 +68,29 @@ pub async fn purchase(
     let claim = idempotency_key(&headers)?.map(|key| Claim::new(key, &body)).transpose()?;
     Ok(match numbers::purchase_once(&state.ctx, &tenant, &purchase, claim.as_ref()).await? {
         numbers::PurchaseOutcome::Bought(number) => (StatusCode::CREATED, Json(number)).into_response(),
-        numbers::PurchaseOutcome::Replayed { status, body } => (
-            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-            [(header::CONTENT_TYPE, "application/json"), (header::HeaderName::from_static("idempotent-replayed"), "true")],
-            body,
-        )
-            .into_response(),
+        numbers::PurchaseOutcome::Replayed { status, body } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            let body = if status.is_success() { body } else { with_current_request_id(body) };
+            (
+                status,
+                [(header::CONTENT_TYPE, "application/json"), (header::HeaderName::from_static("idempotent-replayed"), "true")],
+                body,
+            )
+                .into_response()
+        }
     })
+}
+
+/// A replayed error is the first answer, but its `request_id` is this request's (the one its
+/// `x-request-id` header names), as in every other error body.
+fn with_current_request_id(body: String) -> String {
+    match serde_json::from_str::<ErrorBody>(&body) {
+        Ok(mut error) => {
+            error.request_id = current_request_id();
+            serde_json::to_string(&error).unwrap_or(body)
+        }
+        Err(_) => body,
+    }
 }
 
 /// A number with its SIP credentials.

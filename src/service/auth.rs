@@ -61,6 +61,8 @@ impl JwtSettings {
         validation.set_required_spec_claims(&["exp", "sub", "aud"]);
         validation.leeway = LEEWAY_SECS;
         if let Some(issuer) = &self.issuer {
+            // `set_issuer` alone lets a token without `iss` through: require the claim too.
+            validation.set_required_spec_claims(&["exp", "sub", "aud", "iss"]);
             validation.set_issuer(&[issuer]);
         }
         let data = decode::<Claims>(token, &DecodingKey::from_secret(secret.as_bytes()), &validation).map_err(|e| {
@@ -69,6 +71,7 @@ impl JwtSettings {
                 K::ExpiredSignature => refused("expired"),
                 K::InvalidAudience => refused("wrong audience"),
                 K::InvalidIssuer => refused("wrong issuer"),
+                K::MissingRequiredClaim(claim) => refused(&format!("missing {claim}")),
                 K::InvalidSignature => refused("bad signature"),
                 K::InvalidAlgorithm => refused("algorithm not accepted"),
                 _ => refused("malformed"),

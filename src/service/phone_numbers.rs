@@ -283,6 +283,10 @@ async fn purchase_number(
     key: Option<&idempotency::Claim>,
 ) -> Result<PhoneNumber, AppError> {
     let item = resolve_inventory(ctx, tenant, &purchase.target).await?;
+    // A sold number cannot be bought at any price: say so before comparing prices.
+    if item.available == 0 {
+        return Err(number_unavailable(&item.e164));
+    }
     purchase.check_price(&item)?;
     if let Some(endpoint_id) = purchase.endpoint_id {
         endpoints::ensure_exists(&ctx.db, tenant, endpoint_id).await?;

@@ -336,3 +336,20 @@ async fn rate_limit_answers_429_with_retry_after_per_credential() {
     tokio::time::sleep(std::time::Duration::from_secs(retry_after)).await;
     assert_eq!(app.call(Method::GET, LIST, &org.live_key).await.status(), 200);
 }
+
+#[tokio::test]
+async fn api_key_secret_is_stored_only_as_a_hash() {
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    let (_, secret) = org.live_key.rsplit_once('_').unwrap();
+    let rows: Vec<(String, String, String)> = sqlx::query_as("SELECT public_id, secret_hash, name FROM api_keys")
+        .fetch_all(&app.ctx.db)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    for (public_id, secret_hash, name) in rows {
+        for stored in [&public_id, &secret_hash, &name] {
+            assert!(!stored.contains(secret), "the secret is not stored in clear");
+        }
+    }
+}
