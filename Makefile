@@ -2,22 +2,39 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test unit e2e build tools e2e-tools fmt clean
+.PHONY: run test unit e2e build tools e2e-tools fmt clean bench
 
 ## run: install what is missing, build, migrate, seed the demo, serve on http://127.0.0.1:3000
 run: build
 	scripts/run.sh
 
-## test: every test: unit and REST integration tests, then the browser tests
-test: unit e2e
+## test: every test: unit and REST integration tests (SQLite, then PostgreSQL with the scale-out
+## and fault tests), then the browser tests (SQLite, then PostgreSQL)
+test: unit test-postgres e2e e2e-postgres
 
 ## unit: Rust unit tests and the REST API integration tests (real server, real database)
 unit:
 	cargo test --features ssr
 
+## test-postgres: on a throw-away PostgreSQL cluster (installed if missing, stopped afterwards):
+## the REST suite, the two-process race tests and the database fault test
+.PHONY: test-postgres e2e-postgres
+test-postgres:
+	scripts/test-postgres.sh rust
+
+## e2e-postgres: the Playwright suite against the release server on a throw-away PostgreSQL
+e2e-postgres: build e2e-tools
+	scripts/test-postgres.sh e2e
+
 ## e2e: the Playwright suite in Debian's Chromium against the release server
 e2e: build e2e-tools
 	cd end2end && npx playwright test
+
+## bench: build the release app, load it on 127.0.0.1 with wrk, write BENCHMARKS.md
+## (SQLite; `make bench DB=postgres` for PostgreSQL). Not part of `make test`.
+DB ?= sqlite
+bench:
+	DB=$(DB) bench/run.sh
 
 ## build: the release server and the optimized dashboard bundle
 build: tools

@@ -64,6 +64,11 @@ install_e2e_tools() {
 
 install_postgres() {
   if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    # Only the binaries are wanted: the tests start throw-away clusters of their own (pg.sh), so
+    # Debian's package must not create (and maybe start) a system cluster on port 5432.
+    # (A drop-in that Debian's createcluster.conf includes; the package's own file stays as is.)
+    as_root mkdir -p /etc/postgresql-common/createcluster.d
+    echo "create_main_cluster = false" | as_root tee /etc/postgresql-common/createcluster.d/kros-no-main-cluster.conf >/dev/null
     apt_install postgresql
   fi
 }

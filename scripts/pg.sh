@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # A throw-away PostgreSQL cluster for tests: no system service, no Docker.
 #   scripts/pg.sh start DIR PORT   initdb (if needed) and start; prints the server URL
-#   scripts/pg.sh stop DIR
+#   scripts/pg.sh stop DIR [fast|immediate]   (immediate: like a crash; the next start recovers)
 # As root, the cluster runs as the unprivileged `postgres` user (initdb refuses root).
 set -euo pipefail
-cmd=${1:?usage: pg.sh start DIR PORT | stop DIR}
+cmd=${1:?usage: pg.sh start DIR PORT | stop DIR [fast|immediate]}
 dir=${2:?DIR}
 bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 run_as() {
@@ -27,7 +27,8 @@ case "$cmd" in
     echo "postgres://postgres@127.0.0.1:$port"
     ;;
   stop)
-    if [ -f "$dir/postmaster.pid" ]; then run_as "$bin/pg_ctl" -D "$dir" -m fast -w stop >/dev/null; fi
+    mode=${3:-fast}
+    if [ -f "$dir/postmaster.pid" ]; then run_as "$bin/pg_ctl" -D "$dir" -m "$mode" -w stop >/dev/null; fi
     ;;
-  *) echo "usage: pg.sh start DIR PORT | stop DIR" >&2; exit 2 ;;
+  *) echo "usage: pg.sh start DIR PORT | stop DIR [fast|immediate]" >&2; exit 2 ;;
 esac

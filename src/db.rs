@@ -64,6 +64,10 @@ pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Db, AppError>
         // An in-memory SQLite database exists per connection: keep exactly one.
         .max_connections(if is_memory { 1 } else { settings.max_connections })
         .acquire_timeout(settings.acquire_timeout)
+        // A pooled SQLite connection is a handle on a local file: it cannot go stale, so skip the
+        // ping before every checkout (a round trip to the connection's worker thread each time).
+        // PostgreSQL connections can drop with the server, so there the ping stays.
+        .test_before_acquire(backend != Backend::Sqlite)
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 if backend == Backend::Sqlite {

@@ -166,3 +166,19 @@ impl IntoResponse for AppError {
         response
     }
 }
+
+/// How the dashboard's server functions report an `AppError`: the same code and message.
+impl From<AppError> for ErrorDetail {
+    fn from(err: AppError) -> Self {
+        if let AppError::Internal(detail) = &err {
+            tracing::error!(error = %detail, "internal error");
+        }
+        ErrorDetail { code: err.code().to_string(), message: err.public_message(), field: err.field().map(str::to_string) }
+    }
+}
+
+impl From<Invalid> for ErrorDetail {
+    fn from(invalid: Invalid) -> Self {
+        AppError::from(invalid).into()
+    }
+}

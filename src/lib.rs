@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod domain;
+pub mod pages;
 
 #[cfg(feature = "ssr")]
 pub mod api;
@@ -32,4 +33,8 @@ pub mod service;
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(app::App);
+    // Lets browser tests (and curious people) see that the page has become interactive.
+    if let Some(body) = leptos::prelude::document().body() {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
 }

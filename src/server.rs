@@ -5,15 +5,17 @@ use crate::api;
 use crate::app::{shell, App};
 use crate::db::{self, Backend, PoolSettings};
 use crate::error::{AppError, REQUEST_ID};
+use crate::pages::session::server as session;
 use crate::rate_limit::RateLimit;
 use crate::service::auth::JwtSettings;
 use crate::service::{settings, Context};
-use axum::extract::{FromRef, Request};
-use axum::http::HeaderName;
+use axum::extract::{FromRef, Request, State};
+use axum::http::{HeaderName, Method};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::Router;
 use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -84,13 +86,21 @@ pub fn router(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
+    let context = state.clone();
     Router::new()
         .nest("/v1", api::router())
         // `nest` does not route the bare `/v1/`; keep it inside the API's JSON 404.
         .route("/v1/", axum::routing::any(|| async { AppError::NotFound("no such API route; see /v1/openapi.json".into()) }))
         .merge(api::health_router())
-        .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            // Server functions reach the service layer through this context.
+            move || provide_context(context.clone()),
+            move || shell(leptos_options.clone()),
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(state.clone(), require_session))
         .with_state(state)
         // Layers run bottom-up: the request id is set first, so every later layer sees it.
         .layer(CatchPanicLayer::custom(|_| {
@@ -103,6 +113,23 @@ pub fn router(state: AppState) -> Router {
         }))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+}
+
+/// The dashboard's pages need a signed-in user: without a valid session cookie, go to sign-in
+/// (and come back afterwards). Server functions check the session themselves.
+async fn require_session(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let is_page = matches!(path, "/" | "/buy" | "/api-keys" | "/endpoints") || path.starts_with("/numbers/");
+    if request.method() == Method::GET && is_page {
+        let signed_in = session::cookie(request.headers(), session::SESSION_COOKIE)
+            .is_some_and(|token| state.jwt.verify(token).is_ok());
+        if !signed_in {
+            let back = request.uri().path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
+            let query = serde_urlencoded::to_string([("next", back)]).unwrap_or_default();
+            return Redirect::to(&format!("/sign-in?{query}")).into_response();
+        }
+    }
+    next.run(request).await
 }
 
 /// Makes the request id available to error bodies built anywhere below.

@@ -193,3 +193,61 @@ mod tests {
         assert_eq!(json, "toll_free");
     }
 }
+
+impl fmt::Display for ErrorDetail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The dashboard's server functions fail with the same `{code, message, field}` as the REST API,
+/// so the page can tell "already sold" from "price changed" without parsing text.
+impl leptos::server_fn::error::FromServerFnError for ErrorDetail {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        ErrorDetail { code: "unavailable".into(), message: format!("Could not reach the server: {value}"), field: None }
+    }
+}
+
+/// A price for people: `$1.15`, `£3.00`, `12.50 NGN`.
+pub fn format_money(cents: i64, currency: &str) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let amount = format!("{}.{:02}", cents.abs() / 100, cents.abs() % 100);
+    match currency {
+        "USD" => format!("{sign}${amount}"),
+        "GBP" => format!("{sign}£{amount}"),
+        "EUR" => format!("{sign}€{amount}"),
+        other => format!("{sign}{amount} {other}"),
+    }
+}
+
+/// A phone number with its human formats (computed on the server; the browser bundle carries no
+/// numbering-plan metadata).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Formatted<T> {
+    #[serde(flatten)]
+    pub item: T,
+    /// `(415) 555-0100`
+    pub national: String,
+    /// `+1 415-555-0100`
+    pub international: String,
+}
+
+#[cfg(test)]
+mod money_tests {
+    use super::format_money;
+
+    #[test]
+    fn money_is_shown_in_its_currency() {
+        assert_eq!(format_money(115, "USD"), "$1.15");
+        assert_eq!(format_money(300, "GBP"), "£3.00");
+        assert_eq!(format_money(1250, "NGN"), "12.50 NGN");
+    }
+}
+
+impl<T> Page<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page { data: self.data.into_iter().map(f).collect(), total: self.total, limit: self.limit, offset: self.offset }
+    }
+}

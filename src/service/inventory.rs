@@ -5,7 +5,7 @@ use crate::db::{self, Db, Tx};
 use crate::domain::parse::{parse_cents, parse_enum, CountryCode, Currency, DigitPattern, E164, PageRequest};
 use crate::domain::{InventoryNumber, Mode, NumberType, Page};
 use crate::error::AppError;
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
 const COLUMNS: &str =
@@ -75,16 +75,10 @@ pub async fn search_available(
         AND ($3 IS NULL OR number_type = $3) AND ($4 IS NULL OR e164 LIKE $4)";
     let number_type = number_type.map(|t| t.as_str().to_string());
     let pattern = contains.map(|d| format!("%{}%", d.as_str()));
-    let total: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n FROM inventory_numbers WHERE {filter}"))
-        .bind(db::flag(mode.is_live()))
-        .bind(country.as_str())
-        .bind(&number_type)
-        .bind(&pattern)
-        .fetch_one(db)
-        .await?
-        .try_get("n")?;
-    let rows: Vec<InventoryRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM inventory_numbers WHERE {filter} ORDER BY e164 LIMIT $5 OFFSET $6"
+    // One statement for the page and its total (see `phone_numbers::list_assigned`).
+    let page_rows = sqlx::query(&format!(
+        "SELECT {COLUMNS}, (SELECT COUNT(*) FROM inventory_numbers WHERE {filter}) AS total \
+         FROM inventory_numbers WHERE {filter} ORDER BY e164 LIMIT $5 OFFSET $6"
     ))
     .bind(db::flag(mode.is_live()))
     .bind(country.as_str())
@@ -94,6 +88,19 @@ pub async fn search_available(
     .bind(page.offset)
     .fetch_all(db)
     .await?;
+    let total: i64 = match page_rows.first() {
+        Some(row) => row.try_get("total")?,
+        None if page.offset == 0 => 0,
+        None => sqlx::query(&format!("SELECT COUNT(*) AS n FROM inventory_numbers WHERE {filter}"))
+            .bind(db::flag(mode.is_live()))
+            .bind(country.as_str())
+            .bind(&number_type)
+            .bind(&pattern)
+            .fetch_one(db)
+            .await?
+            .try_get("n")?,
+    };
+    let rows = page_rows.iter().map(InventoryRow::from_row).collect::<Result<Vec<_>, _>>()?;
     let data = rows.iter().map(InventoryRow::to_inventory_number).collect::<Result<_, _>>()?;
     Ok(Page { data, total, limit: page.limit, offset: page.offset })
 }
@@ -195,4 +202,13 @@ pub fn parse_csv(reader: impl std::io::Read) -> Result<Vec<NewInventoryNumber>, 
         numbers.push(n);
     }
     Ok(numbers)
+}
+
+/// The countries with numbers for sale in a mode, alphabetically.
+pub async fn countries(db: &Db, mode: Mode) -> Result<Vec<String>, AppError> {
+    let rows = sqlx::query("SELECT DISTINCT country FROM inventory_numbers WHERE livemode = $1 AND available = 1 ORDER BY country")
+        .bind(db::flag(mode.is_live()))
+        .fetch_all(db)
+        .await?;
+    rows.iter().map(|r| Ok(r.try_get("country")?)).collect()
 }

@@ -141,3 +141,8 @@ fn hash_password(password: &str) -> Result<String, AppError> {
         .map(|h| h.to_string())
         .map_err(|e| AppError::internal(e.to_string()))
 }
+
+pub async fn email_of(db: &Db, user_id: Uuid) -> Result<String, AppError> {
+    let row = sqlx::query("SELECT email FROM users WHERE id = $1").bind(user_id.to_string()).fetch_optional(db).await?;
+    row.map(|r| r.try_get("email")).transpose()?.ok_or_else(|| AppError::not_found("user"))
+}

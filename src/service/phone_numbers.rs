@@ -8,7 +8,7 @@ use crate::domain::{
     SipCredentials, UpdateBody,
 };
 use crate::error::AppError;
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
 /// The columns of [`NumberRow`], in one place for every query.
@@ -127,16 +127,11 @@ pub async fn list_assigned(
     let org = tenant.organization_id.to_string();
     let country = country.map(|c| c.as_str().to_string());
     let number_type = number_type.map(|t| t.as_str().to_string());
-    let total: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n FROM phone_numbers WHERE {filter}"))
-        .bind(&org)
-        .bind(db::flag(tenant.livemode()))
-        .bind(&country)
-        .bind(&number_type)
-        .fetch_one(&ctx.db)
-        .await?
-        .try_get("n")?;
-    let rows: Vec<NumberRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM phone_numbers WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6"
+    // One statement for the page and its total (an uncorrelated subquery, computed once): each
+    // statement is a round trip to the database, which is most of a list's cost.
+    let page_rows = sqlx::query(&format!(
+        "SELECT {COLUMNS}, (SELECT COUNT(*) FROM phone_numbers WHERE {filter}) AS total \
+         FROM phone_numbers WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6"
     ))
     .bind(&org)
     .bind(db::flag(tenant.livemode()))
@@ -146,6 +141,20 @@ pub async fn list_assigned(
     .bind(page.offset)
     .fetch_all(&ctx.db)
     .await?;
+    let total: i64 = match page_rows.first() {
+        Some(row) => row.try_get("total")?,
+        None if page.offset == 0 => 0,
+        // Past the end: the total still counts what the earlier pages hold.
+        None => sqlx::query(&format!("SELECT COUNT(*) AS n FROM phone_numbers WHERE {filter}"))
+            .bind(&org)
+            .bind(db::flag(tenant.livemode()))
+            .bind(&country)
+            .bind(&number_type)
+            .fetch_one(&ctx.db)
+            .await?
+            .try_get("n")?,
+    };
+    let rows = page_rows.iter().map(NumberRow::from_row).collect::<Result<Vec<_>, _>>()?;
     let data = rows.iter().map(|r| r.to_number(&ctx.sip_domain)).collect::<Result<_, _>>()?;
     Ok(Page { data, total, limit: page.limit, offset: page.offset })
 }
@@ -300,7 +309,7 @@ async fn purchase_number(
     .bind(&item.id)
     .bind(item.setup_cost_cents)
     .bind(item.monthly_cost_cents)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
     if claimed != 1 {
@@ -345,7 +354,7 @@ async fn purchase_number(
     audit::record(&mut tx, tenant, number.id, audit::Action::Purchase, None, Some(&number)).await?;
     if let Some(key) = key {
         let body = serde_json::to_string(&number).map_err(|e| AppError::internal(e.to_string()))?;
-        idempotency::complete(&mut *tx, tenant, key, 201, &body).await?;
+        idempotency::complete(&mut **tx, tenant, key, 201, &body).await?;
     }
     tx.commit().await?;
     Ok(number)
@@ -493,7 +502,7 @@ pub async fn update(ctx: &Context, tenant: &Tenant, id: Uuid, changes: &NumberCh
         endpoints::ensure_exists(&ctx.db, tenant, endpoint_id).await?;
     }
     let mut tx = ctx.begin_write().await?;
-    let before = find(&mut *tx, tenant, id, ctx.for_update()).await?;
+    let before = find(&mut **tx, tenant, id, ctx.for_update()).await?;
     if before.released_at.is_some() {
         return Err(AppError::Conflict("this number has been released and can no longer be changed".into()));
     }
@@ -524,7 +533,7 @@ pub async fn update(ctx: &Context, tenant: &Tenant, id: Uuid, changes: &NumberCh
     .bind(&after.status)
     .bind(&after.updated_at)
     .bind(&after.id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     let (before, after) = (before.to_number(&ctx.sip_domain)?, after.to_number(&ctx.sip_domain)?);
     audit::record(&mut tx, tenant, id, audit::Action::Update, Some(&before), Some(&after)).await?;
@@ -536,7 +545,7 @@ pub async fn update(ctx: &Context, tenant: &Tenant, id: Uuid, changes: &NumberCh
 /// again. Releasing a released number answers the same record and changes nothing.
 pub async fn release(ctx: &Context, tenant: &Tenant, id: Uuid) -> Result<PhoneNumber, AppError> {
     let mut tx = ctx.begin_write().await?;
-    let before = find(&mut *tx, tenant, id, ctx.for_update()).await?;
+    let before = find(&mut **tx, tenant, id, ctx.for_update()).await?;
     if before.released_at.is_some() {
         return before.to_number(&ctx.sip_domain);
     }
@@ -550,7 +559,7 @@ pub async fn release(ctx: &Context, tenant: &Tenant, id: Uuid) -> Result<PhoneNu
         .bind(&after.released_at)
         .bind(&after.updated_at)
         .bind(&after.id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     inventory::make_available(&mut tx, &before.inventory_id).await?;
     let (before, after) = (before.to_number(&ctx.sip_domain)?, after.to_number(&ctx.sip_domain)?);
@@ -563,8 +572,8 @@ pub async fn release(ctx: &Context, tenant: &Tenant, id: Uuid) -> Result<PhoneNu
 /// owned, its inventory number is for sale again.
 pub async fn delete(ctx: &Context, tenant: &Tenant, id: Uuid) -> Result<(), AppError> {
     let mut tx = ctx.begin_write().await?;
-    let before = find(&mut *tx, tenant, id, ctx.for_update()).await?;
-    sqlx::query("DELETE FROM phone_numbers WHERE id = $1").bind(&before.id).execute(&mut *tx).await?;
+    let before = find(&mut **tx, tenant, id, ctx.for_update()).await?;
+    sqlx::query("DELETE FROM phone_numbers WHERE id = $1").bind(&before.id).execute(&mut **tx).await?;
     // A released number's inventory row may already belong to a new buyer: leave it alone.
     if before.released_at.is_none() {
         inventory::make_available(&mut tx, &before.inventory_id).await?;

@@ -185,7 +185,7 @@ async fn openapi_document_is_openapi_3_with_the_routes() {
 async fn database_down_is_503_unavailable_never_500() {
     let app = TestApp::spawn().await;
     let org = app.org("Acme").await;
-    app.ctx.db.close().await;
+    app.close_database().await;
 
     assert_error(app.call(Method::GET, LIST, &org.live_key).await, 503, "unavailable").await;
     let res = app.call_json(Method::POST, "/v1/endpoints", &org.live_key, json!({"name": "x"})).await;

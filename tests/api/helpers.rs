@@ -1,6 +1,15 @@
 //! Spawns the real app (the same router `kros-numbers serve` runs) on 127.0.0.1:0 with a fresh
-//! SQLite database in a temporary folder, and offers setup shortcuts through the service layer.
+//! database, and offers setup shortcuts through the service layer.
+//!
+//! The database is a SQLite file in a temporary folder, or, when `KROS_TEST_POSTGRES_URL` names a
+//! PostgreSQL server, a fresh database on that server (dropped when the test ends). On
+//! PostgreSQL every test runs against TWO instances of the app (each with its own state and
+//! connection pool, like two `serve` processes) sharing that database, and the requests alternate
+//! between them: the whole contract suite is a scale-out test too. Rate-limited apps stay single,
+//! since rate limits are per process by design. The tests themselves are backend-neutral: they
+//! only use the portable SQL the service layer uses.
 
+use crate::pg;
 use kros_numbers::db::PoolSettings;
 use kros_numbers::domain::Mode;
 use kros_numbers::server::{self, ServerSettings};
@@ -15,11 +24,26 @@ pub const JWT_SECRET: &str = "test-jwt-secret-of-a-reasonable-length-0123456789"
 pub const SIP_DOMAIN: &str = "sip.test.kros";
 
 pub struct TestApp {
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT` of the first instance.
+    #[allow(dead_code)]
     pub address: String,
+    /// The first instance's context (setup shortcuts go through it; the database is shared).
     pub ctx: Context,
     pub client: reqwest::Client,
+    /// Every instance's address and context; requests take turns.
+    instances: Vec<(String, Context)>,
+    turn: std::sync::atomic::AtomicUsize,
     _dir: tempfile::TempDir,
+    /// (server URL, database name) when the test runs on PostgreSQL.
+    postgres: Option<(String, String)>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some((server, name)) = self.postgres.take() {
+            pg::drop_database_blocking(&server, &name);
+        }
+    }
 }
 
 /// Knobs for [`TestApp::spawn_with`].
@@ -50,10 +74,19 @@ impl TestApp {
 
     pub async fn spawn_with(options: Options) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let database_url = format!("sqlite://{}/kros.db", dir.path().display());
+        let (database_url, pool, postgres) = match pg::server_url() {
+            Some(server) => {
+                let (name, url) = pg::create_database(&server, "kros_t").await;
+                // Small pools: the whole suite shares one server's connection limit.
+                let pool = PoolSettings { max_connections: 4, ..PoolSettings::default() };
+                (url, pool, Some((server, name)))
+            }
+            None => (format!("sqlite://{}/kros.db", dir.path().display()), PoolSettings::default(), None),
+        };
+        let count = if postgres.is_some() && options.rate_limit_per_second == 0 { 2 } else { 1 };
         let settings = ServerSettings {
             database_url,
-            pool: PoolSettings::default(),
+            pool,
             sip_domain: SIP_DOMAIN.to_string(),
             jwt: JwtSettings::new(Some(JWT_SECRET.to_string()), options.supabase_url, options.auto_create_users),
             rate_limit_per_second: options.rate_limit_per_second,
@@ -61,12 +94,32 @@ impl TestApp {
             site_root: "target/site".to_string(),
             site_addr: "127.0.0.1:0".parse().unwrap(),
         };
-        let state = server::state(&settings).await.expect("app state");
-        let ctx = state.ctx.clone();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let address = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, server::router(state)).await.expect("server") });
-        TestApp { address, ctx, client: reqwest::Client::new(), _dir: dir }
+        let mut instances = Vec::new();
+        for _ in 0..count {
+            let state = server::state(&settings).await.expect("app state");
+            let ctx = state.ctx.clone();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let address = format!("http://{}", listener.local_addr().unwrap());
+            tokio::spawn(async move { axum::serve(listener, server::router(state)).await.expect("server") });
+            instances.push((address, ctx));
+        }
+        let (address, ctx) = instances[0].clone();
+        TestApp {
+            address,
+            ctx,
+            client: reqwest::Client::new(),
+            instances,
+            turn: Default::default(),
+            _dir: dir,
+            postgres,
+        }
+    }
+
+    /// Takes the database away from every instance (their pools are closed).
+    pub async fn close_database(&self) {
+        for (_, ctx) in &self.instances {
+            ctx.db.close().await;
+        }
     }
 
     /// A new organization with a live and a test key.
@@ -156,8 +209,10 @@ impl TestApp {
         id.parse().unwrap()
     }
 
+    /// The URL of `path` on the next instance in turn.
     pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.address, path)
+        let turn = self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("{}{}", self.instances[turn % self.instances.len()].0, path)
     }
 
     /// A request with `Authorization: Bearer <credential>`.

@@ -2,6 +2,8 @@
 //! database and talks HTTP to it. One test per contract rule, named after the rule.
 
 mod helpers;
+#[path = "../support/pg.rs"]
+mod pg;
 
 mod auth;
 mod endpoints;

@@ -1,0 +1,154 @@
+//! API keys: create (shown once), list, revoke.
+
+use super::widgets::{use_toasts, CopyButton, Dialog, ErrorNotice};
+use crate::domain::ErrorDetail;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A key as the dashboard lists it (never its secret).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KeyRow {
+    pub id: String,
+    pub name: String,
+    pub mode: crate::domain::Mode,
+    pub prefix: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+#[server]
+pub async fn list_api_keys() -> Result<Vec<KeyRow>, ErrorDetail> {
+    let (state, tenant) = super::session::server::tenant().await?;
+    let keys = crate::service::api_keys::list(&state.ctx.db, tenant.organization_id).await?;
+    Ok(keys
+        .into_iter()
+        .map(|k| KeyRow {
+            id: k.id.to_string(),
+            name: k.name,
+            mode: k.mode,
+            prefix: k.prefix,
+            created_at: k.created_at,
+            last_used_at: k.last_used_at,
+            revoked_at: k.revoked_at,
+        })
+        .collect())
+}
+
+/// Returns the new key's full text: the only time it exists.
+#[server]
+pub async fn create_api_key(name: String, mode: String) -> Result<String, ErrorDetail> {
+    let (state, tenant) = super::session::server::tenant().await?;
+    let mode = crate::domain::parse::parse_enum::<crate::domain::Mode>("mode", &mode)?;
+    Ok(crate::service::api_keys::create(&state.ctx, tenant.organization_id, mode, &name).await?.key)
+}
+
+#[server]
+pub async fn revoke_api_key(id: String) -> Result<(), ErrorDetail> {
+    let (state, tenant) = super::session::server::tenant().await?;
+    crate::service::api_keys::revoke(&state.ctx.db, &id, Some(tenant.organization_id)).await?;
+    Ok(())
+}
+
+#[component]
+pub fn ApiKeysPage() -> impl IntoView {
+    let toasts = use_toasts();
+    let create = ServerAction::<CreateApiKey>::new();
+    let revoke = ServerAction::<RevokeApiKey>::new();
+    let keys = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_api_keys());
+    let to_revoke = RwSignal::new(None::<KeyRow>);
+    let confirm_open = RwSignal::new(false);
+    Effect::new(move |_| match revoke.value().get() {
+        Some(Ok(())) => toasts.success("Key revoked"),
+        Some(Err(e)) => toasts.error(e.message),
+        None => {}
+    });
+    Effect::new(move |_| {
+        if let Some(Err(e)) = create.value().get() {
+            toasts.error(e.message);
+        }
+    });
+
+    view! {
+        <h1>"API keys"</h1>
+        <section class="card" aria-labelledby="new-key-title">
+            <h2 id="new-key-title">"Create a key"</h2>
+            <ActionForm action=create attr:class="inline-form">
+                <label>"Name" <input name="name" required=true maxlength="100" placeholder="e.g. Production server"/></label>
+                <label>"Mode"
+                    <select name="mode">
+                        <option value="test">"Test"</option>
+                        <option value="live">"Live"</option>
+                    </select>
+                </label>
+                <button type="submit" disabled=move || create.pending().get()>"Create key"</button>
+            </ActionForm>
+            {move || create.value().get().and_then(|r| r.ok()).map(|key| view! {
+                <div class="notice notice-key" role="alert">
+                    <p><strong>"Copy this key now: you will not see it again."</strong></p>
+                    <p><code data-testid="new-api-key">{key.clone()}</code> " " <CopyButton text=key label="Copy the new API key"/></p>
+                </div>
+            })}
+        </section>
+        <Transition fallback=|| view! { <p class="muted">"Loading keys…"</p> }>
+            {move || keys.get().map(|result| match result {
+                Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                Ok(list) if list.is_empty() => view! { <p class="empty">"No API keys yet."</p> }.into_any(),
+                Ok(list) => view! {
+                    <div class="table-wrap">
+                        <table>
+                            <caption class="visually-hidden">"API keys"</caption>
+                            <thead><tr>
+                                <th scope="col">"Name"</th><th scope="col">"Mode"</th><th scope="col">"Key"</th>
+                                <th scope="col">"Created"</th><th scope="col">"Last used"</th><th scope="col">"Status"</th>
+                            </tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|k| {
+                                    let row = k.clone();
+                                    let label = format!("Revoke {}", k.name);
+                                    view! {
+                                        <tr>
+                                            <td>{k.name.clone()}</td>
+                                            <td><span class="badge" class:badge-warn=k.mode == crate::domain::Mode::Test>{k.mode.to_string()}</span></td>
+                                            <td><code>{format!("{}…", k.prefix)}</code></td>
+                                            <td>{short_time(&k.created_at)}</td>
+                                            <td>{k.last_used_at.as_deref().map(short_time).unwrap_or_else(|| "Never".into())}</td>
+                                            <td>{match k.revoked_at {
+                                                Some(_) => view! { <span class="badge badge-muted">"Revoked"</span> }.into_any(),
+                                                None => view! { <button type="button" class="danger outline small" aria-label=label on:click=move |_| {
+                                                    to_revoke.set(Some(row.clone()));
+                                                    confirm_open.set(true);
+                                                }>"Revoke"</button> }.into_any(),
+                                            }}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any(),
+            })}
+        </Transition>
+        <Dialog open=confirm_open labelled_by="revoke-title">
+            <h2 id="revoke-title">{move || to_revoke.get().map(|k| format!("Revoke {}?", k.name)).unwrap_or_default()}</h2>
+            <p>"Requests with this key will be refused from now on. This cannot be undone."</p>
+            <div class="actions">
+                <button type="button" class="secondary" on:click=move |_| confirm_open.set(false)>"Cancel"</button>
+                <button type="button" class="danger" on:click=move |_| {
+                    if let Some(k) = to_revoke.get_untracked() {
+                        revoke.dispatch(RevokeApiKey { id: k.id });
+                    }
+                    confirm_open.set(false);
+                }>"Revoke key"</button>
+            </div>
+        </Dialog>
+    }
+}
+
+/// `2026-11-27T02:38:37.949927Z` -> `2026-11-27 02:38 UTC`
+pub fn short_time(t: &str) -> String {
+    match (t.get(0..10), t.get(11..16)) {
+        (Some(d), Some(h)) => format!("{d} {h} UTC"),
+        _ => t.to_string(),
+    }
+}

@@ -1,0 +1,267 @@
+//! Buying a number: search the inventory, see the price, confirm, buy.
+
+use super::widgets::{use_toasts, Dialog, ErrorNotice, type_label};
+use crate::domain::{format_money, Endpoint, ErrorDetail, Formatted, InventoryNumber, NumberType, Page, PhoneNumber};
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_query_map};
+
+#[server]
+pub async fn search_numbers(
+    country: String,
+    number_type: Option<String>,
+    contains: Option<String>,
+) -> Result<Page<Formatted<InventoryNumber>>, ErrorDetail> {
+    use crate::domain::ListNumbersQuery;
+    use crate::service::inventory;
+    use crate::service::phone_numbers::ListRequest;
+    let (state, tenant) = super::session::server::tenant().await?;
+    let query = ListNumbersQuery {
+        action: Some("available".into()),
+        country: Some(country),
+        number_type: number_type.filter(|t| !t.is_empty()),
+        contains: contains.filter(|c| !c.trim().is_empty()),
+        limit: Some("50".into()),
+        ..Default::default()
+    };
+    let ListRequest::Available { country, number_type, contains, page } = ListRequest::parse(&query)? else {
+        unreachable!("action=available")
+    };
+    let found = inventory::search_available(&state.ctx.db, tenant.mode, country, number_type, contains.as_ref(), page).await?;
+    Ok(found.map(|n| {
+        let e164 = n.e164.clone();
+        super::numbers::formatted(n, &e164)
+    }))
+}
+
+/// Countries that have numbers for sale in the current mode.
+#[server]
+pub async fn inventory_countries() -> Result<Vec<String>, ErrorDetail> {
+    let (state, tenant) = super::session::server::tenant().await?;
+    Ok(crate::service::inventory::countries(&state.ctx.db, tenant.mode).await?)
+}
+
+#[server]
+pub async fn endpoint_choices() -> Result<Vec<Endpoint>, ErrorDetail> {
+    let (state, tenant) = super::session::server::tenant().await?;
+    let page = crate::domain::parse::PageRequest { limit: 100, offset: 0 };
+    Ok(crate::service::endpoints::list(&state.ctx.db, &tenant, page).await?.data)
+}
+
+/// The dashboard flow of the contract: e164 + country + type + the costs the buyer saw, under an
+/// Idempotency-Key made when the confirmation opened (so a double click buys once).
+#[server]
+#[allow(clippy::too_many_arguments)]
+pub async fn buy_number(
+    e164: String,
+    country: String,
+    number_type: String,
+    setup_cost_cents: i64,
+    monthly_cost_cents: i64,
+    endpoint_id: Option<String>,
+    idempotency_key: String,
+) -> Result<PhoneNumber, ErrorDetail> {
+    use crate::domain::{ErrorBody, PurchaseBody};
+    use crate::service::idempotency::Claim;
+    use crate::service::phone_numbers::{purchase_once, Purchase, PurchaseOutcome};
+    let (state, tenant) = super::session::server::tenant().await?;
+    let body = PurchaseBody {
+        e164: Some(e164),
+        country: Some(country),
+        number_type: Some(number_type),
+        endpoint_id: endpoint_id.filter(|e| !e.is_empty()),
+        setup_cost_cents: Some(setup_cost_cents),
+        monthly_cost_cents: Some(monthly_cost_cents),
+        total_cost_cents: Some(setup_cost_cents + monthly_cost_cents),
+        ..Default::default()
+    };
+    let purchase = Purchase::parse(&body)?;
+    let claim = Claim::new(&idempotency_key, &body)?;
+    match purchase_once(&state.ctx, &tenant, &purchase, Some(&claim)).await? {
+        PurchaseOutcome::Bought(number) => Ok(number),
+        PurchaseOutcome::Replayed { status: 201, body } => {
+            serde_json::from_str(&body).map_err(|e| crate::error::AppError::internal(e.to_string()).into())
+        }
+        PurchaseOutcome::Replayed { body, .. } => Err(serde_json::from_str::<ErrorBody>(&body)
+            .map(|b| b.error)
+            .unwrap_or_else(|e| crate::error::AppError::internal(e.to_string()).into())),
+    }
+}
+
+#[component]
+pub fn BuyPage() -> impl IntoView {
+    let query = use_query_map();
+    let param = move |name: &str| query.with(|q| q.get(name)).filter(|v| !v.is_empty());
+    let countries = Resource::new(|| (), |_| inventory_countries());
+    let buy = ServerAction::<BuyNumber>::new();
+    let results = Resource::new(
+        move || (param("country"), param("type"), param("contains"), buy.version().get()),
+        |(country, number_type, contains, _)| async move {
+            match country {
+                Some(country) => search_numbers(country, number_type, contains).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
+    let chosen = RwSignal::new(None::<Formatted<InventoryNumber>>);
+    view! {
+        <h1>"Buy a number"</h1>
+        <form method="get" class="filters" aria-label="Search numbers">
+            <label>"Country"
+                <Transition fallback=|| view! { <select name="country" disabled=true><option>"Loading…"</option></select> }>
+                    {move || countries.get().map(|list| {
+                        let list = list.unwrap_or_default();
+                        let current = param("country").unwrap_or_else(|| list.first().cloned().unwrap_or_default());
+                        view! {
+                            <select name="country" required=true>
+                                {list.into_iter().map(|c| { let selected = c == current; view! { <option value=c.clone() selected=selected>{c.clone()}</option> } }).collect_view()}
+                            </select>
+                        }
+                    })}
+                </Transition>
+            </label>
+            <label>"Type"
+                <select name="type">
+                    <option value="">"Any"</option>
+                    {NumberType::ALL.iter().map(|t| {
+                        let selected = param("type").as_deref() == Some(t.as_str());
+                        view! { <option value=t.as_str() selected=selected>{type_label(*t)}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+            <label>"Contains digits"
+                <input name="contains" inputmode="numeric" pattern="[0-9]*" size="8" value=move || param("contains").unwrap_or_default()/>
+            </label>
+            <button type="submit">"Search"</button>
+        </form>
+        <Transition fallback=|| view! { <p class="muted">"Searching…"</p> }>
+            {move || results.get().map(|result| match result {
+                Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                Ok(None) => view! { <p class="muted">"Choose a country and search to see the numbers for sale and their prices."</p> }.into_any(),
+                Ok(Some(page)) if page.data.is_empty() => view! { <p class="empty">"No numbers for sale match this search."</p> }.into_any(),
+                Ok(Some(page)) => view! { <ResultsTable page chosen/> }.into_any(),
+            })}
+        </Transition>
+        <ConfirmPurchase chosen buy/>
+    }
+}
+
+#[component]
+fn ResultsTable(page: Page<Formatted<InventoryNumber>>, chosen: RwSignal<Option<Formatted<InventoryNumber>>>) -> impl IntoView {
+    view! {
+        <p class="muted">{format!("{} numbers for sale", page.total)}</p>
+        <div class="table-wrap">
+            <table>
+                <caption class="visually-hidden">"Numbers for sale"</caption>
+                <thead><tr>
+                    <th scope="col">"Number"</th><th scope="col">"Type"</th>
+                    <th scope="col">"Setup"</th><th scope="col">"Monthly"</th><th scope="col"><span class="visually-hidden">"Action"</span></th>
+                </tr></thead>
+                <tbody>
+                    {page.data.into_iter().map(|row| {
+                        let n = row.item.clone();
+                        let label = format!("Buy {}", row.international);
+                        view! {
+                            <tr>
+                                <td>{row.national.clone()}<div class="muted small">{n.e164.clone()}</div></td>
+                                <td>{type_label(n.number_type)}</td>
+                                <td>{format_money(n.setup_cost_cents, &n.currency)}</td>
+                                <td>{format_money(n.monthly_cost_cents, &n.currency)} <span class="muted small">"/ month"</span></td>
+                                <td><button type="button" aria-label=label on:click=move |_| chosen.set(Some(row.clone()))>"Buy"</button></td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+#[component]
+fn ConfirmPurchase(chosen: RwSignal<Option<Formatted<InventoryNumber>>>, buy: ServerAction<BuyNumber>) -> impl IntoView {
+    let toasts = use_toasts();
+    let navigate = use_navigate();
+    let open = RwSignal::new(false);
+    let endpoints = Resource::new(|| (), |_| endpoint_choices());
+    let endpoint = RwSignal::new(String::new());
+    let problem = RwSignal::new(None::<String>);
+    // One key per attempt: a double click or a retry of the same attempt buys once.
+    let attempt_key = RwSignal::new(String::new());
+
+    Effect::new(move |_| {
+        if chosen.get().is_some() {
+            attempt_key.set(uuid::Uuid::new_v4().to_string());
+            problem.set(None);
+            open.set(true);
+        }
+    });
+    Effect::new(move |_| {
+        if !open.get() {
+            chosen.set(None);
+        }
+    });
+    Effect::new(move |_| match buy.value().get() {
+        Some(Ok(number)) => {
+            open.set(false);
+            toasts.success(format!("You bought {}", number.e164));
+            navigate(&format!("/numbers/{}", number.id), Default::default());
+        }
+        Some(Err(e)) => {
+            let text = match e.code.as_str() {
+                "number_unavailable" => "Sorry, this number was just sold to someone else. The list has been refreshed: please pick another.".to_string(),
+                "price_changed" => format!("The price of this number has changed, so nothing was bought. {}", e.message),
+                _ => e.message.clone(),
+            };
+            toasts.error(text.clone());
+            problem.set(Some(text));
+        }
+        None => {}
+    });
+
+    view! {
+        <Dialog open labelled_by="confirm-title">
+            {move || chosen.get().map(|row| {
+                let n = row.item.clone();
+                let total = n.setup_cost_cents + n.monthly_cost_cents;
+                let confirm = {
+                    let n = n.clone();
+                    move |_| {
+                        buy.dispatch(BuyNumber {
+                            e164: n.e164.clone(),
+                            country: n.country.clone(),
+                            number_type: n.number_type.as_str().to_string(),
+                            setup_cost_cents: n.setup_cost_cents,
+                            monthly_cost_cents: n.monthly_cost_cents,
+                            endpoint_id: Some(endpoint.get_untracked()),
+                            idempotency_key: attempt_key.get_untracked(),
+                        });
+                    }
+                };
+                view! {
+                    <h2 id="confirm-title">{format!("Buy {}?", row.international)}</h2>
+                    <dl class="price">
+                        <dt>"Setup (once)"</dt><dd>{format_money(n.setup_cost_cents, &n.currency)}</dd>
+                        <dt>"Monthly"</dt><dd>{format_money(n.monthly_cost_cents, &n.currency)}</dd>
+                        <dt>"Due today"</dt><dd><strong>{format_money(total, &n.currency)}</strong></dd>
+                    </dl>
+                    <label>"Attach to endpoint"
+                        <select on:change=move |ev| endpoint.set(event_target_value(&ev))>
+                            <option value="">"None for now"</option>
+                            <Transition fallback=|| ()>
+                                {move || endpoints.get().map(|list| list.unwrap_or_default().into_iter().map(|e| view! {
+                                    <option value=e.id.to_string()>{e.name}</option>
+                                }).collect_view())}
+                            </Transition>
+                        </select>
+                    </label>
+                    {move || problem.get().map(|p| view! { <p class="notice notice-error" role="alert">{p}</p> })}
+                    <div class="actions">
+                        <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+                        <button type="button" disabled=move || buy.pending().get() || problem.get().is_some() on:click=confirm.clone()>
+                            {move || if buy.pending().get() { "Buying…".to_string() } else { format!("Buy for {}", format_money(total, &n.currency)) }}
+                        </button>
+                    </div>
+                }
+            })}
+        </Dialog>
+    }
+}

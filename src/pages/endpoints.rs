@@ -1,0 +1,54 @@
+//! Call-routing endpoints: list and create, so numbers have something to attach to.
+
+use super::widgets::{use_toasts, ErrorNotice};
+use crate::domain::{Endpoint, ErrorDetail};
+use leptos::prelude::*;
+
+#[server]
+pub async fn list_endpoints() -> Result<Vec<Endpoint>, ErrorDetail> {
+    let (state, tenant) = super::session::server::tenant().await?;
+    let page = crate::domain::parse::PageRequest { limit: 100, offset: 0 };
+    Ok(crate::service::endpoints::list(&state.ctx.db, &tenant, page).await?.data)
+}
+
+#[server]
+pub async fn create_endpoint(name: String) -> Result<Endpoint, ErrorDetail> {
+    let (state, tenant) = super::session::server::tenant().await?;
+    let name = crate::domain::parse::EndpointName::parse(&name)?;
+    Ok(crate::service::endpoints::create(&state.ctx.db, &tenant, &name).await?)
+}
+
+#[component]
+pub fn EndpointsPage() -> impl IntoView {
+    let toasts = use_toasts();
+    let create = ServerAction::<CreateEndpoint>::new();
+    let endpoints = Resource::new(move || create.version().get(), |_| list_endpoints());
+    Effect::new(move |_| match create.value().get() {
+        Some(Ok(e)) => toasts.success(format!("Endpoint {} created", e.name)),
+        Some(Err(e)) => toasts.error(e.message),
+        None => {}
+    });
+    view! {
+        <h1>"Endpoints"</h1>
+        <section class="card" aria-labelledby="new-endpoint-title">
+            <h2 id="new-endpoint-title">"Create an endpoint"</h2>
+            <ActionForm action=create attr:class="inline-form">
+                <label>"Name" <input name="name" required=true maxlength="100" placeholder="e.g. Main SIP trunk"/></label>
+                <button type="submit" disabled=move || create.pending().get()>"Create endpoint"</button>
+            </ActionForm>
+        </section>
+        <Transition fallback=|| view! { <p class="muted">"Loading endpoints…"</p> }>
+            {move || endpoints.get().map(|result| match result {
+                Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                Ok(list) if list.is_empty() => view! { <p class="empty">"No endpoints yet: create one to route your numbers' calls."</p> }.into_any(),
+                Ok(list) => view! {
+                    <ul class="list">
+                        {list.into_iter().map(|e| view! {
+                            <li><strong>{e.name}</strong> <span class="muted small">{format!("id {} · created {}", e.id, super::api_keys::short_time(&e.created_at))}</span></li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any(),
+            })}
+        </Transition>
+    }
+}

@@ -1,0 +1,10 @@
+//! The dashboard's pages. Each page file holds its server functions (which call the service
+//! layer, exactly like the REST handlers) beside its components.
+
+pub mod api_keys;
+pub mod buy;
+pub mod endpoints;
+pub mod numbers;
+pub mod session;
+pub mod sign_in;
+pub mod widgets;

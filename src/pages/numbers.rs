@@ -1,0 +1,363 @@
+//! The numbers page (home) and one number's settings page, with their server functions.
+
+use super::widgets::{use_toasts, CopyButton, Dialog, ErrorNotice, StatusBadge, type_label};
+use crate::domain::{Endpoint, ErrorDetail, Formatted, NumberType, Page, PhoneNumber, PhoneNumberDetails};
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use serde::{Deserialize, Serialize};
+
+/// One row of the numbers table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NumberRow {
+    pub number: Formatted<PhoneNumber>,
+    pub endpoint_name: Option<String>,
+}
+
+/// Everything the settings page shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NumberView {
+    pub number: Formatted<PhoneNumberDetails>,
+    pub endpoints: Vec<Endpoint>,
+}
+
+pub const PAGE_SIZE: i64 = 20;
+
+#[cfg(feature = "ssr")]
+pub(crate) fn formatted<T>(item: T, e164: &str) -> Formatted<T> {
+    let (national, international) = crate::domain::parse::format_for_humans(e164);
+    Formatted { item, national, international }
+}
+
+#[cfg(feature = "ssr")]
+async fn all_endpoints(state: &crate::server::AppState, tenant: &crate::service::Tenant) -> Result<Vec<Endpoint>, ErrorDetail> {
+    let page = crate::domain::parse::PageRequest { limit: crate::domain::parse::PageRequest::MAX_LIMIT, offset: 0 };
+    Ok(crate::service::endpoints::list(&state.ctx.db, tenant, page).await?.data)
+}
+
+#[server]
+pub async fn list_numbers(country: Option<String>, number_type: Option<String>, offset: Option<String>) -> Result<Page<NumberRow>, ErrorDetail> {
+    use crate::domain::ListNumbersQuery;
+    use crate::service::phone_numbers::{list_assigned, ListRequest};
+    let (state, tenant) = super::session::server::tenant().await?;
+    let query = ListNumbersQuery {
+        country: country.filter(|c| !c.is_empty()),
+        number_type: number_type.filter(|t| !t.is_empty()),
+        limit: Some(PAGE_SIZE.to_string()),
+        offset,
+        ..Default::default()
+    };
+    let ListRequest::Assigned { country, number_type, page } = ListRequest::parse(&query)? else {
+        unreachable!("a query without action lists assigned numbers")
+    };
+    let numbers = list_assigned(&state.ctx, &tenant, country, number_type, page).await?;
+    let endpoints = all_endpoints(&state, &tenant).await?;
+    Ok(numbers.map(|n| {
+        let endpoint_name = n.endpoint_id.and_then(|id| endpoints.iter().find(|e| e.id == id)).map(|e| e.name.clone());
+        let e164 = n.e164.clone();
+        NumberRow { number: formatted(n, &e164), endpoint_name }
+    }))
+}
+
+#[server]
+pub async fn get_number(id: String) -> Result<NumberView, ErrorDetail> {
+    use crate::service::phone_numbers;
+    let (state, tenant) = super::session::server::tenant().await?;
+    let id = phone_numbers::parse_uuid("id", &id)?;
+    let details = phone_numbers::get(&state.ctx, &tenant, id).await?;
+    let e164 = details.number.e164.clone();
+    Ok(NumberView { number: formatted(details, &e164), endpoints: all_endpoints(&state, &tenant).await? })
+}
+
+#[server]
+pub async fn update_number(
+    id: String,
+    endpoint_id: Option<String>,
+    // Checkboxes: present ("on") when ticked, absent when not.
+    allow_inbound: Option<String>,
+    allow_outbound: Option<String>,
+    status: String,
+) -> Result<PhoneNumber, ErrorDetail> {
+    use crate::domain::UpdateBody;
+    use crate::service::phone_numbers::{self, NumberChanges};
+    let (state, tenant) = super::session::server::tenant().await?;
+    let id = phone_numbers::parse_uuid("id", &id)?;
+    // The same body the REST API's PATCH takes, parsed by the same rules.
+    let body = UpdateBody {
+        endpoint_id: Some(endpoint_id.filter(|e| !e.is_empty())),
+        allow_inbound: Some(Some(allow_inbound.is_some())),
+        allow_outbound: Some(Some(allow_outbound.is_some())),
+        status: Some(Some(status)),
+    };
+    Ok(phone_numbers::update(&state.ctx, &tenant, id, &NumberChanges::parse(&body)?).await?)
+}
+
+#[server]
+pub async fn release_number(id: String) -> Result<PhoneNumber, ErrorDetail> {
+    use crate::service::phone_numbers;
+    let (state, tenant) = super::session::server::tenant().await?;
+    let id = phone_numbers::parse_uuid("id", &id)?;
+    Ok(phone_numbers::release(&state.ctx, &tenant, id).await?)
+}
+
+#[server]
+pub async fn delete_number(id: String) -> Result<(), ErrorDetail> {
+    use crate::service::phone_numbers;
+    let (state, tenant) = super::session::server::tenant().await?;
+    let id = phone_numbers::parse_uuid("id", &id)?;
+    Ok(phone_numbers::delete(&state.ctx, &tenant, id).await?)
+}
+
+/// The organization's numbers, with filters and pages.
+#[component]
+pub fn NumbersPage() -> impl IntoView {
+    let query = use_query_map();
+    let param = move |name: &str| query.with(|q| q.get(name)).filter(|v| !v.is_empty());
+    let numbers = Resource::new(
+        move || (param("country"), param("type"), param("offset")),
+        |(country, number_type, offset)| list_numbers(country, number_type, offset),
+    );
+    view! {
+        <div class="page-head">
+            <h1>"Numbers"</h1>
+            <a class="button" href="/buy">"Buy a number"</a>
+        </div>
+        <form method="get" class="filters" aria-label="Filter numbers">
+            <label>"Country"
+                <input name="country" maxlength="2" size="4" placeholder="Any" value=move || param("country").unwrap_or_default()/>
+            </label>
+            <label>"Type"
+                <select name="type">
+                    <option value="">"Any"</option>
+                    {NumberType::ALL.iter().map(|t| {
+                        let selected = param("type").as_deref() == Some(t.as_str());
+                        view! { <option value=t.as_str() selected=selected>{type_label(*t)}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+            <button type="submit" class="secondary">"Filter"</button>
+        </form>
+        <Transition fallback=|| view! { <p class="muted">"Loading numbers…"</p> }>
+            {move || numbers.get().map(|result| match result {
+                Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                Ok(page) if page.total == 0 && param("country").is_none() && param("type").is_none() => view! {
+                    <div class="empty">
+                        <h2>"No numbers yet"</h2>
+                        <p>"Buy your first number to start receiving calls."</p>
+                        <a class="button" href="/buy">"Buy your first number"</a>
+                    </div>
+                }.into_any(),
+                Ok(page) if page.data.is_empty() => view! { <p class="empty">"No numbers match these filters."</p> }.into_any(),
+                Ok(page) => view! { <NumbersTable page query=query.get_untracked()/> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn NumbersTable(page: Page<NumberRow>, query: leptos_router::params::ParamsMap) -> impl IntoView {
+    let link = move |offset: i64| {
+        let mut parts = vec![format!("offset={offset}")];
+        for key in ["country", "type"] {
+            if let Some(v) = query.get(key).filter(|v| !v.is_empty()) {
+                parts.push(format!("{key}={v}"));
+            }
+        }
+        format!("?{}", parts.join("&"))
+    };
+    let (offset, total, limit) = (page.offset, page.total, page.limit);
+    view! {
+        <div class="table-wrap">
+            <table>
+                <caption class="visually-hidden">"Your phone numbers"</caption>
+                <thead><tr>
+                    <th scope="col">"Number"</th><th scope="col">"Country"</th><th scope="col">"Type"</th>
+                    <th scope="col">"Status"</th><th scope="col">"Endpoint"</th><th scope="col">"Inbound"</th><th scope="col">"Outbound"</th>
+                </tr></thead>
+                <tbody>
+                    {page.data.into_iter().map(|row| {
+                        let n = row.number.item;
+                        view! {
+                            <tr>
+                                <td>
+                                    <a href=format!("/numbers/{}", n.id)>{row.number.national}</a>
+                                    <div class="muted small">{n.e164.clone()}</div>
+                                </td>
+                                <td>{n.country.clone()}</td>
+                                <td>{type_label(n.number_type)}</td>
+                                <td><StatusBadge status=n.status released=n.released_at.is_some()/></td>
+                                <td>{row.endpoint_name.unwrap_or_else(|| "—".into())}</td>
+                                <td>{if n.allow_inbound { "On" } else { "Off" }}</td>
+                                <td>{if n.allow_outbound { "On" } else { "Off" }}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+        <nav class="pager" aria-label="Pages">
+            <span class="muted">{format!("{}–{} of {}", offset + 1, (offset + limit).min(total), total)}</span>
+            {(offset > 0).then(|| view! { <a href=link((offset - limit).max(0))>"Previous"</a> })}
+            {(offset + limit < total).then(|| view! { <a href=link(offset + limit)>"Next"</a> })}
+        </nav>
+    }
+}
+
+/// One number: settings, SIP credentials, release and delete.
+#[component]
+pub fn NumberPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id")).unwrap_or_default();
+    let update = ServerAction::<UpdateNumber>::new();
+    let release = ServerAction::<ReleaseNumber>::new();
+    let number = Resource::new(move || (id(), update.version().get(), release.version().get()), |(id, _, _)| get_number(id));
+    // Here, not in the settings view: that view is rebuilt on every reload of the number, and
+    // would announce the same result again.
+    let toasts = use_toasts();
+    Effect::new(move |_| match update.value().get() {
+        Some(Ok(_)) => toasts.success("Settings saved"),
+        Some(Err(e)) => toasts.error(e.message),
+        None => {}
+    });
+    Effect::new(move |_| match release.value().get() {
+        Some(Ok(_)) => toasts.success("Number released"),
+        Some(Err(e)) => toasts.error(e.message),
+        None => {}
+    });
+    view! {
+        <p><a href="/">"← All numbers"</a></p>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || number.get().map(|result| match result {
+                Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                Ok(view) => view! { <NumberSettings view update release/> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn NumberSettings(view: NumberView, update: ServerAction<UpdateNumber>, release: ServerAction<ReleaseNumber>) -> impl IntoView {
+    let toasts = use_toasts();
+    let navigate = use_navigate();
+    let details = view.number.item;
+    let n = details.number.clone();
+    let released = n.released_at.is_some();
+    let id = n.id.to_string();
+    let national = view.number.national.clone();
+    let international = view.number.international.clone();
+
+    let delete = ServerAction::<DeleteNumber>::new();
+    Effect::new(move |_| match delete.value().get() {
+        Some(Ok(())) => {
+            toasts.success("Number deleted");
+            navigate("/", Default::default());
+        }
+        Some(Err(e)) => toasts.error(e.message),
+        None => {}
+    });
+
+    let confirm_release = RwSignal::new(false);
+    let confirm_delete = RwSignal::new(false);
+    let reveal = RwSignal::new(false);
+    let password = details.sip_credentials.password.clone();
+    let endpoints = view.endpoints.clone();
+    let current_endpoint = n.endpoint_id;
+    let (id_release, id_delete) = (id.clone(), id.clone());
+    let (name_release, name_delete) = (international.clone(), international.clone());
+
+    view! {
+        <div class="page-head">
+            <div>
+                <h1>{national}</h1>
+                <p class="muted">{international.clone()} " · " {n.e164.clone()} " · " {n.country.clone()} " · " {type_label(n.number_type)}</p>
+            </div>
+            <StatusBadge status=n.status released/>
+        </div>
+        {released.then(|| view! {
+            <div class="notice" role="note">
+                {format!("Released on {}. A released number is kept for your records and can no longer be changed.", n.released_at.clone().unwrap_or_default())}
+            </div>
+        })}
+        <section class="card" aria-labelledby="settings-title">
+            <h2 id="settings-title">"Settings"</h2>
+            <ActionForm action=update attr:class="settings">
+                <input type="hidden" name="id" value=id.clone()/>
+                <fieldset disabled=released>
+                    <label>"Endpoint"
+                        <select name="endpoint_id">
+                            <option value="" selected=current_endpoint.is_none()>"Not attached"</option>
+                            {endpoints.into_iter().map(|e| view! {
+                                <option value=e.id.to_string() selected=current_endpoint == Some(e.id)>{e.name}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                    <label class="check">
+                        <input type="checkbox" name="allow_inbound" checked=n.allow_inbound/>
+                        "Allow inbound calls"
+                    </label>
+                    <label class="check">
+                        <input type="checkbox" name="allow_outbound" checked=n.allow_outbound/>
+                        "Allow outbound calls"
+                    </label>
+                    <label>"Status"
+                        <select name="status">
+                            <option value="active" selected=n.status == crate::domain::NumberStatus::Active>"Active"</option>
+                            <option value="inactive" selected=n.status == crate::domain::NumberStatus::Inactive>"Inactive"</option>
+                        </select>
+                    </label>
+                    <button type="submit" disabled=move || update.pending().get()>
+                        {move || if update.pending().get() { "Saving…" } else { "Save settings" }}
+                    </button>
+                </fieldset>
+            </ActionForm>
+        </section>
+        <section class="card" aria-labelledby="sip-title">
+            <h2 id="sip-title">"SIP routing"</h2>
+            <dl class="sip">
+                <dt>"SIP URI"</dt>
+                <dd><code>{n.sip_uri.clone()}</code> <CopyButton text=n.sip_uri.clone() label="Copy SIP URI"/></dd>
+                <dt>"Username"</dt>
+                <dd><code>{details.sip_credentials.username.clone()}</code> <CopyButton text=details.sip_credentials.username.clone() label="Copy SIP username"/></dd>
+                <dt>"Password"</dt>
+                <dd>
+                    <code data-testid="sip-password">{let p = password.clone(); move || if reveal.get() { p.clone() } else { "••••••••••••".to_string() }}</code>
+                    " "
+                    <button type="button" class="secondary small" aria-pressed=move || reveal.get().to_string() on:click=move |_| reveal.update(|r| *r = !*r)>
+                        {move || if reveal.get() { "Hide" } else { "Reveal" }}
+                    </button>
+                    <CopyButton text=password.clone() label="Copy SIP password"/>
+                </dd>
+                <dt>"Domain"</dt>
+                <dd><code>{details.sip_credentials.domain.clone()}</code></dd>
+            </dl>
+        </section>
+        <section class="card danger" aria-labelledby="danger-title">
+            <h2 id="danger-title">"Release or delete"</h2>
+            <p class="muted">"Release keeps the record (inactive, marked released); Delete removes it. Either way the number goes back to the inventory."</p>
+            <button type="button" class="danger" disabled=released on:click=move |_| confirm_release.set(true)>"Release number"</button>
+            " "
+            <button type="button" class="danger outline" on:click=move |_| confirm_delete.set(true)>"Delete number"</button>
+        </section>
+        <Dialog open=confirm_release labelled_by="release-title">
+            <h2 id="release-title">{format!("Release {}?", name_release)}</h2>
+            <p>"The number stops routing calls and goes back to the inventory, where anyone may buy it. Its record stays in your account, marked released, for your records."</p>
+            <div class="actions">
+                <button type="button" class="secondary" on:click=move |_| confirm_release.set(false)>"Cancel"</button>
+                <button type="button" class="danger" on:click={let id = id_release.clone(); move |_| {
+                    release.dispatch(ReleaseNumber { id: id.clone() });
+                    confirm_release.set(false);
+                }}>"Release number"</button>
+            </div>
+        </Dialog>
+        <Dialog open=confirm_delete labelled_by="delete-title">
+            <h2 id="delete-title">{format!("Delete {}?", name_delete)}</h2>
+            <p>"The number's record is removed from your account for good (the audit log keeps its history). If it is still yours, it goes back to the inventory."</p>
+            <div class="actions">
+                <button type="button" class="secondary" on:click=move |_| confirm_delete.set(false)>"Cancel"</button>
+                <button type="button" class="danger" on:click={let id = id_delete.clone(); move |_| {
+                    delete.dispatch(DeleteNumber { id: id.clone() });
+                    confirm_delete.set(false);
+                }}>"Delete number"</button>
+            </div>
+        </Dialog>
+    }
+}

@@ -1,0 +1,168 @@
+//! Small pieces every page uses: toasts, an accessible dialog, copy buttons, status badges.
+
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Toast {
+    id: u64,
+    error: bool,
+    text: String,
+}
+
+/// Success and failure messages, announced to screen readers and dismissed after a while.
+#[derive(Clone, Copy)]
+pub struct Toasts {
+    list: RwSignal<Vec<Toast>>,
+    next_id: StoredValue<u64>,
+}
+
+impl Toasts {
+    pub fn success(&self, text: impl Into<String>) {
+        self.push(false, text.into());
+    }
+
+    pub fn error(&self, text: impl Into<String>) {
+        self.push(true, text.into());
+    }
+
+    fn push(&self, error: bool, text: String) {
+        let id = self.next_id.get_value();
+        self.next_id.set_value(id + 1);
+        self.list.update(|l| l.push(Toast { id, error, text }));
+        let list = self.list;
+        set_timeout(move || list.update(|l| l.retain(|t| t.id != id)), std::time::Duration::from_secs(6));
+    }
+}
+
+pub fn provide_toasts() {
+    provide_context(Toasts { list: RwSignal::new(Vec::new()), next_id: StoredValue::new(0) });
+}
+
+pub fn use_toasts() -> Toasts {
+    expect_context::<Toasts>()
+}
+
+#[component]
+pub fn ToastRegion() -> impl IntoView {
+    let toasts = use_toasts();
+    view! {
+        <div class="toasts" role="status" aria-live="polite">
+            <For each=move || toasts.list.get() key=|t| t.id let:toast>
+                <div class="toast" class:toast-error=toast.error>{toast.text}</div>
+            </For>
+        </div>
+    }
+}
+
+const FOCUSABLE: &str = "a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea, [tabindex]:not([tabindex='-1'])";
+
+/// A modal dialog: focus moves in when it opens, Tab stays inside, Escape closes it, and focus
+/// returns to what opened it.
+#[component]
+pub fn Dialog(
+    open: RwSignal<bool>,
+    /// The id of the element that names the dialog (its heading).
+    labelled_by: &'static str,
+    children: ChildrenFn,
+) -> impl IntoView {
+    let panel = NodeRef::<leptos::html::Div>::new();
+    // The element that had focus when the dialog opened is kept in the effect's own state (not
+    // in a stored value): effects run only in the browser, where DOM nodes live.
+    Effect::new(move |opener: Option<Option<web_sys::HtmlElement>>| {
+        if open.get() {
+            // After the dialog is in the DOM: focus its first control.
+            request_animation_frame(move || {
+                if let Some(first) = panel.get_untracked().and_then(|p| focusables(&p).into_iter().next()) {
+                    let _ = first.focus();
+                }
+            });
+            active_element()
+        } else {
+            if let Some(el) = opener.flatten() {
+                let _ = el.focus();
+            }
+            None
+        }
+    });
+    let on_keydown = move |ev: web_sys::KeyboardEvent| {
+        if ev.key() == "Escape" {
+            ev.prevent_default();
+            open.set(false);
+        } else if ev.key() == "Tab" {
+            let Some(panel) = panel.get_untracked() else { return };
+            let items = focusables(&panel);
+            let (Some(first), Some(last)) = (items.first(), items.last()) else { return };
+            let active = active_element();
+            if ev.shift_key() && active.as_ref() == Some(first) {
+                ev.prevent_default();
+                let _ = last.focus();
+            } else if !ev.shift_key() && active.as_ref() == Some(last) {
+                ev.prevent_default();
+                let _ = first.focus();
+            }
+        }
+    };
+    view! {
+        <Show when=move || open.get()>
+            <div class="backdrop" on:click=move |_| open.set(false)></div>
+            <div class="dialog" role="dialog" aria-modal="true" aria-labelledby=labelled_by node_ref=panel on:keydown=on_keydown>
+                {children()}
+            </div>
+        </Show>
+    }
+}
+
+fn active_element() -> Option<web_sys::HtmlElement> {
+    document().active_element().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+}
+
+fn focusables(panel: &web_sys::HtmlDivElement) -> Vec<web_sys::HtmlElement> {
+    let Ok(list) = panel.query_selector_all(FOCUSABLE) else { return Vec::new() };
+    (0..list.length()).filter_map(|i| list.item(i)).filter_map(|n| n.dyn_into::<web_sys::HtmlElement>().ok()).collect()
+}
+
+/// Copies `text` to the clipboard and says so.
+#[component]
+pub fn CopyButton(text: String, label: &'static str) -> impl IntoView {
+    let toasts = use_toasts();
+    view! {
+        <button type="button" class="secondary small" aria-label=label on:click=move |_| {
+            let _ = window().navigator().clipboard().write_text(&text);
+            toasts.success("Copied to the clipboard");
+        }>"Copy"</button>
+    }
+}
+
+#[component]
+pub fn StatusBadge(status: crate::domain::NumberStatus, released: bool) -> impl IntoView {
+    let (class, text) = match (released, status) {
+        (true, _) => ("badge badge-muted", "Released"),
+        (false, crate::domain::NumberStatus::Active) => ("badge badge-ok", "Active"),
+        (false, crate::domain::NumberStatus::Inactive) => ("badge badge-warn", "Inactive"),
+    };
+    view! { <span class=class>{text}</span> }
+}
+
+/// A readable label for a number type.
+pub fn type_label(t: crate::domain::NumberType) -> &'static str {
+    use crate::domain::NumberType::*;
+    match t {
+        Local => "Local",
+        Mobile => "Mobile",
+        TollFree => "Toll-free",
+        National => "National",
+    }
+}
+
+/// The shared view of a server-function error: its message, announced.
+#[component]
+pub fn ErrorNotice(error: crate::domain::ErrorDetail) -> impl IntoView {
+    let sign_in = error.code == "unauthorized";
+    view! {
+        <div class="notice notice-error" role="alert">
+            <p>{error.message}</p>
+            {sign_in.then(|| view! { <a href="/sign-in">"Sign in"</a> })}
+        </div>
+    }
+}
