@@ -13,8 +13,11 @@ and into BENCHMARKS.md between this backend's markers (the rest of the file is l
 """
 
 import argparse
+import base64
 import datetime
 import gzip
+import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -35,11 +38,18 @@ SITE_ROOT = os.path.join(ROOT, "target", "site")
 PKG_DIR = os.path.join(SITE_ROOT, "pkg")
 LUA = os.path.join(ROOT, "bench", "wrk", "scenario.lua")
 
-# The server-rendered page to measure. Today: the home page (`/`). When the dashboard's numbers
-# page lands, set BENCH_PAGE_PATH to its path and fill in `page_session_cookie` below.
+# The server-rendered page to measure: the dashboard's numbers page (`/`), signed in as a user of
+# the benchmark organization (see `page_session_cookie`). BENCH_PAGE_PATH measures another page.
 PAGE_PATH = os.environ.get("BENCH_PAGE_PATH", "/")
+# The server's session-token secret for the run (the dashboard's sessions are HS256 JWTs).
+JWT_SECRET = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+BENCH_USER_EMAIL, BENCH_USER_PASSWORD = "bench@kros.local", "bench-password-2026"
 
 CONNECTION_LEVELS = (1, 64)
+# The machine is shared with other work (compilers): the server, the ceiling, PostgreSQL and wrk
+# run at this niceness so that background jobs disturb the measurement less (needs root; without
+# it everything runs at the normal priority). BENCH_NICE=0 turns it off.
+NICE = int(os.environ.get("BENCH_NICE", "-10"))
 OWNED_NUMBERS = 1000
 
 # The budget of issue 5.
@@ -57,6 +67,15 @@ def log(msg):
 
 # ----------------------------------------------------------------------------------------------
 # Small helpers
+
+
+def prioritized():
+    """preexec_fn for the measured processes (see NICE)."""
+    if NICE:
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, NICE)
+        except OSError:
+            pass
 
 
 def free_port():
@@ -218,6 +237,17 @@ class Database:
             port = free_port()
             self.server = sh([os.path.join(ROOT, "scripts", "pg.sh"), "start", self.pg_dir, str(port)])
             log(f"PostgreSQL at {self.server}")
+            if NICE:
+                # Backends fork from the postmaster and inherit its niceness.
+                with open(os.path.join(self.pg_dir, "postmaster.pid")) as f:
+                    postmaster = int(f.readline())
+                pids = [postmaster] + [int(p) for p in subprocess.run(
+                    ["pgrep", "-P", str(postmaster)], capture_output=True, text=True).stdout.split()]
+                for pid in pids:
+                    try:
+                        os.setpriority(os.PRIO_PROCESS, pid, NICE)
+                    except OSError:
+                        pass
 
     def url(self, name):
         if self.kind == "sqlite":
@@ -246,15 +276,16 @@ def server_env(database_url):
         "LEPTOS_ENV": "PROD",
         "KROS_RATE_LIMIT_PER_SECOND": "0",
     })
-    for var in ("SUPABASE_JWT_SECRET", "SUPABASE_URL", "LEPTOS_SITE_ADDR"):
+    for var in ("SUPABASE_URL", "LEPTOS_SITE_ADDR", "KROS_JWT_AUTO_CREATE_USERS"):
         env.pop(var, None)
+    env["SUPABASE_JWT_SECRET"] = JWT_SECRET
     return env
 
 
 def start_server(database_url, port, log_path):
     logf = open(log_path, "w")
     return subprocess.Popen([BIN, "serve", "--addr", f"127.0.0.1:{port}"], env=server_env(database_url),
-                            cwd=ROOT, stdout=logf, stderr=subprocess.STDOUT)
+                            cwd=ROOT, stdout=logf, stderr=subprocess.STDOUT, preexec_fn=prioritized)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -293,7 +324,8 @@ def seed(database_url, out_dir):
     imported = sh([BIN, "inventory", "import", csv_path, "--mode", "live"], env=env)
     if imported != f"imported {len(rows)}":
         raise SystemExit(f"inventory import: expected {len(rows)} numbers, got {imported!r}")
-    return org, key, len(rows)
+    user = sh([BIN, "user", "create", BENCH_USER_EMAIL, "--password", BENCH_USER_PASSWORD, "--org", org], env=env)
+    return org, key, user, len(rows)
 
 
 def inventory_ids(api):
@@ -319,7 +351,8 @@ def run_wrk(url, conns, seconds, env_extra, out_file):
     env.update(env_extra)
     env["BENCH_THREADS"] = str(threads)
     cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "--timeout", "5s", "-s", LUA, url]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 60)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 60,
+                          preexec_fn=prioritized)
     with open(out_file, "w") as f:
         f.write(" ".join(cmd) + "\n" + proc.stdout + proc.stderr)
     for line in proc.stdout.splitlines():
@@ -362,15 +395,33 @@ def summarize(raw, purchase=False):
 # The dashboard page
 
 
-def page_session_cookie(server_port, database_url):
-    """The Cookie header the measured page needs, or None.
+def page_session_cookie(user_id):
+    """The Cookie header of a dashboard session for the benchmark user.
 
-    TODO(dashboard): the numbers page needs a signed-in session. When it lands: create a user in
-    the benchmark organization during seeding (`kros-numbers user create EMAIL --password P --org
-    ORG`), sign in through the dashboard's login endpoint here, and return its Set-Cookie value
-    ("name=value"), then set BENCH_PAGE_PATH (or PAGE_PATH above) to the numbers page.
+    The dashboard's session cookie (`kros_session`) holds a Supabase-format HS256 JWT signed with
+    the server's SUPABASE_JWT_SECRET, exactly what its sign-in issues (aud and role
+    `authenticated`, sub the user id). The organization is the user's only one. If the dashboard's
+    session format changes, sign in through its sign-in form here instead.
     """
-    return None
+    def b64(data):
+        return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+    now = int(time.time())
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    claims = b64(json.dumps({"sub": user_id, "aud": "authenticated", "role": "authenticated",
+                             "email": BENCH_USER_EMAIL, "iat": now, "exp": now + 3600}).encode())
+    signature = b64(hmac.new(JWT_SECRET.encode(), f"{header}.{claims}".encode(), hashlib.sha256).digest())
+    return f"kros_session={header}.{claims}.{signature}"
+
+
+def check_page(port, cookie):
+    """The page's status and size as measured (a redirect here would mean the session is refused)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", PAGE_PATH, headers={"Cookie": cookie} if cookie else {})
+    resp = conn.getresponse()
+    body = resp.read()
+    conn.close()
+    return resp.status, len(body), resp.getheader("location")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -400,7 +451,7 @@ def main():
     if args.db == "postgres":
         os.chmod(out_dir, 0o755)
 
-    results = {"db": args.db, "machine": machine(), "load_before": loadavg(), "duration_s": args.duration,
+    results = {"db": args.db, "machine": machine(), "load_before": loadavg(), "duration_s": args.duration, "nice": NICE,
                "warmup_s": args.warmup, "page_path": PAGE_PATH}
     log(f"machine: {results['machine']}; load average {results['load_before']}")
     results["bundle"] = bundle_sizes()
@@ -423,7 +474,7 @@ def main():
 
         # The measured database.
         database_url = db.url("kros_bench")
-        org, key, inventory_count = seed(database_url, out_dir)
+        org, key, user_id, inventory_count = seed(database_url, out_dir)
         port = free_port()
         server = start_server(database_url, port, os.path.join(out_dir, "server.log"))
         wait_ready(port, server)
@@ -454,11 +505,14 @@ def main():
 
         ceiling_port = free_port()
         ceiling = subprocess.Popen([CEILING_BIN, body_file, f"127.0.0.1:{ceiling_port}"], cwd=ROOT,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=prioritized)
         wait_ready(ceiling_port, ceiling, path="/")
 
         base = f"http://127.0.0.1:{port}"
-        cookie = page_session_cookie(port, database_url)
+        cookie = page_session_cookie(user_id)
+        page_status, page_bytes, page_location = check_page(port, cookie)
+        results["page"] = {"path": PAGE_PATH, "status": page_status, "bytes": page_bytes, "location": page_location}
+        log(f"page {PAGE_PATH}: {page_status}, {page_bytes} bytes" + (f", to {page_location}" if page_location else ""))
         auth = {"BENCH_KEY": key}
         scenarios = [
             ("ceiling", "ceiling (same bytes from memory)", f"http://127.0.0.1:{ceiling_port}/v1/phone-numbers?limit=20", {}),
@@ -470,7 +524,7 @@ def main():
             ("get_one", "get one number", f"{base}/v1/phone-numbers/{number_id}", auth),
             ("patch_one", "patch one number", f"{base}/v1/phone-numbers/{number_id}",
              dict(auth, BENCH_METHOD="PATCH", BENCH_BODY='{"allowOutbound": true}')),
-            ("page", f"server-rendered page `{PAGE_PATH}`", f"{base}{PAGE_PATH}", {"BENCH_COOKIE": cookie or ""}),
+            ("page", f"server-rendered page `{PAGE_PATH}` (signed in)", f"{base}{PAGE_PATH}", {"BENCH_COOKIE": cookie}),
             ("purchase", "purchase (distinct inventory id each)", f"{base}/v1/phone-numbers", auth),
         ]
         only = set(filter(None, args.only.split(",")))
@@ -596,7 +650,8 @@ def render(results):
         "",
         f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['mem_gib']} GiB memory, Linux {m['kernel']}; "
         f"load average {results['load_before']} before the run, {results['load_after']} after "
-        f"(the load generator and the server share the CPUs; other work on the machine counts too). "
+        f"(the load generator and the server share the CPUs; other work on the machine counts too; the measured "
+        f"processes ran at niceness {results['nice']}). "
         f"{m['wrk']}; {results['duration_s']} s measured per row after {results['warmup_s']} s of warm-up; "
         f"1 wrk thread at 1 connection, {min(64, m['nproc'])} at 64. Seed: {results['seed']['inventory']:,} live "
         f"inventory numbers (US, GB, NG), {results['seed']['owned']:,} owned by the benchmark organization "
@@ -614,6 +669,9 @@ def render(results):
                 notes += f"; no answer at all ({r['unanswered']} sent)"
             if r["other_statuses"]:
                 notes += f" (other: {r['other_statuses'][:60]})"
+        elif r["scenario"] == "page":
+            pg = results["page"]
+            notes = f"{pg['status']}, {pg['bytes']:,}-byte HTML" + (f" (redirect to {pg['location']})" if pg["location"] else "")
         elif r["scenario"] == "ceiling":
             runs = results["ceiling_runs"][str(r["conns"])]
             notes = (f"{results['seed']['list_assigned_body_bytes']:,}-byte body; first of {len(runs)} runs, "

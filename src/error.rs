@@ -167,11 +167,16 @@ impl IntoResponse for AppError {
     }
 }
 
-/// How the dashboard's server functions report an `AppError`: the same code and message.
+/// How the dashboard's server functions report an `AppError`: the same code and message, and
+/// the same HTTP status as the REST API (server functions would otherwise answer every error
+/// with a 500).
 impl From<AppError> for ErrorDetail {
     fn from(err: AppError) -> Self {
         if let AppError::Internal(detail) = &err {
             tracing::error!(error = %detail, "internal error");
+        }
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(err.status());
         }
         ErrorDetail { code: err.code().to_string(), message: err.public_message(), field: err.field().map(str::to_string) }
     }

@@ -17,6 +17,7 @@ test('signed out, every page redirects to sign-in and comes back after signing i
 });
 
 test('a wrong password is refused with a message that does not tell whether the email exists', async ({ page }) => {
+  const failures = watchForFailures(page, (status) => status === 401);
   await page.goto('/sign-in');
   await hydrated(page);
   await page.getByLabel('Email').fill(DEMO.email);
@@ -30,6 +31,7 @@ test('a wrong password is refused with a message that does not tell whether the 
   await expect(alert).toHaveText('The email or password is incorrect.');
   await page.goto('/');
   await expect(page).toHaveURL(/\/sign-in/);
+  expect(failures).toEqual([]);
 });
 
 test('sign in with the demo login, then sign out', async ({ page, context }) => {

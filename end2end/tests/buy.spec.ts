@@ -54,6 +54,8 @@ test('two buyers of one number: one gets it, the other is told it was just sold'
     await page.locator('tbody tr', { hasText: target.e164 }).getByRole('button', { name: /^Buy/ }).click();
     await expect(page.getByRole('dialog')).toBeVisible();
   }
+  // The loser's refusal is a 409, never a server error.
+  const failures = watchForFailures(b, (status) => status === 409);
   await a.getByRole('dialog').getByRole('button', { name: /^Buy for/ }).click();
   await expect(a).toHaveURL(/\/numbers\//);
 
@@ -62,6 +64,7 @@ test('two buyers of one number: one gets it, the other is told it was just sold'
   // The list behind was refreshed: the number is no longer for sale.
   await b.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
   await expect(b.locator('tbody')).not.toContainText(target.e164);
+  expect(failures).toEqual([]);
 });
 
 test('a price that changed after it was shown is refused and nothing is bought', async ({ page, request }) => {

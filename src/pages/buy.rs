@@ -1,7 +1,7 @@
 //! Buying a number: search the inventory, see the price, confirm, buy.
 
-use super::widgets::{use_toasts, Dialog, ErrorNotice, type_label};
-use crate::domain::{format_money, Endpoint, ErrorDetail, Formatted, InventoryNumber, NumberType, Page, PhoneNumber};
+use super::widgets::{TypeSelect, use_toasts, Dialog, ErrorNotice, type_label};
+use crate::domain::{format_money, Endpoint, ErrorDetail, Formatted, InventoryNumber, Page, PhoneNumber};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
@@ -120,13 +120,7 @@ pub fn BuyPage() -> impl IntoView {
                 </Transition>
             </label>
             <label>"Type"
-                <select name="type">
-                    <option value="">"Any"</option>
-                    {NumberType::ALL.iter().map(|t| {
-                        let selected = param("type").as_deref() == Some(t.as_str());
-                        view! { <option value=t.as_str() selected=selected>{type_label(*t)}</option> }
-                    }).collect_view()}
-                </select>
+                <TypeSelect selected=param("type")/>
             </label>
             <label>"Contains digits"
                 <input name="contains" inputmode="numeric" pattern="[0-9]*" size="8" value=move || param("contains").unwrap_or_default()/>

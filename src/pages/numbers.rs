@@ -1,7 +1,7 @@
 //! The numbers page (home) and one number's settings page, with their server functions.
 
-use super::widgets::{use_toasts, CopyButton, Dialog, ErrorNotice, StatusBadge, type_label};
-use crate::domain::{Endpoint, ErrorDetail, Formatted, NumberType, Page, PhoneNumber, PhoneNumberDetails};
+use super::widgets::{TypeSelect, use_toasts, CopyButton, Dialog, ErrorNotice, StatusBadge, type_label};
+use crate::domain::{Endpoint, ErrorDetail, Formatted, Page, PhoneNumber, PhoneNumberDetails};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
@@ -126,13 +126,7 @@ pub fn NumbersPage() -> impl IntoView {
                 <input name="country" maxlength="2" size="4" placeholder="Any" value=move || param("country").unwrap_or_default()/>
             </label>
             <label>"Type"
-                <select name="type">
-                    <option value="">"Any"</option>
-                    {NumberType::ALL.iter().map(|t| {
-                        let selected = param("type").as_deref() == Some(t.as_str());
-                        view! { <option value=t.as_str() selected=selected>{type_label(*t)}</option> }
-                    }).collect_view()}
-                </select>
+                <TypeSelect selected=param("type")/>
             </label>
             <button type="submit" class="secondary">"Filter"</button>
         </form>

@@ -29,7 +29,7 @@ pub async fn get_session() -> Result<SessionInfo, ErrorDetail> {
     use crate::service::{organizations, Actor};
     let (state, tenant) = server::tenant().await?;
     let Actor::User(user_id) = tenant.actor else {
-        return Err(ErrorDetail { code: "unauthorized".into(), message: "Please sign in.".into(), field: None });
+        return Err(crate::error::AppError::Unauthorized("Please sign in.".into()).into());
     };
     let organizations = organizations::organizations_of(&state.ctx.db, user_id)
         .await?
@@ -50,7 +50,7 @@ pub async fn sign_in(email: String, password: String, next: Option<String>) -> R
     let state = server::state();
     let Some(user_id) = organizations::verify_login(&state.ctx.db, &email, &password).await? else {
         // The same answer whether or not the email exists.
-        return Err(ErrorDetail { code: "unauthorized".into(), message: "The email or password is incorrect.".into(), field: None });
+        return Err(crate::error::AppError::Unauthorized("The email or password is incorrect.".into()).into());
     };
     let token = state.jwt.issue(user_id, email.trim(), server::SESSION_SECS)?;
     server::set_cookie(server::SESSION_COOKIE, &token, server::SESSION_SECS);

@@ -144,6 +144,20 @@ pub fn StatusBadge(status: crate::domain::NumberStatus, released: bool) -> impl 
     view! { <span class=class>{text}</span> }
 }
 
+/// The number-type filter of the search forms: "Any" or one type.
+#[component]
+pub fn TypeSelect(selected: Option<String>) -> impl IntoView {
+    view! {
+        <select name="type">
+            <option value="">"Any"</option>
+            {crate::domain::NumberType::ALL.iter().map(|t| {
+                let is_selected = selected.as_deref() == Some(t.as_str());
+                view! { <option value=t.as_str() selected=is_selected>{type_label(*t)}</option> }
+            }).collect_view()}
+        </select>
+    }
+}
+
 /// A readable label for a number type.
 pub fn type_label(t: crate::domain::NumberType) -> &'static str {
     use crate::domain::NumberType::*;
