@@ -154,6 +154,11 @@ pub async fn serve(settings: ServerSettings) -> Result<(), AppError> {
     let addr = listener.local_addr().map_err(|e| AppError::internal(e.to_string()))?;
     tracing::info!(%addr, "listening");
     println!("Kros Numbers is serving on http://{addr}");
+    // The dashboard's pages stream in chunks: without TCP_NODELAY, Nagle's algorithm and delayed
+    // ACKs hold a small last chunk back for ~40 ms.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
