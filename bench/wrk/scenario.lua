@@ -1,7 +1,7 @@
 -- One `make bench` scenario for wrk, configured by the environment (bench/bench.py sets it):
 --   BENCH_METHOD, BENCH_BODY       method and body (default GET, none)
 --   BENCH_KEY                      API key, sent as Authorization: Bearer
---   BENCH_COOKIE                   a Cookie header (the dashboard page, once it needs a session)
+--   BENCH_COOKIE                   a Cookie header (the dashboard session, for the page)
 --   BENCH_IDS_FILE, BENCH_THREADS  purchase mode: POST {"inventory_id": ...}, one distinct id per
 --                                  request; thread N of BENCH_THREADS walks every Nth line of the
 --                                  file and stops once its share is used up and answered (never
