@@ -90,7 +90,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/v1", api::router())
         // `nest` does not route the bare `/v1/`; keep it inside the API's JSON 404.
-        .route("/v1/", axum::routing::any(|| async { AppError::NotFound("no such API route; see /v1/openapi.json".into()) }))
+        .route("/v1/", axum::routing::any(api::unknown_route))
         .merge(api::health_router())
         .leptos_routes_with_context(
             &state,

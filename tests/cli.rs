@@ -1,8 +1,9 @@
 //! The operator CLI, run as the real binary against a fresh SQLite database.
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+#[path = "support/procs.rs"]
+mod procs;
+
+use std::process::{Command, Output};
 
 struct Cli {
     dir: tempfile::TempDir,
@@ -18,9 +19,7 @@ impl Cli {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kros-numbers"));
-        cmd.args(args).env("DATABASE_URL", self.database_url()).env("RUST_LOG", "warn");
-        cmd
+        procs::command(&self.database_url(), args)
     }
 
     fn run(&self, args: &[&str]) -> Output {
@@ -181,28 +180,6 @@ fn seed_demo_is_idempotent_and_keeps_its_key() {
     assert_eq!(std::fs::read_to_string(key_file).unwrap().trim(), key(&first).trim_start_matches("demo test-mode API key: "));
 }
 
-/// A free port on loopback.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn wait_for(url: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if let Ok(mut stream) = std::net::TcpStream::connect(url.trim_start_matches("http://")) {
-            use std::io::{Read, Write};
-            let _ = stream.write_all(b"GET /healthz HTTP/1.0\r\n\r\n");
-            let mut buf = String::new();
-            let _ = stream.read_to_string(&mut buf);
-            if buf.starts_with("HTTP/1.1 200") || buf.starts_with("HTTP/1.0 200") {
-                return;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("the server did not become ready at {url}");
-}
-
 #[test]
 fn serve_answers_with_a_cli_created_key_and_stops_gracefully_on_sigterm() {
     let cli = Cli::new();
@@ -211,20 +188,13 @@ fn serve_answers_with_a_cli_created_key_and_stops_gracefully_on_sigterm() {
     let file = cli.file("numbers.csv", GOOD_CSV);
     cli.ok(&["inventory", "import", &file, "--mode", "test"]);
 
-    let addr = format!("127.0.0.1:{}", free_port());
-    let mut server = cli
-        .command(&["serve", "--addr", &addr])
-        .env("LEPTOS_SITE_ROOT", Path::new(env!("CARGO_MANIFEST_DIR")).join("target/site"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for(&addr);
+    let mut server = procs::Server::start(&cli.database_url(), cli.dir.path(), "serve", &[]);
+    server.wait_ready();
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     let body: serde_json::Value = rt.block_on(async {
         reqwest::Client::new()
-            .get(format!("http://{addr}/v1/phone-numbers?action=available&country=US"))
+            .get(server.url("/v1/phone-numbers?action=available&country=US"))
             .header("x-api-key", &key)
             .send()
             .await
@@ -236,14 +206,6 @@ fn serve_answers_with_a_cli_created_key_and_stops_gracefully_on_sigterm() {
     assert_eq!(body["total"], 2, "{body}");
 
     // SIGTERM: the server finishes and exits successfully.
-    Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = server.try_wait().unwrap() {
-            assert!(status.success(), "exit status {status}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "the server did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let status = server.terminate();
+    assert!(status.success(), "exit status {status}");
 }

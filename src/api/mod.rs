@@ -26,9 +26,14 @@ pub fn router() -> Router<AppState> {
         )
         .route("/endpoints", get(endpoints::list).post(endpoints::create))
         .route("/openapi.json", get(|| async { Json(openapi::document()) }))
-        .fallback(|| async { AppError::NotFound("no such API route; see /v1/openapi.json".into()) })
+        .fallback(unknown_route)
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// The answer to a path under `/v1` that names no route.
+pub async fn unknown_route() -> AppError {
+    AppError::NotFound("no such API route; see /v1/openapi.json".into())
 }
 
 /// Liveness and readiness, outside `/v1`.

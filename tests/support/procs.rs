@@ -114,6 +114,19 @@ impl Server {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Sends SIGTERM and waits (at most 10 s) for the process to exit; returns its status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "{} did not stop on SIGTERM:\n{}", self.addr, self.log_text());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Is the process still running?
     pub fn is_running(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
