@@ -38,7 +38,7 @@ bench:
 
 ## build: the release server and the optimized dashboard bundle
 build: tools
-	cargo leptos build --release
+	cargo leptos build --release --split
 
 tools:
 	scripts/install-tools.sh build

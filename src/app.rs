@@ -10,9 +10,10 @@ use crate::pages::session::{get_session, SignOut, SwitchMode, SwitchOrganization
 use crate::pages::sign_in::SignInPage;
 use crate::pages::widgets::{provide_toasts, ErrorNotice, ToastRegion};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes, A};
-use leptos_router::path;
+use leptos_router::{lazy_route, path, Lazy, LazyRoute};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -42,13 +43,13 @@ pub fn App() -> impl IntoView {
         <Title text="Kros Numbers"/>
         <Router>
             <Routes fallback=|| view! { <main id="main"><h1>"Page not found"</h1><p><a href="/">"Go to your numbers"</a></p></main> }>
-                <Route path=path!("/sign-in") view=|| view! { <main id="main"><SignInPage/></main> }/>
+                <Route path=path!("/sign-in") view={Lazy::<SignInRoute>::new()}/>
                 <ParentRoute path=path!("") view=SignedIn>
-                    <Route path=path!("") view=NumbersPage/>
-                    <Route path=path!("buy") view=BuyPage/>
-                    <Route path=path!("numbers/:id") view=NumberPage/>
-                    <Route path=path!("api-keys") view=ApiKeysPage/>
-                    <Route path=path!("endpoints") view=EndpointsPage/>
+                    <Route path=path!("") view={Lazy::<NumbersRoute>::new()}/>
+                    <Route path=path!("buy") view={Lazy::<BuyRoute>::new()}/>
+                    <Route path=path!("numbers/:id") view={Lazy::<NumberRoute>::new()}/>
+                    <Route path=path!("api-keys") view={Lazy::<ApiKeysRoute>::new()}/>
+                    <Route path=path!("endpoints") view={Lazy::<EndpointsRoute>::new()}/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -56,20 +57,86 @@ pub fn App() -> impl IntoView {
     }
 }
 
+// Every page is a lazy route: `cargo leptos build --split` puts each page's code in a wasm chunk
+// of its own, fetched when the page is first shown. The server names the current page's chunk
+// in the HTML it renders, so a first load fetches the shell and that one page, in parallel.
+// (Each page loads its own data, so the routes carry none.)
+
+pub struct SignInRoute;
+#[lazy_route]
+impl LazyRoute for SignInRoute {
+    fn data() -> Self {
+        SignInRoute
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <main id="main"><SignInPage/></main> }.into_any()
+    }
+}
+
+pub struct NumbersRoute;
+#[lazy_route]
+impl LazyRoute for NumbersRoute {
+    fn data() -> Self {
+        NumbersRoute
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <NumbersPage/> }.into_any()
+    }
+}
+
+pub struct NumberRoute;
+#[lazy_route]
+impl LazyRoute for NumberRoute {
+    fn data() -> Self {
+        NumberRoute
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <NumberPage/> }.into_any()
+    }
+}
+
+pub struct BuyRoute;
+#[lazy_route]
+impl LazyRoute for BuyRoute {
+    fn data() -> Self {
+        BuyRoute
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <BuyPage/> }.into_any()
+    }
+}
+
+pub struct ApiKeysRoute;
+#[lazy_route]
+impl LazyRoute for ApiKeysRoute {
+    fn data() -> Self {
+        ApiKeysRoute
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <ApiKeysPage/> }.into_any()
+    }
+}
+
+pub struct EndpointsRoute;
+#[lazy_route]
+impl LazyRoute for EndpointsRoute {
+    fn data() -> Self {
+        EndpointsRoute
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <EndpointsPage/> }.into_any()
+    }
+}
+
 /// The layout of every signed-in page: navigation, organization and mode switches, sign out.
+///
+/// The switches and sign-out are plain HTML forms posting to their server functions: each
+/// changes every page's data, so the server answers with a redirect back and the page loads
+/// afresh. They work before the page has hydrated, and keep form handling out of the shell's
+/// wasm.
 #[component]
 fn SignedIn() -> impl IntoView {
-    let switch_org = ServerAction::<SwitchOrganization>::new();
-    let switch_mode = ServerAction::<SwitchMode>::new();
-    let sign_out = ServerAction::<SignOut>::new();
     let session = Resource::new(|| (), |_| get_session());
-    // A new organization or mode changes every page's data: load the page afresh.
-    Effect::new(move |_| {
-        let switched = matches!(switch_org.value().get(), Some(Ok(()))) || matches!(switch_mode.value().get(), Some(Ok(())));
-        if switched {
-            let _ = window().location().reload();
-        }
-    });
     view! {
         <a class="skip" href="#main">"Skip to content"</a>
         <Transition fallback=|| ()>
@@ -96,7 +163,7 @@ fn SignedIn() -> impl IntoView {
                             <div class="session">
                                 {if several {
                                     view! {
-                                        <ActionForm action=switch_org attr:class="org-switch">
+                                        <form method="post" action=SwitchOrganization::PATH class="org-switch">
                                             <label>"Organization"
                                                 <select name="organization_id">
                                                     {s.organizations.iter().map(|o| view! {
@@ -105,22 +172,22 @@ fn SignedIn() -> impl IntoView {
                                                 </select>
                                             </label>
                                             <button type="submit" class="secondary small">"Switch"</button>
-                                        </ActionForm>
+                                        </form>
                                     }.into_any()
                                 } else {
                                     view! { <span class="org">{current_name}</span> }.into_any()
                                 }}
-                                <ActionForm action=switch_mode attr:class="mode-switch">
+                                <form method="post" action=SwitchMode::PATH class="mode-switch">
                                     <input type="hidden" name="mode" value=other_mode.as_str()/>
                                     <span class="badge" class:badge-warn=s.mode == Mode::Test>{if s.mode == Mode::Live { "Live" } else { "Test" }}</span>
                                     <button type="submit" class="secondary small">
                                         {if other_mode == Mode::Test { "Switch to test mode" } else { "Switch to live mode" }}
                                     </button>
-                                </ActionForm>
+                                </form>
                                 <span class="muted small">{s.email}</span>
-                                <ActionForm action=sign_out attr:class="sign-out">
+                                <form method="post" action=SignOut::PATH class="sign-out">
                                     <button type="submit" class="secondary small">"Sign out"</button>
-                                </ActionForm>
+                                </form>
                             </div>
                         }.into_any()
                     }

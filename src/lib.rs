@@ -27,14 +27,17 @@ pub mod server;
 #[cfg(feature = "ssr")]
 pub mod service;
 
-/// The browser entry point: hydrates the server-rendered page.
+/// The browser entry point: hydrates the server-rendered page, once the current page's lazy
+/// wasm chunk has loaded (see `app`).
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
+    use leptos::prelude::document;
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    // Lets browser tests (and curious people) see that the page has become interactive.
-    if let Some(body) = leptos::prelude::document().body() {
+    wasm_bindgen_futures::spawn_local(async {
+        let Some(body) = document().body() else { return };
+        leptos::mount::hydrate_from_async(body.clone(), app::App).await.forget();
+        // Lets browser tests (and curious people) see that the page has become interactive.
         let _ = body.set_attribute("data-hydrated", "true");
-    }
+    });
 }
