@@ -11,7 +11,6 @@ use crate::pages::sign_in::SignInPage;
 use crate::pages::widgets::{provide_toasts, ErrorNotice, ToastRegion};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes, A};
 use leptos_router::{lazy_route, path, Lazy, LazyRoute};
 
@@ -22,10 +21,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <title>"Kros Numbers"</title>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <link rel="stylesheet" id="leptos" href="/pkg/kros-numbers.css"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
-                <MetaTags/>
             </head>
             <body>
                 <App/>
@@ -36,11 +36,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
     provide_toasts();
     view! {
-        <Stylesheet id="leptos" href="/pkg/kros-numbers.css"/>
-        <Title text="Kros Numbers"/>
         <Router>
             <Routes fallback=|| view! { <main id="main"><h1>"Page not found"</h1><p><a href="/">"Go to your numbers"</a></p></main> }>
                 <Route path=path!("/sign-in") view={Lazy::<SignInRoute>::new()}/>

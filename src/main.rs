@@ -3,12 +3,6 @@
 use clap::Parser;
 use std::process::ExitCode;
 
-// The profiles of `make bench` had the system allocator at a fifth of the server's CPU time under
-// load (every request allocates its rows, JSON and buffers on many threads); mimalloc's
-// thread-local free lists make that far cheaper.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = kros_numbers::cli::Cli::parse();

@@ -26,7 +26,10 @@ test('a wrong password is refused with a message that does not tell whether the 
   const alert = page.getByRole('alert');
   await expect(alert).toHaveText('The email or password is incorrect.');
 
+  // The refusal reloads the page (a plain form post): the password is asked for again.
+  await expect(page).toHaveURL(/\/sign-in\?next=%2F&failed=1$/);
   await page.getByLabel('Email').fill('nobody@example.com');
+  await page.getByLabel('Password').fill('not-the-password');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(alert).toHaveText('The email or password is incorrect.');
   await page.goto('/');

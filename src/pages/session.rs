@@ -44,17 +44,22 @@ pub async fn get_session() -> Result<SessionInfo, ErrorDetail> {
     })
 }
 
+/// The sign-in form's handler. It always answers with a redirect: to `next` (same-site paths
+/// only) once signed in, or back to the sign-in page with `failed=1`, the same whether or not
+/// the email exists.
 #[server]
 pub async fn sign_in(email: String, password: String, next: Option<String>) -> Result<(), ErrorDetail> {
     use crate::service::organizations;
     let state = server::state();
+    let next = server::safe_next(next.as_deref());
     let Some(user_id) = organizations::verify_login(&state.ctx.db, &email, &password).await? else {
-        // The same answer whether or not the email exists.
-        return Err(crate::error::AppError::Unauthorized("The email or password is incorrect.".into()).into());
+        let query = serde_urlencoded::to_string([("next", next.as_str()), ("failed", "1")]).unwrap_or_default();
+        leptos_axum::redirect(&format!("/sign-in?{query}"));
+        return Ok(());
     };
     let token = state.jwt.issue(user_id, email.trim(), server::SESSION_SECS)?;
     server::set_cookie(server::SESSION_COOKIE, &token, server::SESSION_SECS);
-    leptos_axum::redirect(&server::safe_next(next.as_deref()));
+    leptos_axum::redirect(&next);
     Ok(())
 }
 

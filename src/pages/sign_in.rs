@@ -1,27 +1,29 @@
-//! The sign-in page.
+//! The sign-in page: a plain HTML form posting to the `sign_in` server function, which answers
+//! with a redirect (to the page asked for, or back here with `?failed=1`). It works before the
+//! page has hydrated, and keeps form handling out of the page's wasm chunk.
 
 use super::session::SignIn;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
-    let sign_in = ServerAction::<SignIn>::new();
-    let next = use_query_map().with_untracked(|q| q.get("next")).unwrap_or_else(|| "/".into());
+    let query = use_query_map();
+    let next = query.with_untracked(|q| q.get("next")).unwrap_or_else(|| "/".into());
+    let failed = query.with_untracked(|q| q.get("failed")).is_some();
     view! {
         <div class="sign-in card">
             <h1>"Sign in to Kros Numbers"</h1>
-            <ActionForm action=sign_in>
+            <form method="post" action=SignIn::PATH>
                 <input type="hidden" name="next" value=next/>
                 <label>"Email" <input type="email" name="email" autocomplete="username" required=true/></label>
                 <label>"Password" <input type="password" name="password" autocomplete="current-password" required=true/></label>
-                {move || sign_in.value().get().and_then(|r| r.err()).map(|e| view! {
-                    <p class="notice notice-error" role="alert">{e.message}</p>
+                {failed.then(|| view! {
+                    <p class="notice notice-error" role="alert">"The email or password is incorrect."</p>
                 })}
-                <button type="submit" disabled=move || sign_in.pending().get()>
-                    {move || if sign_in.pending().get() { "Signing in…" } else { "Sign in" }}
-                </button>
-            </ActionForm>
+                <button type="submit">"Sign in"</button>
+            </form>
         </div>
     }
 }
