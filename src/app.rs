@@ -41,7 +41,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <main id="main"><h1>"Page not found"</h1><p><a href="/">"Go to your numbers"</a></p></main> }>
                 <Route path=path!("/sign-in") view={Lazy::<SignInRoute>::new()}/>
-                <ParentRoute path=path!("") view=SignedIn>
+                <ParentRoute path=path!("") view={Lazy::<SignedInRoute>::new()}>
                     <Route path=path!("") view={Lazy::<NumbersRoute>::new()}/>
                     <Route path=path!("buy") view={Lazy::<BuyRoute>::new()}/>
                     <Route path=path!("numbers/:id") view={Lazy::<NumberRoute>::new()}/>
@@ -54,10 +54,21 @@ pub fn App() -> impl IntoView {
     }
 }
 
-// Every page is a lazy route: `cargo leptos build --split` puts each page's code in a wasm chunk
-// of its own, fetched when the page is first shown. The server names the current page's chunk
-// in the HTML it renders, so a first load fetches the shell and that one page, in parallel.
-// (Each page loads its own data, so the routes carry none.)
+// Every page, and the signed-in layout, is a lazy route: `cargo leptos build --split` puts each
+// one's code in a wasm chunk of its own, fetched when it is first shown. The server names the
+// current page's chunks in the HTML it renders, so a first load fetches the shell and that one
+// page, in parallel. (Each page loads its own data, so the routes carry none.)
+
+pub struct SignedInRoute;
+#[lazy_route]
+impl LazyRoute for SignedInRoute {
+    fn data() -> Self {
+        SignedInRoute
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <SignedIn/> }.into_any()
+    }
+}
 
 pub struct SignInRoute;
 #[lazy_route]
