@@ -38,7 +38,7 @@ bench:
 
 ## build: the release server and the optimized dashboard bundle
 build: tools
-	cargo leptos build --release --split
+	cargo leptos build --release --split --precompress
 
 tools:
 	scripts/install-tools.sh build

@@ -214,9 +214,12 @@ def loadavg():
 
 
 def pkg_file_sizes(name):
-    with open(os.path.join(PKG_DIR, name), "rb") as f:
+    path = os.path.join(PKG_DIR, name)
+    with open(path, "rb") as f:
         raw = f.read()
-    return {"raw": len(raw), "gzip": len(gzip.compress(raw, compresslevel=9))}
+    # What the server sends a browser that accepts brotli: the `.br` file `--precompress` wrote.
+    br = os.path.getsize(path + ".br") if os.path.exists(path + ".br") else len(raw)
+    return {"raw": len(raw), "gzip": len(gzip.compress(raw, compresslevel=9)), "br": br}
 
 
 # The files of `target/site/pkg` a server-rendered page makes the browser fetch: its stylesheet,
@@ -241,7 +244,7 @@ def page_bundle(port, path, cookie):
             with open(os.path.join(PKG_DIR, name), encoding="utf-8") as f:
                 names += [m for m in JS_IMPORT.findall(f.read()) if m not in names]
     files = {name: pkg_file_sizes(name) for name in sorted(names)}
-    total = {k: sum(f[k] for f in files.values()) for k in ("raw", "gzip")}
+    total = {k: sum(f[k] for f in files.values()) for k in ("raw", "gzip", "br")}
     return {"path": path, "files": files, "total": total}
 
 
@@ -715,8 +718,8 @@ def render(results):
         "What the dashboard's first page fetches from `target/site/pkg` (the files the server-rendered page "
         "references, and the scripts they import), each file gzipped on its own (`gzip -9`):",
         "",
-        "| page | files | wasm (raw / gzip) | JS (raw / gzip) | CSS (raw / gzip) | **total gzip** |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| page | files | wasm (raw / gzip) | JS (raw / gzip) | CSS (raw / gzip) | **total gzip** | as served (brotli) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for bundle in results["bundles"]:
         by_kind = {}
@@ -727,7 +730,7 @@ def render(results):
             acc["gzip"] += size["gzip"]
         cell = lambda k: f"{by_kind.get(k, {}).get('raw', 0):,} / {by_kind.get(k, {}).get('gzip', 0):,}"
         lines.append(f"| `{bundle['path']}` | {len(bundle['files'])} | {cell('wasm')} | {cell('js')} | {cell('css')} | "
-                     f"**{bundle['total']['gzip']:,}** |")
+                     f"**{bundle['total']['gzip']:,}** | {bundle['total']['br']:,} |")
     main_wasm = results["bundles"][0]["files"].get("kros-numbers.wasm")
     if main_wasm:
         lines.append(f"\nOf which the main wasm every page loads (`kros-numbers.wasm`): {main_wasm['raw']:,} bytes, "

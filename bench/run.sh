@@ -25,8 +25,8 @@ if ! command -v wrk >/dev/null; then
 fi
 command -v python3 >/dev/null || { echo "python3 is needed for bench/bench.py" >&2; exit 2; }
 
-say "building the release app (cargo leptos build --release --split)"
-cargo leptos build --release --split
+say "building the release app (cargo leptos build --release --split --precompress)"
+cargo leptos build --release --split --precompress
 
 # The ceiling example, built in the same target directory with the same features and the
 # environment cargo-leptos gives the server build, so no shared dependency is rebuilt.
