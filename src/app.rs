@@ -59,82 +59,29 @@ pub fn App() -> impl IntoView {
 // current page's chunks in the HTML it renders, so a first load fetches the shell and that one
 // page, in parallel. (Each page loads its own data, so the routes carry none.)
 
-pub struct SignedInRoute;
-#[lazy_route]
-impl LazyRoute for SignedInRoute {
-    fn data() -> Self {
-        SignedInRoute
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <SignedIn/> }.into_any()
-    }
+/// Declares a lazy route showing one view.
+macro_rules! lazy_route_of {
+    ($route:ident, $view:expr) => {
+        pub struct $route;
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+            fn view(_this: Self) -> AnyView {
+                $view.into_any()
+            }
+        }
+    };
 }
 
-pub struct SignInRoute;
-#[lazy_route]
-impl LazyRoute for SignInRoute {
-    fn data() -> Self {
-        SignInRoute
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <main id="main"><SignInPage/></main> }.into_any()
-    }
-}
-
-pub struct NumbersRoute;
-#[lazy_route]
-impl LazyRoute for NumbersRoute {
-    fn data() -> Self {
-        NumbersRoute
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <NumbersPage/> }.into_any()
-    }
-}
-
-pub struct NumberRoute;
-#[lazy_route]
-impl LazyRoute for NumberRoute {
-    fn data() -> Self {
-        NumberRoute
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <NumberPage/> }.into_any()
-    }
-}
-
-pub struct BuyRoute;
-#[lazy_route]
-impl LazyRoute for BuyRoute {
-    fn data() -> Self {
-        BuyRoute
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <BuyPage/> }.into_any()
-    }
-}
-
-pub struct ApiKeysRoute;
-#[lazy_route]
-impl LazyRoute for ApiKeysRoute {
-    fn data() -> Self {
-        ApiKeysRoute
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <ApiKeysPage/> }.into_any()
-    }
-}
-
-pub struct EndpointsRoute;
-#[lazy_route]
-impl LazyRoute for EndpointsRoute {
-    fn data() -> Self {
-        EndpointsRoute
-    }
-    fn view(_this: Self) -> AnyView {
-        view! { <EndpointsPage/> }.into_any()
-    }
-}
+lazy_route_of!(SignedInRoute, view! { <SignedIn/> });
+lazy_route_of!(SignInRoute, view! { <main id="main"><SignInPage/></main> });
+lazy_route_of!(NumbersRoute, view! { <NumbersPage/> });
+lazy_route_of!(NumberRoute, view! { <NumberPage/> });
+lazy_route_of!(BuyRoute, view! { <BuyPage/> });
+lazy_route_of!(ApiKeysRoute, view! { <ApiKeysPage/> });
+lazy_route_of!(EndpointsRoute, view! { <EndpointsPage/> });
 
 /// The layout of every signed-in page: navigation, organization and mode switches, sign out.
 ///

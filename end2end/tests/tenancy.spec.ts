@@ -51,6 +51,8 @@ test('works on a phone-sized screen', async ({ browser }) => {
     expect(overflow, `${path} scrolls sideways`).toBeLessThanOrEqual(0);
   }
   await page.goto('/buy?country=US&type=local');
+  // The Buy button opens its dialog once the page's wasm chunks have loaded and hydrated it.
+  await hydrated(page);
   await page.locator('tbody tr').first().getByRole('button', { name: /^Buy/ }).click();
   const box = await page.getByRole('dialog').boundingBox();
   expect(box!.x).toBeGreaterThanOrEqual(0);
