@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the release server for the browser tests on a fresh database, with the demo seeded and
-# a second organization (for isolation tests). What the tests need to know goes to end2end/.run/.
+# a second organization (for isolation tests), and a user in two organizations (the switcher). What the tests need to know goes to end2end/.run/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT=${1:-3100}
@@ -17,4 +17,8 @@ $BIN key create --org "$ORG" --mode live --name "e2e live" 2>/dev/null | tail -n
 OTHER=$($BIN org create "Other Organization" | tail -n 1)
 $BIN user create other@kros.local --password other-password-1 --org "$OTHER" >/dev/null
 $BIN key create --org "$OTHER" --mode live --name "other live" 2>/dev/null | tail -n 1 > "$RUN/other-live-key"
+TEAM=$($BIN org create "Team Organization" | tail -n 1)
+$BIN user create team@kros.local --password team-password-1 --org "$TEAM" >/dev/null
+$BIN key create --org "$TEAM" --mode live --name "team live" >/dev/null 2>&1
+$BIN user add team@kros.local --org "$OTHER" >/dev/null
 exec $BIN serve --addr "127.0.0.1:$PORT"

@@ -120,6 +120,12 @@ pub enum UserCommand {
         #[arg(long = "org")]
         org: String,
     },
+    /// Add an existing user to another organization; prints the user id.
+    Add {
+        email: String,
+        #[arg(long = "org")]
+        org: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -208,6 +214,12 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             let org = parse_org(&org)?;
             let ctx = config.context().await?;
             println!("{}", organizations::create_user(&ctx.db, &email, &password, org).await?);
+            Ok(())
+        }
+        Command::User(UserCommand::Add { email, org }) => {
+            let org = parse_org(&org)?;
+            let ctx = config.context().await?;
+            println!("{}", organizations::add_user_to_organization(&ctx.db, &email, org).await?);
             Ok(())
         }
         Command::Key(KeyCommand::Create { org, mode, name }) => {

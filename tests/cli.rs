@@ -86,6 +86,24 @@ fn user_create_prints_the_user_id_and_refuses_bad_input() {
 }
 
 #[test]
+fn user_add_makes_an_existing_user_a_member_of_another_organization() {
+    let cli = Cli::new();
+    let first = cli.ok(&["org", "create", "First"]);
+    let second = cli.ok(&["org", "create", "Second"]);
+    let user = cli.ok(&["user", "create", "ada@example.com", "--password", "correct horse", "--org", &first]);
+    assert_eq!(cli.ok(&["user", "add", "Ada@Example.com", "--org", &second]), user);
+    // Twice is harmless.
+    assert_eq!(cli.ok(&["user", "add", "ada@example.com", "--org", &second]), user);
+
+    let unknown_user = cli.run(&["user", "add", "bob@example.com", "--org", &second]);
+    assert!(!unknown_user.status.success());
+    assert!(stderr(&unknown_user).contains("user not found"), "{}", stderr(&unknown_user));
+    let unknown_org = cli.run(&["user", "add", "ada@example.com", "--org", &uuid::Uuid::new_v4().to_string()]);
+    assert!(!unknown_org.status.success());
+    assert!(stderr(&unknown_org).contains("organization not found"), "{}", stderr(&unknown_org));
+}
+
+#[test]
 fn key_create_prints_a_key_of_the_mode_and_key_revoke_takes_its_prefix() {
     let cli = Cli::new();
     let org = cli.ok(&["org", "create", "Acme"]);

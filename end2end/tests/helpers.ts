@@ -4,6 +4,8 @@ import * as path from 'node:path';
 
 export const DEMO = { email: 'demo@kros.local', password: 'kros-demo-2026' };
 export const OTHER = { email: 'other@kros.local', password: 'other-password-1' };
+/** A member of "Team Organization" (first) and "Other Organization". */
+export const TEAM = { email: 'team@kros.local', password: 'team-password-1' };
 
 /** A value start-server.sh left in end2end/.run/. */
 export function runFile(name: string): string {

@@ -1,6 +1,6 @@
 import { test, expect } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
-import { available, hydrated, OTHER, rest, runFile, signIn } from './helpers';
+import { available, hydrated, OTHER, rest, runFile, signIn, TEAM, watchForFailures } from './helpers';
 
 test('test mode is clearly marked and shows only test data', async ({ page, request }) => {
   await signIn(page);
@@ -81,4 +81,27 @@ test('every page passes an axe-core scan with no serious or critical violations'
   await hydrated(page);
   await page.locator('tbody tr').first().getByRole('button', { name: /^Buy/ }).click();
   await scan('purchase dialog');
+});
+
+test('a member of two organizations switches between them, and the choice is kept', async ({ page }) => {
+  const failures = watchForFailures(page);
+  await signIn(page, TEAM, '/api-keys');
+  const organization = page.getByLabel('Organization');
+  await expect(organization.locator('option:checked')).toHaveText('Team Organization');
+  await expect(page.getByRole('cell', { name: 'team live', exact: true })).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'other live', exact: true })).toHaveCount(0);
+
+  await organization.selectOption({ label: 'Other Organization' });
+  await page.getByRole('button', { name: 'Switch', exact: true }).click();
+  await expect(organization.locator('option:checked')).toHaveText('Other Organization');
+  await expect(page).toHaveURL(/\/api-keys$/);
+  await expect(page.getByRole('cell', { name: 'other live', exact: true })).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'team live', exact: true })).toHaveCount(0);
+
+  // Kept for the session: a new page load shows the same organization.
+  await page.goto('/api-keys');
+  await hydrated(page);
+  await expect(organization.locator('option:checked')).toHaveText('Other Organization');
+  await expect(page.getByRole('cell', { name: 'other live', exact: true })).toBeVisible();
+  expect(failures).toEqual([]);
 });

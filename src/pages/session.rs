@@ -77,6 +77,7 @@ pub async fn switch_organization(organization_id: String) -> Result<(), ErrorDet
     // Checked like the REST API's x-organization-id: a non-member organization is refused.
     server::tenant_for(Some(&organization_id), None).await?;
     server::set_cookie(server::ORG_COOKIE, organization_id.trim(), server::SESSION_SECS);
+    server::redirect_back().await;
     Ok(())
 }
 
@@ -84,6 +85,7 @@ pub async fn switch_organization(organization_id: String) -> Result<(), ErrorDet
 pub async fn switch_mode(mode: String) -> Result<(), ErrorDetail> {
     server::tenant_for(None, Some(&mode)).await?;
     server::set_cookie(server::MODE_COOKIE, mode.trim(), server::SESSION_SECS);
+    server::redirect_back().await;
     Ok(())
 }
 
@@ -133,6 +135,15 @@ pub mod server {
             Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_string(),
             _ => "/".to_string(),
         }
+    }
+
+    /// After a plain form post: back to the page the form was on (its path and query, so never
+    /// another site), or home.
+    pub async fn redirect_back() {
+        let headers: HeaderMap = leptos_axum::extract().await.unwrap_or_default();
+        let referer = headers.get(header::REFERER).and_then(|v| v.to_str().ok());
+        let path = referer.and_then(|r| r.split_once("://")).and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]));
+        leptos_axum::redirect(&safe_next(path));
     }
 
     /// The signed-in user's tenant, from the session, organization and mode cookies.

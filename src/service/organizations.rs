@@ -72,6 +72,25 @@ pub async fn create_user(db: &Db, email: &str, password: &str, organization_id: 
     Ok(id)
 }
 
+/// Makes an existing user (by email) a member of another organization too; returns the user id.
+/// Adding a member twice changes nothing.
+pub async fn add_user_to_organization(db: &Db, email: &str, organization_id: Uuid) -> Result<Uuid, AppError> {
+    let email = parse_email(email)?;
+    if !organization_exists(db, organization_id).await? {
+        return Err(AppError::not_found("organization"));
+    }
+    let row = sqlx::query("SELECT id FROM users WHERE email = $1")
+        .bind(&email)
+        .fetch_optional(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("user"))?;
+    let user_id = uuid_column(&row.try_get::<String, _>("id")?)?;
+    let mut tx = db.begin().await?;
+    add_membership(&mut tx, user_id, organization_id).await?;
+    tx.commit().await?;
+    Ok(user_id)
+}
+
 /// Creates a user known only by id (a JWT `sub` seen for the first time), with no organization.
 pub async fn create_external_user(db: &Db, id: Uuid, email: Option<&str>) -> Result<(), AppError> {
     let email = email.map(str::to_string).unwrap_or_else(|| format!("{id}@users.invalid"));
