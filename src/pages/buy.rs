@@ -1,7 +1,7 @@
 //! Buying a number: search the inventory, see the price, confirm, buy.
 
 use super::widgets::{TypeSelect, use_toasts, Dialog, ErrorNotice, type_label};
-use crate::domain::{format_money, Endpoint, ErrorDetail, Formatted, InventoryNumber, Page, PhoneNumber};
+use crate::domain::{format_money, ErrorDetail, Formatted, InventoryNumber, Page, PhoneNumber};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
@@ -38,13 +38,6 @@ pub async fn search_numbers(
 pub async fn inventory_countries() -> Result<Vec<String>, ErrorDetail> {
     let (state, tenant) = super::session::server::tenant().await?;
     Ok(crate::service::inventory::countries(&state.ctx.db, tenant.mode).await?)
-}
-
-#[server]
-pub async fn endpoint_choices() -> Result<Vec<Endpoint>, ErrorDetail> {
-    let (state, tenant) = super::session::server::tenant().await?;
-    let page = crate::domain::parse::PageRequest { limit: 100, offset: 0 };
-    Ok(crate::service::endpoints::list(&state.ctx.db, &tenant, page).await?.data)
 }
 
 /// The dashboard flow of the contract: e164 + country + type + the costs the buyer saw, under an
@@ -175,7 +168,7 @@ fn ConfirmPurchase(chosen: RwSignal<Option<Formatted<InventoryNumber>>>, buy: Se
     let toasts = use_toasts();
     let navigate = use_navigate();
     let open = RwSignal::new(false);
-    let endpoints = Resource::new(|| (), |_| endpoint_choices());
+    let endpoints = Resource::new(|| (), |_| super::endpoints::list_endpoints());
     let endpoint = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<String>);
     // One key per attempt: a double click or a retry of the same attempt buys once.

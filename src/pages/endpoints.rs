@@ -4,11 +4,18 @@ use super::widgets::{use_toasts, ErrorNotice};
 use crate::domain::{Endpoint, ErrorDetail};
 use leptos::prelude::*;
 
+/// The organization's endpoints, as many as one page of the API holds: what every dashboard
+/// list and endpoint picker shows.
+#[cfg(feature = "ssr")]
+pub(crate) async fn all_endpoints(state: &crate::server::AppState, tenant: &crate::service::Tenant) -> Result<Vec<Endpoint>, ErrorDetail> {
+    let page = crate::domain::parse::PageRequest { limit: crate::domain::parse::PageRequest::MAX_LIMIT, offset: 0 };
+    Ok(crate::service::endpoints::list(&state.ctx.db, tenant, page).await?.data)
+}
+
 #[server]
 pub async fn list_endpoints() -> Result<Vec<Endpoint>, ErrorDetail> {
     let (state, tenant) = super::session::server::tenant().await?;
-    let page = crate::domain::parse::PageRequest { limit: 100, offset: 0 };
-    Ok(crate::service::endpoints::list(&state.ctx.db, &tenant, page).await?.data)
+    all_endpoints(&state, &tenant).await
 }
 
 #[server]

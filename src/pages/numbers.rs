@@ -28,12 +28,6 @@ pub(crate) fn formatted<T>(item: T, e164: &str) -> Formatted<T> {
     Formatted { item, national, international }
 }
 
-#[cfg(feature = "ssr")]
-async fn all_endpoints(state: &crate::server::AppState, tenant: &crate::service::Tenant) -> Result<Vec<Endpoint>, ErrorDetail> {
-    let page = crate::domain::parse::PageRequest { limit: crate::domain::parse::PageRequest::MAX_LIMIT, offset: 0 };
-    Ok(crate::service::endpoints::list(&state.ctx.db, tenant, page).await?.data)
-}
-
 #[server]
 pub async fn list_numbers(country: Option<String>, number_type: Option<String>, offset: Option<String>) -> Result<Page<NumberRow>, ErrorDetail> {
     use crate::domain::ListNumbersQuery;
@@ -50,7 +44,7 @@ pub async fn list_numbers(country: Option<String>, number_type: Option<String>, 
         unreachable!("a query without action lists assigned numbers")
     };
     let numbers = list_assigned(&state.ctx, &tenant, country, number_type, page).await?;
-    let endpoints = all_endpoints(&state, &tenant).await?;
+    let endpoints = super::endpoints::all_endpoints(&state, &tenant).await?;
     Ok(numbers.map(|n| {
         let endpoint_name = n.endpoint_id.and_then(|id| endpoints.iter().find(|e| e.id == id)).map(|e| e.name.clone());
         let e164 = n.e164.clone();
@@ -65,7 +59,7 @@ pub async fn get_number(id: String) -> Result<NumberView, ErrorDetail> {
     let id = phone_numbers::parse_uuid("id", &id)?;
     let details = phone_numbers::get(&state.ctx, &tenant, id).await?;
     let e164 = details.number.e164.clone();
-    Ok(NumberView { number: formatted(details, &e164), endpoints: all_endpoints(&state, &tenant).await? })
+    Ok(NumberView { number: formatted(details, &e164), endpoints: super::endpoints::all_endpoints(&state, &tenant).await? })
 }
 
 #[server]
