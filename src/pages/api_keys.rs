@@ -1,6 +1,6 @@
 //! API keys: create (shown once), list, revoke.
 
-use super::widgets::{use_toasts, CopyButton, Dialog, ErrorNotice};
+use super::widgets::{use_toasts, ConfirmDialog, CopyButton, ErrorNotice};
 use crate::domain::ErrorDetail;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -129,19 +129,15 @@ pub fn ApiKeysPage() -> impl IntoView {
                 }.into_any(),
             })}
         </Transition>
-        <Dialog open=confirm_open labelled_by="revoke-title">
-            <h2 id="revoke-title">{move || to_revoke.get().map(|k| format!("Revoke {}?", k.name)).unwrap_or_default()}</h2>
-            <p>"Requests with this key will be refused from now on. This cannot be undone."</p>
-            <div class="actions">
-                <button type="button" class="secondary" on:click=move |_| confirm_open.set(false)>"Cancel"</button>
-                <button type="button" class="danger" on:click=move |_| {
-                    if let Some(k) = to_revoke.get_untracked() {
-                        revoke.dispatch(RevokeApiKey { id: k.id });
-                    }
-                    confirm_open.set(false);
-                }>"Revoke key"</button>
-            </div>
-        </Dialog>
+        <ConfirmDialog open=confirm_open heading_id="revoke-title"
+            title=move || to_revoke.get().map(|k| format!("Revoke {}?", k.name)).unwrap_or_default()
+            message="Requests with this key will be refused from now on. This cannot be undone."
+            confirm_label="Revoke key"
+            on_confirm=Callback::new(move |_| {
+                if let Some(k) = to_revoke.get_untracked() {
+                    revoke.dispatch(RevokeApiKey { id: k.id });
+                }
+            })/>
     }
 }
 

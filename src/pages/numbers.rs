@@ -1,6 +1,6 @@
 //! The numbers page (home) and one number's settings page, with their server functions.
 
-use super::widgets::{TypeSelect, use_toasts, CopyButton, Dialog, ErrorNotice, StatusBadge, type_label};
+use super::widgets::{TypeSelect, use_toasts, ConfirmDialog, CopyButton, ErrorNotice, StatusBadge, type_label};
 use crate::domain::{Endpoint, ErrorDetail, Formatted, Page, PhoneNumber, PhoneNumberDetails};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
@@ -250,7 +250,6 @@ fn NumberSettings(view: NumberView, update: ServerAction<UpdateNumber>, release:
     let endpoints = view.endpoints.clone();
     let current_endpoint = n.endpoint_id;
     let (id_release, id_delete) = (id.clone(), id.clone());
-    let (name_release, name_delete) = (international.clone(), international.clone());
 
     view! {
         <div class="page-head">
@@ -325,27 +324,13 @@ fn NumberSettings(view: NumberView, update: ServerAction<UpdateNumber>, release:
             " "
             <button type="button" class="danger outline" on:click=move |_| confirm_delete.set(true)>"Delete number"</button>
         </section>
-        <Dialog open=confirm_release labelled_by="release-title">
-            <h2 id="release-title">{format!("Release {}?", name_release)}</h2>
-            <p>"The number stops routing calls and goes back to the inventory, where anyone may buy it. Its record stays in your account, marked released, for your records."</p>
-            <div class="actions">
-                <button type="button" class="secondary" on:click=move |_| confirm_release.set(false)>"Cancel"</button>
-                <button type="button" class="danger" on:click={let id = id_release.clone(); move |_| {
-                    release.dispatch(ReleaseNumber { id: id.clone() });
-                    confirm_release.set(false);
-                }}>"Release number"</button>
-            </div>
-        </Dialog>
-        <Dialog open=confirm_delete labelled_by="delete-title">
-            <h2 id="delete-title">{format!("Delete {}?", name_delete)}</h2>
-            <p>"The number's record is removed from your account for good (the audit log keeps its history). If it is still yours, it goes back to the inventory."</p>
-            <div class="actions">
-                <button type="button" class="secondary" on:click=move |_| confirm_delete.set(false)>"Cancel"</button>
-                <button type="button" class="danger" on:click={let id = id_delete.clone(); move |_| {
-                    delete.dispatch(DeleteNumber { id: id.clone() });
-                    confirm_delete.set(false);
-                }}>"Delete number"</button>
-            </div>
-        </Dialog>
+        <ConfirmDialog open=confirm_release heading_id="release-title" title=format!("Release {international}?")
+            message="The number stops routing calls and goes back to the inventory, where anyone may buy it. Its record stays in your account, marked released, for your records."
+            confirm_label="Release number"
+            on_confirm=Callback::new(move |_| { release.dispatch(ReleaseNumber { id: id_release.clone() }); })/>
+        <ConfirmDialog open=confirm_delete heading_id="delete-title" title=format!("Delete {international}?")
+            message="The number's record is removed from your account for good (the audit log keeps its history). If it is still yours, it goes back to the inventory."
+            confirm_label="Delete number"
+            on_confirm=Callback::new(move |_| { delete.dispatch(DeleteNumber { id: id_delete.clone() }); })/>
     }
 }

@@ -113,6 +113,33 @@ pub fn Dialog(
     }
 }
 
+/// Asks before something that cannot be taken back: a [`Dialog`] with a heading, a sentence,
+/// Cancel, and a danger button that runs `on_confirm` and closes the dialog.
+#[component]
+pub fn ConfirmDialog(
+    open: RwSignal<bool>,
+    /// The heading's id: it names the dialog.
+    heading_id: &'static str,
+    #[prop(into)] title: Signal<String>,
+    message: &'static str,
+    confirm_label: &'static str,
+    on_confirm: Callback<()>,
+) -> impl IntoView {
+    view! {
+        <Dialog open labelled_by=heading_id>
+            <h2 id=heading_id>{move || title.get()}</h2>
+            <p>{message}</p>
+            <div class="actions">
+                <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+                <button type="button" class="danger" on:click=move |_| {
+                    on_confirm.run(());
+                    open.set(false);
+                }>{confirm_label}</button>
+            </div>
+        </Dialog>
+    }
+}
+
 fn active_element() -> Option<web_sys::HtmlElement> {
     document().active_element().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
 }
