@@ -49,6 +49,20 @@ impl TwoProcesses {
         &self.servers[i % self.servers.len()]
     }
 
+    /// Organizations named `{prefix} 0..count`, each with a test-mode key: (organization, key).
+    fn organizations(&self, prefix: &str, count: usize) -> Vec<(String, String)> {
+        (0..count).map(|i| procs::org_with_key(&self.database_url, &format!("{prefix} {i}"))).collect()
+    }
+
+    /// Imports `count` test-mode numbers (see `procs::import_inventory`) and returns their
+    /// inventory ids, as `key` sees them for sale.
+    async fn stock(&self, key: &str, first: u32, count: u32) -> Vec<String> {
+        procs::import_inventory(&self.database_url, self.dir.path(), first, count);
+        let inventory = self.available(key).await;
+        assert_eq!(inventory.len(), count as usize);
+        inventory
+    }
+
     /// The test-mode inventory ids for sale, by E.164.
     async fn available(&self, key: &str) -> Vec<String> {
         let res = self
@@ -150,11 +164,8 @@ macro_rules! postgres_or_skip {
 async fn two_processes_sell_each_of_20_numbers_exactly_once_under_200_concurrent_attempts() {
     let server_url = postgres_or_skip!();
     let mut env = TwoProcesses::start(server_url).await;
-    let orgs: Vec<(String, String)> =
-        (0..4).map(|i| procs::org_with_key(&env.database_url, &format!("Buyer {i}"))).collect();
-    procs::import_inventory(&env.database_url, env.dir.path(), 101, 20);
-    let inventory = env.available(&orgs[0].1).await;
-    assert_eq!(inventory.len(), 20);
+    let orgs = env.organizations("Buyer", 4);
+    let inventory = env.stock(&orgs[0].1, 101, 20).await;
 
     // 200 attempts, 10 per number, from 4 organizations, spread over both processes.
     let attempts: Vec<_> = (0..200)
@@ -191,12 +202,9 @@ async fn two_processes_sell_each_of_20_numbers_exactly_once_under_200_concurrent
 async fn concurrent_release_and_repurchase_across_processes_keep_one_owner_per_number() {
     let server_url = postgres_or_skip!();
     let mut env = TwoProcesses::start(server_url).await;
-    let orgs: Vec<(String, String)> =
-        (0..4).map(|i| procs::org_with_key(&env.database_url, &format!("Org {i}"))).collect();
+    let orgs = env.organizations("Org", 4);
     let key_of_org: HashMap<String, String> = orgs.iter().cloned().collect();
-    procs::import_inventory(&env.database_url, env.dir.path(), 201, 20);
-    let inventory = env.available(&orgs[0].1).await;
-    assert_eq!(inventory.len(), 20);
+    let inventory = env.stock(&orgs[0].1, 201, 20).await;
 
     // Start with every number owned: inventory id -> (number id, owner's key).
     let owner_of = |o: &Outcome| -> (String, String) {
@@ -281,9 +289,7 @@ async fn the_same_idempotency_key_sent_to_both_processes_at_once_buys_once() {
     let server_url = postgres_or_skip!();
     let mut env = TwoProcesses::start(server_url).await;
     let (_, key) = procs::org_with_key(&env.database_url, "Retrier");
-    procs::import_inventory(&env.database_url, env.dir.path(), 301, 10);
-    let inventory = env.available(&key).await;
-    assert_eq!(inventory.len(), 10);
+    let inventory = env.stock(&key, 301, 10).await;
 
     // Ten keys, each for its own number, each sent twice to each process at the same moment.
     let run = uuid::Uuid::new_v4().simple().to_string();
