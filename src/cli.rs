@@ -1,7 +1,7 @@
 //! The operator CLI. Every command prints its result as the last line of stdout and exits
 //! non-zero with a clear message on bad input.
 
-use crate::db::PoolSettings;
+use crate::storage::{IfMissing, PoolSettings};
 use crate::domain::parse::parse_enum;
 use crate::domain::Mode;
 use crate::error::AppError;
@@ -26,12 +26,14 @@ pub struct Cli {
 /// Configuration shared by every command: flags, or the environment.
 #[derive(Args, Debug, Clone)]
 pub struct Config {
-    /// `sqlite://path` (created if missing) or `postgres://...`.
+    /// `sqlite://path` or `postgres://...`. A missing SQLite file is created by every command but
+    /// `serve`, which refuses to start without its database.
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/kros-numbers.db", global = true)]
     pub database_url: String,
-    /// Most connections in the pool.
-    #[arg(long, env = "KROS_DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
-    pub db_max_connections: u32,
+    /// Most connections in the pool (PostgreSQL: 16 by default), or SQLite's read connections
+    /// (about one per core by default; SQLite always has one writer).
+    #[arg(long, env = "KROS_DB_MAX_CONNECTIONS", global = true)]
+    pub db_max_connections: Option<u32>,
     /// How long a request waits for a connection before answering 503.
     #[arg(long, env = "KROS_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 3000, global = true)]
     pub db_acquire_timeout_ms: u64,
@@ -43,13 +45,14 @@ pub struct Config {
 impl Config {
     fn pool(&self) -> PoolSettings {
         PoolSettings {
-            max_connections: self.db_max_connections.max(1),
+            max_connections: self.db_max_connections.map(|n| n.max(1)),
             acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms.max(1)),
         }
     }
 
+    /// The operator commands' context: they may create the database (`migrate` is how to).
     async fn context(&self) -> Result<Context, AppError> {
-        server::context(&self.database_url, &self.pool(), &self.sip_domain).await
+        server::context(&self.database_url, &self.pool(), &self.sip_domain, IfMissing::Create).await
     }
 }
 
@@ -186,6 +189,7 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
                 rate_limit_burst: args.rate_limit_burst,
                 site_root: args.site_root,
                 site_addr: args.addr,
+                if_missing: IfMissing::Refuse,
             })
             .await
         }
@@ -207,19 +211,19 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
         }
         Command::Org(OrgCommand::Create { name }) => {
             let ctx = config.context().await?;
-            println!("{}", organizations::create_organization(&ctx.db, &name).await?);
+            println!("{}", organizations::create_organization(&ctx, &name).await?);
             Ok(())
         }
         Command::User(UserCommand::Create { email, password, org }) => {
             let org = parse_org(&org)?;
             let ctx = config.context().await?;
-            println!("{}", organizations::create_user(&ctx.db, &email, &password, org).await?);
+            println!("{}", organizations::create_user(&ctx, &email, &password, org).await?);
             Ok(())
         }
         Command::User(UserCommand::Add { email, org }) => {
             let org = parse_org(&org)?;
             let ctx = config.context().await?;
-            println!("{}", organizations::add_user_to_organization(&ctx.db, &email, org).await?);
+            println!("{}", organizations::add_user_to_organization(&ctx, &email, org).await?);
             Ok(())
         }
         Command::Key(KeyCommand::Create { org, mode, name }) => {
@@ -232,7 +236,7 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
         }
         Command::Key(KeyCommand::Revoke { key_id_or_prefix }) => {
             let ctx = config.context().await?;
-            let id = api_keys::revoke(&ctx.db, &key_id_or_prefix, None).await?;
+            let id = api_keys::revoke(&ctx, &key_id_or_prefix, None).await?;
             println!("revoked {id}");
             Ok(())
         }
@@ -246,7 +250,7 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
                 Some(numbers.len() as u64),
                 indicatif::ProgressDrawTarget::stderr(),
             );
-            let added = inventory::add(&ctx.db, mode, &numbers, |done| {
+            let added = inventory::add(&ctx, mode, &numbers, |done| {
                 if done % 500 == 0 || done == numbers.len() {
                     progress.set_position(done as u64);
                 }

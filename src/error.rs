@@ -4,6 +4,10 @@ use crate::domain::{ErrorBody, ErrorDetail};
 use crate::domain::parse::Invalid;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use crate::storage::StorageError;
+
+/// What caused an internal or availability error, kept for the log (never shown to clients).
+pub type Cause = std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum AppError {
@@ -29,11 +33,12 @@ pub enum AppError {
     IdempotencyKeyReused,
     #[error("too many requests; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
-    #[error("{0}")]
-    Unavailable(String),
-    /// A bug or an unexpected state: logged in full, answered without details.
-    #[error("{0}")]
-    Internal(String),
+    /// The database cannot serve now; the cause is logged.
+    #[error("{message}")]
+    Unavailable { message: String, #[source] cause: Option<Cause> },
+    /// A bug or an unexpected state: logged in full, with its cause, answered without details.
+    #[error("{message}")]
+    Internal { message: String, #[source] cause: Option<Cause> },
 }
 
 impl AppError {
@@ -44,11 +49,31 @@ impl AppError {
         AppError::NotFound(format!("{what} not found"))
     }
     pub fn internal(message: impl Into<String>) -> Self {
-        AppError::Internal(message.into())
+        AppError::Internal { message: message.into(), cause: None }
     }
     /// Bad configuration found at start-up (reported by the CLI, never over HTTP).
     pub fn config(message: impl Into<String>) -> Self {
-        AppError::Internal(message.into())
+        AppError::internal(message)
+    }
+    pub fn unavailable(message: impl Into<String>, cause: Option<Cause>) -> Self {
+        AppError::Unavailable { message: message.into(), cause }
+    }
+
+    /// The error and every cause below it, for the log: `a: b: c`.
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        text
+    }
+
+    /// Errors the server must hear about (5xx): logged once, at the door that answers them.
+    pub fn is_server_fault(&self) -> bool {
+        self.status().is_server_error()
     }
 
     pub fn status(&self) -> StatusCode {
@@ -62,8 +87,8 @@ impl AppError {
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -81,8 +106,8 @@ impl AppError {
             AppError::PayloadTooLarge => "payload_too_large",
             AppError::IdempotencyKeyReused => "idempotency_key_reused",
             AppError::RateLimited { .. } => "rate_limited",
-            AppError::Unavailable(_) => "unavailable",
-            AppError::Internal(_) => "internal_error",
+            AppError::Unavailable { .. } => "unavailable",
+            AppError::Internal { .. } => "internal_error",
         }
     }
 
@@ -96,7 +121,7 @@ impl AppError {
     /// What the client is told. Internal details stay in the log.
     pub fn public_message(&self) -> String {
         match self {
-            AppError::Internal(_) => "internal error; it has been logged".to_string(),
+            AppError::Internal { .. } => "internal error; it has been logged".to_string(),
             other => other.to_string(),
         }
     }
@@ -119,28 +144,14 @@ impl From<Invalid> for AppError {
     }
 }
 
-impl From<sqlx::Error> for AppError {
-    fn from(err: sqlx::Error) -> Self {
-        use sqlx::Error as E;
-        match &err {
-            E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::Tls(_) | E::WorkerCrashed => {
-                AppError::Unavailable("the database is unavailable; retry shortly".into())
+impl From<StorageError> for AppError {
+    fn from(err: StorageError) -> Self {
+        match err {
+            StorageError::Unavailable(_) => {
+                AppError::unavailable("the database is unavailable; retry shortly", Some(std::sync::Arc::new(err)))
             }
-            E::Database(db) if is_transient(db.code().as_deref()) => {
-                AppError::Unavailable("the database is busy or unavailable; retry shortly".into())
-            }
-            _ => AppError::Internal(format!("database error: {err}")),
+            other => AppError::Internal { message: "database error".into(), cause: Some(std::sync::Arc::new(other)) },
         }
-    }
-}
-
-/// SQLite busy/locked, PostgreSQL connection loss, shutdown, overload and serialization failures.
-fn is_transient(code: Option<&str>) -> bool {
-    match code {
-        Some("5" | "6" | "261" | "517") => true, // SQLITE_BUSY, SQLITE_LOCKED and extended codes
-        Some(c) if c.starts_with("08") => true, // connection exception
-        Some("57P01" | "57P02" | "57P03" | "53300" | "40001" | "40P01") => true,
-        _ => false,
     }
 }
 
@@ -153,13 +164,18 @@ pub fn current_request_id() -> Option<String> {
     REQUEST_ID.try_with(|id| id.clone()).ok()
 }
 
+/// A server fault behind a response, for the logging middleware (`server::log_server_faults`):
+/// the response is built without side effects, and the error is logged once, at the edge.
+#[derive(Debug, Clone)]
+pub struct ServerFault(pub std::sync::Arc<AppError>);
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if let AppError::Internal(detail) = &self {
-            tracing::error!(error = %detail, "internal error");
-        }
         let mut response = (status, axum::Json(self.body(current_request_id()))).into_response();
+        if self.is_server_fault() {
+            response.extensions_mut().insert(ServerFault(std::sync::Arc::new(self.clone())));
+        }
         if let AppError::RateLimited { retry_after_secs } = self {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
         }
@@ -172,8 +188,9 @@ impl IntoResponse for AppError {
 /// with a 500).
 impl From<AppError> for ErrorDetail {
     fn from(err: AppError) -> Self {
-        if let AppError::Internal(detail) = &err {
-            tracing::error!(error = %detail, "internal error");
+        // The dashboard's door: its errors travel as data, so they are logged here.
+        if err.is_server_fault() {
+            log_server_fault(&err);
         }
         if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
             response.set_status(err.status());
@@ -185,5 +202,13 @@ impl From<AppError> for ErrorDetail {
 impl From<Invalid> for ErrorDetail {
     fn from(invalid: Invalid) -> Self {
         AppError::from(invalid).into()
+    }
+}
+
+/// Logs a 5xx with its whole chain of causes.
+pub fn log_server_fault(err: &AppError) {
+    match err {
+        AppError::Unavailable { .. } => tracing::warn!(error = %err.chain(), code = err.code(), "database unavailable"),
+        _ => tracing::error!(error = %err.chain(), code = err.code(), "internal error"),
     }
 }

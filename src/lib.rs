@@ -2,7 +2,8 @@
 //! doors onto one service layer.
 //!
 //! - `domain`: the contract's objects, shared with the browser (parsing is server-only);
-//! - `service`: every operation, written once on sqlx (server-only);
+//! - `service`: every operation and rule, written once (server-only);
+//! - `storage`: one interface, a module per database, each in its own terms (server-only);
 //! - `api`: the REST door (`/v1`), `app`: the dashboard (server functions beside their pages);
 //! - `server`, `cli`: wiring, the operator CLI.
 
@@ -15,8 +16,6 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod cli;
 #[cfg(feature = "ssr")]
-pub mod db;
-#[cfg(feature = "ssr")]
 pub mod error;
 #[cfg(feature = "ssr")]
 pub mod rate_limit;
@@ -26,6 +25,8 @@ pub mod seed;
 pub mod server;
 #[cfg(feature = "ssr")]
 pub mod service;
+#[cfg(feature = "ssr")]
+pub mod storage;
 
 /// The browser entry point: hydrates the server-rendered page, once the current page's lazy
 /// wasm chunk has loaded (see `app`).

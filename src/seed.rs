@@ -95,31 +95,31 @@ pub struct DemoSummary {
 /// the demo test-mode key is kept there, and a new one is made only if that file's key no longer
 /// works.
 pub async fn seed_demo(ctx: &Context, key_file: Option<&std::path::Path>) -> Result<DemoSummary, AppError> {
-    let organization_id = match organizations::verify_login(&ctx.db, DEMO_EMAIL, DEMO_PASSWORD).await? {
-        Some(user_id) => organizations::organizations_of(&ctx.db, user_id)
+    let organization_id = match organizations::verify_login(ctx, DEMO_EMAIL, DEMO_PASSWORD).await? {
+        Some(user_id) => organizations::organizations_of(ctx, user_id)
             .await?
             .first()
             .map(|o| o.id)
             .ok_or_else(|| AppError::internal("the demo user has no organization"))?,
         None => {
-            let org = organizations::create_organization(&ctx.db, DEMO_ORG).await?;
-            organizations::create_user(&ctx.db, DEMO_EMAIL, DEMO_PASSWORD, org).await?;
+            let org = organizations::create_organization(ctx, DEMO_ORG).await?;
+            organizations::create_user(ctx, DEMO_EMAIL, DEMO_PASSWORD, org).await?;
             org
         }
     };
     for mode in [Mode::Live, Mode::Test] {
         let tenant = Tenant { organization_id, mode, actor: Actor::Operator };
         let page = crate::domain::parse::PageRequest { limit: 1, offset: 0 };
-        if endpoints::list(&ctx.db, &tenant, page).await?.total == 0 {
+        if endpoints::list(ctx, &tenant, page).await?.total == 0 {
             for name in ["Main SIP trunk", "Support call center"] {
                 let name = crate::domain::parse::EndpointName::parse(name)?;
-                endpoints::create(&ctx.db, &tenant, &name).await?;
+                endpoints::create(ctx, &tenant, &name).await?;
             }
         }
     }
     let mut inventory_added = 0;
     for mode in [Mode::Live, Mode::Test] {
-        inventory_added += inventory::add(&ctx.db, mode, &demo_inventory(mode, 12), |_| {}).await?;
+        inventory_added += inventory::add(ctx, mode, &demo_inventory(mode, 12), |_| {}).await?;
     }
     let existing_key = match key_file {
         Some(path) => std::fs::read_to_string(path).ok().map(|k| k.trim().to_string()),

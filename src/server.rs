@@ -3,12 +3,12 @@
 
 use crate::api;
 use crate::app::{shell, App};
-use crate::db::{self, Backend, PoolSettings};
-use crate::error::{AppError, REQUEST_ID};
+use crate::error::{AppError, ServerFault, REQUEST_ID};
 use crate::pages::session::server as session;
 use crate::rate_limit::RateLimit;
 use crate::service::auth::JwtSettings;
 use crate::service::{settings, Context};
+use crate::storage::{self, IfMissing, PoolSettings};
 use axum::extract::{FromRef, Request, State};
 use axum::http::{HeaderName, Method};
 use axum::middleware::{self, Next};
@@ -36,6 +36,8 @@ pub struct ServerSettings {
     /// Where the built dashboard (`pkg/`, assets) is served from.
     pub site_root: String,
     pub site_addr: SocketAddr,
+    /// `serve` refuses a SQLite database that does not exist (see [`IfMissing`]).
+    pub if_missing: IfMissing,
 }
 
 #[derive(Clone)]
@@ -52,16 +54,22 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-/// Connects to the database (applying migrations) and loads the installation's secrets.
-pub async fn context(database_url: &str, pool: &PoolSettings, sip_domain: &str) -> Result<Context, AppError> {
-    let backend = Backend::of_url(database_url)?;
-    let db = db::connect(database_url, pool).await?;
-    let api_key_pepper = settings::secret(&db, "api_key_pepper").await?;
-    Ok(Context { db, backend, sip_domain: sip_domain.to_string(), api_key_pepper })
+/// Opens the database (applying migrations) and loads the installation's secrets.
+pub async fn context(
+    database_url: &str,
+    pool: &PoolSettings,
+    sip_domain: &str,
+    if_missing: IfMissing,
+) -> Result<Context, AppError> {
+    let store = storage::open(database_url, pool, if_missing).await.map_err(|e| {
+        AppError::Internal { message: "cannot open the database".into(), cause: Some(std::sync::Arc::new(e)) }
+    })?;
+    let api_key_pepper = settings::secret(store.as_ref(), "api_key_pepper").await?;
+    Ok(Context { store, sip_domain: sip_domain.to_string(), api_key_pepper })
 }
 
 pub async fn state(settings: &ServerSettings) -> Result<AppState, AppError> {
-    let ctx = context(&settings.database_url, &settings.pool, &settings.sip_domain).await?;
+    let ctx = context(&settings.database_url, &settings.pool, &settings.sip_domain, settings.if_missing).await?;
     let leptos_options = LeptosOptions::builder()
         .output_name("kros-numbers")
         .site_root(settings.site_root.as_str())
@@ -106,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             AppError::internal("a handler panicked").into_response()
         }))
+        .layer(middleware::from_fn(log_server_faults))
         .layer(middleware::from_fn(scope_request_id))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -130,6 +139,16 @@ async fn require_session(State(state): State<AppState>, request: Request, next: 
         }
     }
     next.run(request).await
+}
+
+/// Logs each 5xx that an `AppError` answered, once, with its chain of causes (inside the request's
+/// span, so the line carries the request id).
+async fn log_server_faults(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if let Some(ServerFault(err)) = response.extensions().get::<ServerFault>() {
+        crate::error::log_server_fault(err);
+    }
+    response
 }
 
 /// Makes the request id available to error bodies built anywhere below.

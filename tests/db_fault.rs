@@ -299,13 +299,13 @@ async fn database_outages_answer_503_quickly_and_the_app_recovers_without_restar
     let db = procs::pg_pool(&database_url).await;
     procs::check_invariants(&db).await;
     for r in records.iter().filter(|r| r.what == "purchase" && r.status == 201) {
-        let id = r.body["id"].as_str().unwrap();
+        let id: uuid::Uuid = r.body["id"].as_str().unwrap().parse().unwrap();
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM phone_numbers WHERE id = $1").bind(id).fetch_one(&db).await.unwrap();
         assert_eq!(n, 1, "sold number {id} is stored");
     }
     for r in records.iter().filter(|r| r.what == "release" && r.status == 200) {
-        let id = r.body["id"].as_str().unwrap();
-        let released: Option<String> =
+        let id: uuid::Uuid = r.body["id"].as_str().unwrap().parse().unwrap();
+        let released: Option<chrono::DateTime<chrono::Utc>> =
             sqlx::query_scalar("SELECT released_at FROM phone_numbers WHERE id = $1").bind(id).fetch_one(&db).await.unwrap();
         assert!(released.is_some(), "released number {id} is released");
     }

@@ -194,7 +194,7 @@ async fn two_processes_sell_each_of_20_numbers_exactly_once_under_200_concurrent
     for o in &sold {
         assert_eq!(live.get(&o.target).map(String::as_str), o.body["id"].as_str(), "the buyer told 201 is the owner");
     }
-    let for_sale: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inventory_numbers WHERE available = 1").fetch_one(&env.db).await.unwrap();
+    let for_sale: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inventory_numbers WHERE available").fetch_one(&env.db).await.unwrap();
     assert_eq!(for_sale, 0);
 }
 
@@ -317,7 +317,7 @@ async fn the_same_idempotency_key_sent_to_both_processes_at_once_buys_once() {
         let ids: HashSet<&str> = created.iter().map(|o| o.body["id"].as_str().unwrap()).collect();
         assert_eq!(ids.len(), 1, "key {k}: every 201 names the same number");
         assert_eq!(created.iter().filter(|o| !o.replayed).count(), 1, "key {k}: exactly one copy did the purchase");
-        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM phone_numbers WHERE inventory_id = $1")
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM phone_numbers WHERE inventory_id = $1::uuid")
             .bind(inv)
             .fetch_one(&env.db)
             .await

@@ -22,7 +22,7 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateEndpointBody>,
 ) -> Result<(StatusCode, Json<Endpoint>), AppError> {
     let name = EndpointName::parse(&body.name)?;
-    Ok((StatusCode::CREATED, Json(endpoints::create(&state.ctx.db, &tenant, &name).await?)))
+    Ok((StatusCode::CREATED, Json(endpoints::create(&state.ctx, &tenant, &name).await?)))
 }
 
 /// The organization's endpoints in this mode, newest first.
@@ -37,5 +37,5 @@ pub async fn list(
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<crate::domain::Page<Endpoint>>, AppError> {
     let page = PageRequest::parse(query.limit.as_deref(), query.offset.as_deref())?;
-    Ok(Json(endpoints::list(&state.ctx.db, &tenant, page).await?))
+    Ok(Json(endpoints::list(&state.ctx, &tenant, page).await?))
 }

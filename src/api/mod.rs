@@ -8,7 +8,6 @@ mod phone_numbers;
 use crate::error::AppError;
 use crate::server::AppState;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -40,14 +39,12 @@ pub async fn unknown_route() -> AppError {
 pub fn health_router() -> Router<AppState> {
     Router::new().route("/healthz", get(|| async { Json(serde_json::json!({"status": "ok"})) })).route(
         "/readyz",
+        // Ready means a write goes through now: a database that answers reads but cannot write
+        // (disk full, read-only, its file removed) is not ready.
         get(|State(state): State<AppState>| async move {
-            match sqlx::query("SELECT 1").execute(&state.ctx.db).await {
-                Ok(_) => Json(serde_json::json!({"status": "ready"})).into_response(),
-                Err(e) => {
-                    tracing::warn!(error = %e, "not ready: database unreachable");
-                    (StatusCode::SERVICE_UNAVAILABLE, Json(AppError::Unavailable("the database is unreachable".into()).body(crate::error::current_request_id())))
-                        .into_response()
-                }
+            match state.ctx.store.probe_write().await {
+                Ok(()) => Json(serde_json::json!({"status": "ready"})).into_response(),
+                Err(e) => AppError::from(e).into_response(),
             }
         }),
     )

@@ -35,7 +35,7 @@ pub async fn list(
             Json(numbers::list_assigned(&state.ctx, &tenant, country, number_type, page).await?).into_response()
         }
         numbers::ListRequest::Available { country, number_type, contains, page } => Json(
-            inventory::search_available(&state.ctx.db, tenant.mode, country, number_type, contains.as_ref(), page)
+            inventory::search_available(&state.ctx, tenant.mode, country, number_type, contains.as_ref(), page)
                 .await?,
         )
         .into_response(),

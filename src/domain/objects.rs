@@ -13,7 +13,7 @@ macro_rules! wire_enum {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[cfg_attr(feature = "ssr", derive(ToSchema))]
-        pub enum $name { $(#[serde(rename = $wire)] $variant),+ }
+        pub enum $name { $(#[serde(rename = $wire)] #[cfg_attr(feature = "ssr", sqlx(rename = $wire))] $variant),+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -48,14 +48,18 @@ macro_rules! wire_enum {
 
 wire_enum!(
     /// The kind of a phone number.
+    #[cfg_attr(feature = "ssr", derive(sqlx::Type), sqlx(type_name = "number_type"))]
     NumberType { Local = "local", Mobile = "mobile", TollFree = "toll_free", National = "national" }
 );
 wire_enum!(
     /// Whether an owned number routes calls.
+    #[cfg_attr(feature = "ssr", derive(sqlx::Type), sqlx(type_name = "number_status"))]
     NumberStatus { Active = "active", Inactive = "inactive" }
 );
 wire_enum!(
     /// Live or test data, as in Stripe: a test key never sees live data and the reverse.
+    /// (Stored as the boolean `livemode`; the derive is there for the macro's sake.)
+    #[cfg_attr(feature = "ssr", derive(sqlx::Type), sqlx(type_name = "text"))]
     Mode { Live = "live", Test = "test" }
 );
 

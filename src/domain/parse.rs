@@ -140,6 +140,11 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
+    /// The page as the storage reads it.
+    pub fn window(self) -> crate::storage::Window {
+        crate::storage::Window { limit: self.limit, offset: self.offset }
+    }
+
     pub const DEFAULT_LIMIT: i64 = 20;
     pub const MAX_LIMIT: i64 = 100;
 

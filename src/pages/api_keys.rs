@@ -20,7 +20,7 @@ pub struct KeyRow {
 #[server]
 pub async fn list_api_keys() -> Result<Vec<KeyRow>, ErrorDetail> {
     let (state, tenant) = super::session::server::tenant().await?;
-    let keys = crate::service::api_keys::list(&state.ctx.db, tenant.organization_id).await?;
+    let keys = crate::service::api_keys::list(&state.ctx, tenant.organization_id).await?;
     Ok(keys
         .into_iter()
         .map(|k| KeyRow {
@@ -46,7 +46,7 @@ pub async fn create_api_key(name: String, mode: String) -> Result<String, ErrorD
 #[server]
 pub async fn revoke_api_key(id: String) -> Result<(), ErrorDetail> {
     let (state, tenant) = super::session::server::tenant().await?;
-    crate::service::api_keys::revoke(&state.ctx.db, &id, Some(tenant.organization_id)).await?;
+    crate::service::api_keys::revoke(&state.ctx, &id, Some(tenant.organization_id)).await?;
     Ok(())
 }
 

@@ -26,7 +26,7 @@ pub async fn search_numbers(
     let ListRequest::Available { country, number_type, contains, page } = ListRequest::parse(&query)? else {
         unreachable!("action=available")
     };
-    let found = inventory::search_available(&state.ctx.db, tenant.mode, country, number_type, contains.as_ref(), page).await?;
+    let found = inventory::search_available(&state.ctx, tenant.mode, country, number_type, contains.as_ref(), page).await?;
     Ok(found.map(|n| {
         let e164 = n.e164.clone();
         super::numbers::formatted(n, &e164)
@@ -37,7 +37,7 @@ pub async fn search_numbers(
 #[server]
 pub async fn inventory_countries() -> Result<Vec<String>, ErrorDetail> {
     let (state, tenant) = super::session::server::tenant().await?;
-    Ok(crate::service::inventory::countries(&state.ctx.db, tenant.mode).await?)
+    Ok(crate::service::inventory::countries(&state.ctx, tenant.mode).await?)
 }
 
 /// The dashboard flow of the contract: e164 + country + type + the costs the buyer saw, under an

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 pub(crate) async fn all_endpoints(state: &crate::server::AppState, tenant: &crate::service::Tenant) -> Result<Vec<Endpoint>, ErrorDetail> {
     let page = crate::domain::parse::PageRequest { limit: crate::domain::parse::PageRequest::MAX_LIMIT, offset: 0 };
-    Ok(crate::service::endpoints::list(&state.ctx.db, tenant, page).await?.data)
+    Ok(crate::service::endpoints::list(&state.ctx, tenant, page).await?.data)
 }
 
 #[server]
@@ -22,7 +22,7 @@ pub async fn list_endpoints() -> Result<Vec<Endpoint>, ErrorDetail> {
 pub async fn create_endpoint(name: String) -> Result<Endpoint, ErrorDetail> {
     let (state, tenant) = super::session::server::tenant().await?;
     let name = crate::domain::parse::EndpointName::parse(&name)?;
-    Ok(crate::service::endpoints::create(&state.ctx.db, &tenant, &name).await?)
+    Ok(crate::service::endpoints::create(&state.ctx, &tenant, &name).await?)
 }
 
 #[component]

@@ -31,13 +31,13 @@ pub async fn get_session() -> Result<SessionInfo, ErrorDetail> {
     let Actor::User(user_id) = tenant.actor else {
         return Err(crate::error::AppError::Unauthorized("Please sign in.".into()).into());
     };
-    let organizations = organizations::organizations_of(&state.ctx.db, user_id)
+    let organizations = organizations::organizations_of(&state.ctx, user_id)
         .await?
         .into_iter()
         .map(|o| OrganizationChoice { id: o.id, name: o.name })
         .collect();
     Ok(SessionInfo {
-        email: organizations::email_of(&state.ctx.db, user_id).await?,
+        email: organizations::email_of(&state.ctx, user_id).await?,
         organizations,
         organization_id: tenant.organization_id,
         mode: tenant.mode,
@@ -52,7 +52,7 @@ pub async fn sign_in(email: String, password: String, next: Option<String>) -> R
     use crate::service::organizations;
     let state = server::state();
     let next = server::safe_next(next.as_deref());
-    let Some(user_id) = organizations::verify_login(&state.ctx.db, &email, &password).await? else {
+    let Some(user_id) = organizations::verify_login(&state.ctx, &email, &password).await? else {
         let query = serde_urlencoded::to_string([("next", next.as_str()), ("failed", "1")]).unwrap_or_default();
         leptos_axum::redirect(&format!("/sign-in?{query}"));
         return Ok(());

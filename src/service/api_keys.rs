@@ -2,20 +2,19 @@
 //! only an HMAC-SHA256 of the secret (keyed with the installation's pepper) is stored, and it is
 //! compared in constant time.
 
-use super::{uuid_column, Context, Tenant, Actor};
-use crate::db::{self, Db};
+use super::{Actor, Context, Tenant};
 use crate::domain::Mode;
 use crate::error::AppError;
+use crate::storage::{self, format_time, ApiKeyRecord, Timestamp};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use sqlx::Row;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 const PUBLIC_ID_LEN: usize = 12;
 const SECRET_LEN: usize = 32;
 /// Refresh `last_used_at` at most this often, so reads do not turn into writes.
-const LAST_USED_RESOLUTION_SECS: i64 = 60;
+const LAST_USED_RESOLUTION: chrono::Duration = chrono::Duration::seconds(60);
 
 /// A key as listed (never with its secret).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -50,7 +49,8 @@ pub fn is_api_key(credential: &str) -> bool {
     credential.starts_with("kros_live_") || credential.starts_with("kros_test_")
 }
 
-fn hash_secret(pepper: &str, secret: &str) -> String {
+/// What is stored of a key's secret: HMAC-SHA256 keyed with the installation's pepper, in hex.
+pub fn hash_secret(pepper: &str, secret: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(pepper.as_bytes()).expect("HMAC takes keys of any length");
     mac.update(secret.as_bytes());
     hex::encode(mac.finalize().into_bytes())
@@ -61,78 +61,62 @@ pub async fn create(ctx: &Context, organization_id: Uuid, mode: Mode, name: &str
     if name.is_empty() || name.chars().count() > 100 {
         return Err(AppError::validation("name", "a key name must be 1 to 100 characters"));
     }
-    if !super::organizations::organization_exists(&ctx.db, organization_id).await? {
+    if !ctx.store.organization_exists(organization_id).await? {
         return Err(AppError::not_found("organization"));
     }
     let public_id = super::random_string(PUBLIC_ID_LEN, super::LOWER_ALNUM);
     let secret = super::random_string(SECRET_LEN, super::ALNUM);
     let prefix = format!("{}{}", mode_prefix(mode), public_id);
-    let id = Uuid::new_v4();
-    sqlx::query(
-        "INSERT INTO api_keys (id, organization_id, livemode, name, public_id, secret_hash, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(id.to_string())
-    .bind(organization_id.to_string())
-    .bind(db::flag(mode.is_live()))
-    .bind(name)
-    .bind(&public_id)
-    .bind(hash_secret(&ctx.api_key_pepper, &secret))
-    .bind(db::now())
-    .execute(&ctx.db)
-    .await?;
-    Ok(NewApiKey { id, key: format!("{prefix}_{secret}"), prefix })
+    let record = ApiKeyRecord {
+        id: Uuid::new_v4(),
+        organization_id,
+        livemode: mode.is_live(),
+        name: name.to_string(),
+        secret_hash: hash_secret(&ctx.api_key_pepper, &secret),
+        public_id,
+        created_at: storage::now(),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    ctx.store.insert_api_key(&record).await?;
+    Ok(NewApiKey { id: record.id, key: format!("{prefix}_{secret}"), prefix })
 }
 
 /// Revokes a key named by its id or its display prefix (optionally restricted to one
 /// organization). Revoking a revoked key is harmless.
-pub async fn revoke(db: &Db, id_or_prefix: &str, organization_id: Option<Uuid>) -> Result<Uuid, AppError> {
+pub async fn revoke(ctx: &Context, id_or_prefix: &str, organization_id: Option<Uuid>) -> Result<Uuid, AppError> {
     let raw = id_or_prefix.trim();
-    let row = if let Ok(id) = Uuid::parse_str(raw) {
-        sqlx::query("SELECT id, organization_id FROM api_keys WHERE id = $1").bind(id.to_string()).fetch_optional(db).await?
+    let key = if let Ok(id) = Uuid::parse_str(raw) {
+        ctx.store.api_key_by_id(id).await?
     } else {
         let public_id = raw.strip_prefix("kros_live_").or_else(|| raw.strip_prefix("kros_test_")).unwrap_or(raw);
-        let public_id = public_id.split('_').next().unwrap_or("");
-        sqlx::query("SELECT id, organization_id FROM api_keys WHERE public_id = $1").bind(public_id).fetch_optional(db).await?
+        ctx.store.api_key_by_public_id(public_id.split('_').next().unwrap_or("")).await?
     };
-    let row = row.ok_or_else(|| AppError::not_found("API key"))?;
-    let id = uuid_column(&row.try_get::<String, _>("id")?)?;
-    if let Some(org) = organization_id {
-        if uuid_column(&row.try_get::<String, _>("organization_id")?)? != org {
-            return Err(AppError::not_found("API key"));
-        }
-    }
-    sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-        .bind(db::now())
-        .bind(id.to_string())
-        .execute(db)
-        .await?;
-    Ok(id)
+    let key = key
+        .filter(|k| organization_id.is_none_or(|org| k.organization_id == org))
+        .ok_or_else(|| AppError::not_found("API key"))?;
+    ctx.store.revoke_api_key(key.id, storage::now()).await?;
+    Ok(key.id)
 }
 
 /// The organization's keys, newest first.
-pub async fn list(db: &Db, organization_id: Uuid) -> Result<Vec<ApiKeySummary>, AppError> {
-    let rows = sqlx::query(
-        "SELECT id, name, livemode, public_id, created_at, last_used_at, revoked_at FROM api_keys \
-         WHERE organization_id = $1 ORDER BY created_at DESC, id DESC",
-    )
-    .bind(organization_id.to_string())
-    .fetch_all(db)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            let mode = Mode::from_livemode(r.try_get::<i64, _>("livemode")? != 0);
-            Ok(ApiKeySummary {
-                id: uuid_column(&r.try_get::<String, _>("id")?)?,
-                name: r.try_get("name")?,
+pub async fn list(ctx: &Context, organization_id: Uuid) -> Result<Vec<ApiKeySummary>, AppError> {
+    let keys = ctx.store.api_keys_of(organization_id).await?;
+    Ok(keys
+        .into_iter()
+        .map(|k| {
+            let mode = Mode::from_livemode(k.livemode);
+            ApiKeySummary {
+                id: k.id,
+                name: k.name,
                 mode,
-                prefix: format!("{}{}", mode_prefix(mode), r.try_get::<String, _>("public_id")?),
-                created_at: r.try_get("created_at")?,
-                last_used_at: r.try_get("last_used_at")?,
-                revoked_at: r.try_get("revoked_at")?,
-            })
+                prefix: format!("{}{}", mode_prefix(mode), k.public_id),
+                created_at: format_time(k.created_at),
+                last_used_at: k.last_used_at.map(format_time),
+                revoked_at: k.revoked_at.map(format_time),
+            }
         })
-        .collect()
+        .collect())
 }
 
 /// Turns an API key into a tenant, or 401 for anything malformed, unknown or revoked.
@@ -153,35 +137,20 @@ pub async fn authenticate(ctx: &Context, credential: &str) -> Result<Tenant, App
     if !well_formed {
         return Err(refused());
     }
-    let row = sqlx::query(
-        "SELECT id, organization_id, livemode, secret_hash, last_used_at, revoked_at FROM api_keys WHERE public_id = $1",
-    )
-    .bind(public_id)
-    .fetch_optional(&ctx.db)
-    .await?
-    .ok_or_else(refused)?;
-    let stored_hash: String = row.try_get("secret_hash")?;
-    let matches: bool = hash_secret(&ctx.api_key_pepper, secret).as_bytes().ct_eq(stored_hash.as_bytes()).into();
-    let revoked: Option<String> = row.try_get("revoked_at")?;
-    if !matches || revoked.is_some() || Mode::from_livemode(row.try_get::<i64, _>("livemode")? != 0) != mode {
+    let key = ctx.store.api_key_by_public_id(public_id).await?.ok_or_else(refused)?;
+    let matches: bool = hash_secret(&ctx.api_key_pepper, secret).as_bytes().ct_eq(key.secret_hash.as_bytes()).into();
+    if !matches || key.revoked_at.is_some() || Mode::from_livemode(key.livemode) != mode {
         return Err(refused());
     }
-    let id = uuid_column(&row.try_get::<String, _>("id")?)?;
-    touch_last_used(&ctx.db, id, row.try_get("last_used_at")?).await?;
-    Ok(Tenant { organization_id: uuid_column(&row.try_get::<String, _>("organization_id")?)?, mode, actor: Actor::ApiKey(id) })
+    touch_last_used(ctx, key.id, key.last_used_at).await?;
+    Ok(Tenant { organization_id: key.organization_id, mode, actor: Actor::ApiKey(key.id) })
 }
 
-async fn touch_last_used(db: &Db, id: Uuid, last_used_at: Option<String>) -> Result<(), AppError> {
-    let now = chrono::Utc::now();
-    let cutoff = db::format_time(now - chrono::Duration::seconds(LAST_USED_RESOLUTION_SECS));
-    if last_used_at.as_deref().is_some_and(|t| t > cutoff.as_str()) {
+async fn touch_last_used(ctx: &Context, id: Uuid, last_used_at: Option<Timestamp>) -> Result<(), AppError> {
+    let now = storage::now();
+    let cutoff = now - LAST_USED_RESOLUTION;
+    if last_used_at.is_some_and(|t| t > cutoff) {
         return Ok(());
     }
-    sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)")
-        .bind(db::format_time(now))
-        .bind(id.to_string())
-        .bind(&cutoff)
-        .execute(db)
-        .await?;
-    Ok(())
+    Ok(ctx.store.touch_api_key(id, now, cutoff).await?)
 }

@@ -142,13 +142,13 @@ pub async fn authenticate(ctx: &Context, jwt: &JwtSettings, headers: &Credential
     let claims = jwt.verify(credential)?;
     let user_id = Uuid::parse_str(&claims.sub)
         .map_err(|_| AppError::Unauthorized("invalid session token: sub is not a user id".into()))?;
-    if !organizations::user_exists(&ctx.db, user_id).await? {
+    if !organizations::user_exists(ctx, user_id).await? {
         if !jwt.auto_create_users {
             return Err(AppError::Unauthorized("unknown user".into()));
         }
-        organizations::create_external_user(&ctx.db, user_id, claims.email.as_deref()).await?;
+        organizations::create_external_user(ctx, user_id, claims.email.as_deref()).await?;
     }
-    let orgs = organizations::organizations_of(&ctx.db, user_id).await?;
+    let orgs = organizations::organizations_of(ctx, user_id).await?;
     let organization_id = match requested_org {
         Some(org) if orgs.iter().any(|o| o.id == org) => org,
         Some(_) => return Err(AppError::Forbidden("you are not a member of this organization".into())),

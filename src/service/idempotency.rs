@@ -5,17 +5,18 @@
 //! stored in the same transaction as the purchase, so a sale and its recorded response exist
 //! together or not at all. A row without a response means the first request is still running:
 //! a retry then gets 409 `conflict`. If that first request died, its transaction rolled back,
-//! and after [`STALE_AFTER_SECS`] another request may take the key over.
+//! and after [`AGES`]`.stale` another request may take the key over. Ages are judged by the
+//! database's clock, the one clock every process shares.
 
 use super::{Context, Tenant};
-use crate::db;
 use crate::error::AppError;
+use crate::storage::{KeyAges, WriteTx};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
+use std::time::Duration;
 
 pub const MAX_KEY_LEN: usize = 255;
-const KEEP_HOURS: i64 = 24;
-const STALE_AFTER_SECS: i64 = 60;
+/// A key is kept a day; a key whose first request left no answer for a minute is taken over.
+const AGES: KeyAges = KeyAges { keep: Duration::from_secs(24 * 3600), stale: Duration::from_secs(60) };
 
 /// A validated key and the fingerprint of the request it came with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +38,11 @@ impl Claim {
         let canonical = serde_json::to_vec(request).map_err(|e| AppError::internal(e.to_string()))?;
         Ok(Claim { key: raw_key.to_string(), fingerprint: hex::encode(Sha256::digest(canonical)) })
     }
+
+    /// What is stored to recognise the request (SHA-256 of its canonical JSON, hex).
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
 }
 
 pub enum Begin {
@@ -47,53 +53,26 @@ pub enum Begin {
 }
 
 pub async fn begin(ctx: &Context, tenant: &Tenant, claim: &Claim) -> Result<Begin, AppError> {
-    let org = tenant.organization_id.to_string();
+    let scope = tenant.scope();
     // Two rounds at most: the second follows the removal of an expired row.
     for _ in 0..2 {
-        let inserted = sqlx::query(
-            "INSERT INTO idempotency_keys (organization_id, livemode, idempotency_key, request_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (organization_id, livemode, idempotency_key) DO NOTHING",
-        )
-        .bind(&org)
-        .bind(db::flag(tenant.livemode()))
-        .bind(&claim.key)
-        .bind(&claim.fingerprint)
-        .bind(db::now())
-        .execute(&ctx.db)
-        .await?
-        .rows_affected();
-        if inserted == 1 {
+        if ctx.store.claim_idempotency_key(scope, &claim.key, &claim.fingerprint).await? {
             return Ok(Begin::Proceed);
         }
-        let Some(row) = sqlx::query(
-            "SELECT request_hash, response_status, response_body, created_at FROM idempotency_keys \
-             WHERE organization_id = $1 AND livemode = $2 AND idempotency_key = $3",
-        )
-        .bind(&org)
-        .bind(db::flag(tenant.livemode()))
-        .bind(&claim.key)
-        .fetch_optional(&ctx.db)
-        .await?
-        else {
+        let Some(record) = ctx.store.idempotency_key(scope, &claim.key, AGES).await? else {
             continue; // removed meanwhile: try to insert again
         };
-        let created_at: String = row.try_get("created_at")?;
-        let age = chrono::Utc::now().signed_duration_since(
-            chrono::DateTime::parse_from_rfc3339(&created_at).map_err(|e| AppError::internal(e.to_string()))?,
-        );
-        if age.num_hours() >= KEEP_HOURS {
-            remove_if_unchanged(ctx, tenant, claim, &created_at).await?;
+        if record.expired {
+            ctx.store.remove_expired_idempotency_key(scope, &claim.key, AGES).await?;
             continue;
         }
-        if row.try_get::<String, _>("request_hash")? != claim.fingerprint {
+        if record.request_hash != claim.fingerprint {
             return Err(AppError::IdempotencyKeyReused);
         }
-        let status: Option<i64> = row.try_get("response_status")?;
-        let body: Option<String> = row.try_get("response_body")?;
-        return match (status, body) {
+        return match (record.response_status, record.response_body) {
             (Some(status), Some(body)) => Ok(Begin::Replay { status: status as u16, body }),
-            _ if age.num_seconds() >= STALE_AFTER_SECS => {
-                remove_if_unchanged(ctx, tenant, claim, &created_at).await?;
+            _ if record.stale => {
+                ctx.store.remove_expired_idempotency_key(scope, &claim.key, AGES).await?;
                 continue;
             }
             _ => Err(AppError::Conflict(
@@ -104,52 +83,17 @@ pub async fn begin(ctx: &Context, tenant: &Tenant, claim: &Claim) -> Result<Begi
     Err(AppError::Conflict("this Idempotency-Key is busy; retry later".into()))
 }
 
-async fn remove_if_unchanged(ctx: &Context, tenant: &Tenant, claim: &Claim, created_at: &str) -> Result<(), AppError> {
-    sqlx::query(
-        "DELETE FROM idempotency_keys WHERE organization_id = $1 AND livemode = $2 AND idempotency_key = $3 \
-         AND created_at = $4",
-    )
-    .bind(tenant.organization_id.to_string())
-    .bind(db::flag(tenant.livemode()))
-    .bind(&claim.key)
-    .bind(created_at)
-    .execute(&ctx.db)
-    .await?;
-    Ok(())
+/// Stores the response to replay, on its own (a refusal).
+pub async fn complete(ctx: &Context, tenant: &Tenant, claim: &Claim, status: u16, body: &str) -> Result<(), AppError> {
+    Ok(ctx.store.complete_idempotency_key(tenant.scope(), &claim.key, status, body).await?)
 }
 
-/// Stores the response to replay; in the purchase's transaction when the purchase succeeded.
-pub async fn complete<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
-    executor: E,
-    tenant: &Tenant,
-    claim: &Claim,
-    status: u16,
-    body: &str,
-) -> Result<(), AppError> {
-    sqlx::query(
-        "UPDATE idempotency_keys SET response_status = $1, response_body = $2 \
-         WHERE organization_id = $3 AND livemode = $4 AND idempotency_key = $5",
-    )
-    .bind(status as i64)
-    .bind(body)
-    .bind(tenant.organization_id.to_string())
-    .bind(db::flag(tenant.livemode()))
-    .bind(&claim.key)
-    .execute(executor)
-    .await?;
-    Ok(())
+/// Stores the response to replay in the purchase's own transaction.
+pub async fn complete_in(tx: &mut dyn WriteTx, tenant: &Tenant, claim: &Claim, status: u16, body: &str) -> Result<(), AppError> {
+    Ok(tx.complete_idempotency_key(tenant.scope(), &claim.key, status, body).await?)
 }
 
 /// Frees the key after a transient failure, so the client's retry does the work.
 pub async fn abandon(ctx: &Context, tenant: &Tenant, claim: &Claim) -> Result<(), AppError> {
-    sqlx::query(
-        "DELETE FROM idempotency_keys WHERE organization_id = $1 AND livemode = $2 AND idempotency_key = $3 \
-         AND response_status IS NULL",
-    )
-    .bind(tenant.organization_id.to_string())
-    .bind(db::flag(tenant.livemode()))
-    .bind(&claim.key)
-    .execute(&ctx.db)
-    .await?;
-    Ok(())
+    Ok(ctx.store.abandon_idempotency_key(tenant.scope(), &claim.key).await?)
 }

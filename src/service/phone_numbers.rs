@@ -1,77 +1,46 @@
 //! Phone numbers: list, search, purchase, get, update, release, delete.
 
-use super::{audit, endpoints, idempotency, inventory, uuid_column, Context, Tenant};
-use crate::db::{self, is_unique_violation, Tx};
+use super::{audit, endpoints, idempotency, Context, Tenant};
 use crate::domain::parse::{parse_enum, CountryCode, DigitPattern, E164, PageRequest};
 use crate::domain::{
     ListNumbersQuery, NumberStatus, NumberType, Page, PhoneNumber, PhoneNumberDetails, PurchaseBody,
     SipCredentials, UpdateBody,
 };
 use crate::error::AppError;
-use sqlx::{FromRow, Row};
+use crate::storage::{self, format_time, AssignedFilter, InventoryRecord, NumberRecord, StorageError, WriteTx};
 use uuid::Uuid;
 
-/// The columns of [`NumberRow`], in one place for every query.
-const COLUMNS: &str = "id, organization_id, inventory_id, livemode, e164, country, number_type, status, \
-    endpoint_id, allow_inbound, allow_outbound, sip_username, sip_password, setup_cost_cents, \
-    monthly_cost_cents, currency, created_at, updated_at, released_at";
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-struct NumberRow {
-    id: String,
-    organization_id: String,
-    inventory_id: String,
-    livemode: i64,
-    e164: String,
-    country: String,
-    number_type: String,
-    status: String,
-    endpoint_id: Option<String>,
-    allow_inbound: i64,
-    allow_outbound: i64,
-    sip_username: String,
-    sip_password: String,
-    setup_cost_cents: i64,
-    monthly_cost_cents: i64,
-    currency: String,
-    created_at: String,
-    updated_at: String,
-    released_at: Option<String>,
+/// The number as the API shows it.
+fn to_number(row: &NumberRecord, sip_domain: &str) -> PhoneNumber {
+    PhoneNumber {
+        id: row.id,
+        e164: row.e164.clone(),
+        country: row.country.clone(),
+        number_type: row.number_type,
+        status: row.status,
+        endpoint_id: row.endpoint_id,
+        allow_inbound: row.allow_inbound,
+        allow_outbound: row.allow_outbound,
+        sip_uri: format!("sip:{}@{}", row.e164, sip_domain),
+        organization_id: row.organization_id,
+        livemode: row.livemode,
+        setup_cost_cents: row.setup_cost_cents,
+        monthly_cost_cents: row.monthly_cost_cents,
+        currency: row.currency.clone(),
+        created_at: format_time(row.created_at),
+        updated_at: format_time(row.updated_at),
+        released_at: row.released_at.map(format_time),
+    }
 }
 
-impl NumberRow {
-    fn to_number(&self, sip_domain: &str) -> Result<PhoneNumber, AppError> {
-        let stored = |what: &str, e: String| AppError::internal(format!("stored {what} is invalid: {e}"));
-        Ok(PhoneNumber {
-            id: uuid_column(&self.id)?,
-            e164: self.e164.clone(),
-            country: self.country.clone(),
-            number_type: self.number_type.parse().map_err(|e| stored("type", e))?,
-            status: self.status.parse().map_err(|e| stored("status", e))?,
-            endpoint_id: self.endpoint_id.as_deref().map(uuid_column).transpose()?,
-            allow_inbound: self.allow_inbound != 0,
-            allow_outbound: self.allow_outbound != 0,
-            sip_uri: format!("sip:{}@{}", self.e164, sip_domain),
-            organization_id: uuid_column(&self.organization_id)?,
-            livemode: self.livemode != 0,
-            setup_cost_cents: self.setup_cost_cents,
-            monthly_cost_cents: self.monthly_cost_cents,
-            currency: self.currency.clone(),
-            created_at: self.created_at.clone(),
-            updated_at: self.updated_at.clone(),
-            released_at: self.released_at.clone(),
-        })
-    }
-
-    fn to_details(&self, sip_domain: &str) -> Result<PhoneNumberDetails, AppError> {
-        Ok(PhoneNumberDetails {
-            number: self.to_number(sip_domain)?,
-            sip_credentials: SipCredentials {
-                username: self.sip_username.clone(),
-                password: self.sip_password.clone(),
-                domain: sip_domain.to_string(),
-            },
-        })
+fn to_details(row: &NumberRecord, sip_domain: &str) -> PhoneNumberDetails {
+    PhoneNumberDetails {
+        number: to_number(row, sip_domain),
+        sip_credentials: SipCredentials {
+            username: row.sip_username.clone(),
+            password: row.sip_password.clone(),
+            domain: sip_domain.to_string(),
+        },
     }
 }
 
@@ -122,41 +91,10 @@ pub async fn list_assigned(
     number_type: Option<NumberType>,
     page: PageRequest,
 ) -> Result<Page<PhoneNumber>, AppError> {
-    let filter = "organization_id = $1 AND livemode = $2 AND released_at IS NULL \
-        AND ($3 IS NULL OR country = $3) AND ($4 IS NULL OR number_type = $4)";
-    let org = tenant.organization_id.to_string();
-    let country = country.map(|c| c.as_str().to_string());
-    let number_type = number_type.map(|t| t.as_str().to_string());
-    // One statement for the page and its total (an uncorrelated subquery, computed once): each
-    // statement is a round trip to the database, which is most of a list's cost.
-    let page_rows = sqlx::query(&format!(
-        "SELECT {COLUMNS}, (SELECT COUNT(*) FROM phone_numbers WHERE {filter}) AS total \
-         FROM phone_numbers WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6"
-    ))
-    .bind(&org)
-    .bind(db::flag(tenant.livemode()))
-    .bind(&country)
-    .bind(&number_type)
-    .bind(page.limit)
-    .bind(page.offset)
-    .fetch_all(&ctx.db)
-    .await?;
-    let total: i64 = match page_rows.first() {
-        Some(row) => row.try_get("total")?,
-        None if page.offset == 0 => 0,
-        // Past the end: the total still counts what the earlier pages hold.
-        None => sqlx::query(&format!("SELECT COUNT(*) AS n FROM phone_numbers WHERE {filter}"))
-            .bind(&org)
-            .bind(db::flag(tenant.livemode()))
-            .bind(&country)
-            .bind(&number_type)
-            .fetch_one(&ctx.db)
-            .await?
-            .try_get("n")?,
-    };
-    let rows = page_rows.iter().map(NumberRow::from_row).collect::<Result<Vec<_>, _>>()?;
-    let data = rows.iter().map(|r| r.to_number(&ctx.sip_domain)).collect::<Result<_, _>>()?;
-    Ok(Page { data, total, limit: page.limit, offset: page.offset })
+    let filter = AssignedFilter { country: country.map(|c| c.as_str().to_string()), number_type };
+    let found = ctx.store.assigned_numbers(tenant.scope(), &filter, page.window()).await?;
+    let data = found.rows.iter().map(|r| to_number(r, &ctx.sip_domain)).collect();
+    Ok(Page { data, total: found.total, limit: page.limit, offset: page.offset })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -229,7 +167,7 @@ impl Purchase {
     }
 
     /// Refuses the purchase if the buyer saw another price than the inventory's.
-    fn check_price(&self, item: &inventory::InventoryRow) -> Result<(), AppError> {
+    fn check_price(&self, item: &InventoryRecord) -> Result<(), AppError> {
         let total = item.setup_cost_cents + item.monthly_cost_cents;
         let differs = self.seen_setup_cost_cents.is_some_and(|c| c != item.setup_cost_cents)
             || self.seen_monthly_cost_cents.is_some_and(|c| c != item.monthly_cost_cents)
@@ -274,7 +212,7 @@ pub async fn purchase_once(
                 } else {
                     let body = serde_json::to_string(&err.body(crate::error::current_request_id()))
                         .map_err(|e| AppError::internal(e.to_string()))?;
-                    idempotency::complete(&ctx.db, tenant, key, err.status().as_u16(), &body).await?;
+                    idempotency::complete(ctx, tenant, key, err.status().as_u16(), &body).await?;
                 }
                 Err(err)
             }
@@ -293,31 +231,20 @@ async fn purchase_number(
 ) -> Result<PhoneNumber, AppError> {
     let item = resolve_inventory(ctx, tenant, &purchase.target).await?;
     // A sold number cannot be bought at any price: say so before comparing prices.
-    if item.available == 0 {
+    if !item.available {
         return Err(number_unavailable(&item.e164));
     }
     purchase.check_price(&item)?;
     if let Some(endpoint_id) = purchase.endpoint_id {
-        endpoints::ensure_exists(&ctx.db, tenant, endpoint_id).await?;
+        endpoints::ensure_exists(ctx, tenant, endpoint_id).await?;
     }
 
-    let mut tx = ctx.begin_write().await?;
-    let claimed = sqlx::query(
-        "UPDATE inventory_numbers SET available = 0 \
-         WHERE id = $1 AND available = 1 AND setup_cost_cents = $2 AND monthly_cost_cents = $3",
-    )
-    .bind(&item.id)
-    .bind(item.setup_cost_cents)
-    .bind(item.monthly_cost_cents)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    if claimed != 1 {
+    let mut tx = ctx.store.begin_write().await?;
+    if !tx.claim_inventory(item.id, item.setup_cost_cents, item.monthly_cost_cents).await? {
         tx.rollback().await?;
         // Lost the race, or the price moved since it was read: say which.
-        let now = inventory::find_by_id(&ctx.db, tenant.livemode(), &item.id).await?;
-        return match now {
-            Some(now) if now.available != 0 => {
+        return match ctx.store.inventory_by_id(tenant.livemode(), item.id).await? {
+            Some(now) if now.available => {
                 purchase.check_price(&now)?;
                 Err(AppError::PriceChanged(format!("the price of {} changed; nothing was bought", now.e164)))
             }
@@ -325,36 +252,38 @@ async fn purchase_number(
         };
     }
 
-    let now = db::now();
-    let row = NumberRow {
-        id: Uuid::new_v4().to_string(),
-        organization_id: tenant.organization_id.to_string(),
-        inventory_id: item.id.clone(),
-        livemode: db::flag(tenant.livemode()),
+    let now = storage::now();
+    let row = NumberRecord {
+        id: Uuid::new_v4(),
+        organization_id: tenant.organization_id,
+        inventory_id: item.id,
+        livemode: tenant.livemode(),
         e164: item.e164.clone(),
         country: item.country.clone(),
-        number_type: item.number_type.clone(),
-        status: NumberStatus::Active.as_str().to_string(),
-        endpoint_id: purchase.endpoint_id.map(|id| id.to_string()),
-        allow_inbound: db::flag(true),
-        allow_outbound: db::flag(false),
+        number_type: item.number_type,
+        status: NumberStatus::Active,
+        endpoint_id: purchase.endpoint_id,
+        allow_inbound: true,
+        allow_outbound: false,
         sip_username: format!("kros{}", super::random_string(12, super::LOWER_ALNUM)),
         sip_password: super::random_string(24, super::ALNUM),
         setup_cost_cents: item.setup_cost_cents,
         monthly_cost_cents: item.monthly_cost_cents,
         currency: item.currency.clone(),
-        created_at: now.clone(),
+        created_at: now,
         updated_at: now,
         released_at: None,
     };
-    insert(&mut tx, &row).await.map_err(|e| {
-        if is_unique_violation(&e) { number_unavailable(&item.e164) } else { e.into() }
+    tx.insert_number(&row).await.map_err(|e| match e {
+        // The database's own guard: one live owner per inventory number.
+        StorageError::UniqueViolation(_) => number_unavailable(&item.e164),
+        other => other.into(),
     })?;
-    let number = row.to_number(&ctx.sip_domain)?;
-    audit::record(&mut tx, tenant, number.id, audit::Action::Purchase, None, Some(&number)).await?;
+    let number = to_number(&row, &ctx.sip_domain);
+    audit::record(tx.as_mut(), tenant, number.id, audit::Action::Purchase, None, Some(&number)).await?;
     if let Some(key) = key {
         let body = serde_json::to_string(&number).map_err(|e| AppError::internal(e.to_string()))?;
-        idempotency::complete(&mut **tx, tenant, key, 201, &body).await?;
+        idempotency::complete_in(tx.as_mut(), tenant, key, 201, &body).await?;
     }
     tx.commit().await?;
     Ok(number)
@@ -364,11 +293,7 @@ fn number_unavailable(e164: &str) -> AppError {
     AppError::NumberUnavailable(format!("{e164} has already been sold"))
 }
 
-async fn resolve_inventory(
-    ctx: &Context,
-    tenant: &Tenant,
-    target: &PurchaseTarget,
-) -> Result<inventory::InventoryRow, AppError> {
+async fn resolve_inventory(ctx: &Context, tenant: &Tenant, target: &PurchaseTarget) -> Result<InventoryRecord, AppError> {
     let livemode = tenant.livemode();
     let (by_id, by_number) = match target {
         PurchaseTarget::InventoryId(id) => (Some(*id), None),
@@ -378,10 +303,10 @@ async fn resolve_inventory(
         }
     };
     let item = match (by_id, by_number) {
-        (Some(id), _) => inventory::find_by_id(&ctx.db, livemode, &id.to_string())
+        (Some(id), _) => ctx.store.inventory_by_id(livemode, id)
             .await?
             .ok_or_else(|| AppError::not_found("inventory number"))?,
-        (None, Some((e164, _, _))) => inventory::find_by_e164(&ctx.db, livemode, e164.as_str())
+        (None, Some((e164, _, _))) => ctx.store.inventory_by_e164(livemode, e164.as_str())
             .await?
             .ok_or_else(|| AppError::NotFound(format!("{e164} is not in the inventory")))?,
         (None, None) => unreachable!("a purchase target names an inventory id or a number"),
@@ -393,67 +318,30 @@ async fn resolve_inventory(
         if item.country != country.as_str() {
             return Err(AppError::validation("country", format!("{} is a number of {}", item.e164, item.country)));
         }
-        if item.number_type != number_type.as_str() {
+        if item.number_type != *number_type {
             return Err(AppError::validation("type", format!("{} is a {} number", item.e164, item.number_type)));
         }
     }
     Ok(item)
 }
 
-async fn insert(tx: &mut Tx, row: &NumberRow) -> Result<(), sqlx::Error> {
-    sqlx::query(&format!(
-        "INSERT INTO phone_numbers ({COLUMNS}) VALUES \
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
-    ))
-    .bind(&row.id)
-    .bind(&row.organization_id)
-    .bind(&row.inventory_id)
-    .bind(row.livemode)
-    .bind(&row.e164)
-    .bind(&row.country)
-    .bind(&row.number_type)
-    .bind(&row.status)
-    .bind(&row.endpoint_id)
-    .bind(row.allow_inbound)
-    .bind(row.allow_outbound)
-    .bind(&row.sip_username)
-    .bind(&row.sip_password)
-    .bind(row.setup_cost_cents)
-    .bind(row.monthly_cost_cents)
-    .bind(&row.currency)
-    .bind(&row.created_at)
-    .bind(&row.updated_at)
-    .bind(&row.released_at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 // ---------------------------------------------------------------------------------------------
 // One number
 
-/// Finds the tenant's number. Another organization's number, or another mode's, is "not found"
-/// exactly like an id that never existed.
-async fn find<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
-    executor: E,
-    tenant: &Tenant,
-    id: Uuid,
-    lock: &str,
-) -> Result<NumberRow, AppError> {
-    sqlx::query_as::<_, NumberRow>(&format!(
-        "SELECT {COLUMNS} FROM phone_numbers WHERE id = $1 AND organization_id = $2 AND livemode = $3 {lock}"
-    ))
-    .bind(id.to_string())
-    .bind(tenant.organization_id.to_string())
-    .bind(db::flag(tenant.livemode()))
-    .fetch_optional(executor)
-    .await?
-    .ok_or_else(|| AppError::not_found("phone number"))
+fn number_not_found() -> AppError {
+    AppError::not_found("phone number")
 }
 
-/// The number with its SIP credentials.
+/// The number with its SIP credentials. Another organization's number, or another mode's, is
+/// "not found" exactly like an id that never existed.
 pub async fn get(ctx: &Context, tenant: &Tenant, id: Uuid) -> Result<PhoneNumberDetails, AppError> {
-    find(&ctx.db, tenant, id, "").await?.to_details(&ctx.sip_domain)
+    let row = ctx.store.number(tenant.scope(), id).await?.ok_or_else(number_not_found)?;
+    Ok(to_details(&row, &ctx.sip_domain))
+}
+
+/// The tenant's number, locked for change until the transaction ends.
+async fn find_for_update(tx: &mut dyn WriteTx, tenant: &Tenant, id: Uuid) -> Result<NumberRecord, AppError> {
+    tx.number_for_update(tenant.scope(), id).await?.ok_or_else(number_not_found)
 }
 
 /// A parsed `PATCH` body.
@@ -499,44 +387,27 @@ impl NumberChanges {
 /// Changes a number's settings. A released number cannot change (409 `conflict`).
 pub async fn update(ctx: &Context, tenant: &Tenant, id: Uuid, changes: &NumberChanges) -> Result<PhoneNumber, AppError> {
     if let Some(Some(endpoint_id)) = changes.endpoint_id {
-        endpoints::ensure_exists(&ctx.db, tenant, endpoint_id).await?;
+        endpoints::ensure_exists(ctx, tenant, endpoint_id).await?;
     }
-    let mut tx = ctx.begin_write().await?;
-    let before = find(&mut **tx, tenant, id, ctx.for_update()).await?;
+    let mut tx = ctx.store.begin_write().await?;
+    let before = find_for_update(tx.as_mut(), tenant, id).await?;
     if before.released_at.is_some() {
         return Err(AppError::Conflict("this number has been released and can no longer be changed".into()));
     }
     if changes.is_empty() {
-        return before.to_number(&ctx.sip_domain);
+        return Ok(to_number(&before, &ctx.sip_domain));
     }
     let mut after = before.clone();
     if let Some(endpoint_id) = changes.endpoint_id {
-        after.endpoint_id = endpoint_id.map(|e| e.to_string());
+        after.endpoint_id = endpoint_id;
     }
-    if let Some(v) = changes.allow_inbound {
-        after.allow_inbound = db::flag(v);
-    }
-    if let Some(v) = changes.allow_outbound {
-        after.allow_outbound = db::flag(v);
-    }
-    if let Some(v) = changes.status {
-        after.status = v.as_str().to_string();
-    }
-    after.updated_at = db::now();
-    sqlx::query(
-        "UPDATE phone_numbers SET endpoint_id = $1, allow_inbound = $2, allow_outbound = $3, status = $4, \
-         updated_at = $5 WHERE id = $6",
-    )
-    .bind(&after.endpoint_id)
-    .bind(after.allow_inbound)
-    .bind(after.allow_outbound)
-    .bind(&after.status)
-    .bind(&after.updated_at)
-    .bind(&after.id)
-    .execute(&mut **tx)
-    .await?;
-    let (before, after) = (before.to_number(&ctx.sip_domain)?, after.to_number(&ctx.sip_domain)?);
-    audit::record(&mut tx, tenant, id, audit::Action::Update, Some(&before), Some(&after)).await?;
+    after.allow_inbound = changes.allow_inbound.unwrap_or(after.allow_inbound);
+    after.allow_outbound = changes.allow_outbound.unwrap_or(after.allow_outbound);
+    after.status = changes.status.unwrap_or(after.status);
+    after.updated_at = storage::now();
+    tx.update_number(&after).await?;
+    let (before, after) = (to_number(&before, &ctx.sip_domain), to_number(&after, &ctx.sip_domain));
+    audit::record(tx.as_mut(), tenant, id, audit::Action::Update, Some(&before), Some(&after)).await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -544,26 +415,17 @@ pub async fn update(ctx: &Context, tenant: &Tenant, id: Uuid, changes: &NumberCh
 /// Soft release: the record stays, inactive with `released_at`; the inventory number is for sale
 /// again. Releasing a released number answers the same record and changes nothing.
 pub async fn release(ctx: &Context, tenant: &Tenant, id: Uuid) -> Result<PhoneNumber, AppError> {
-    let mut tx = ctx.begin_write().await?;
-    let before = find(&mut **tx, tenant, id, ctx.for_update()).await?;
+    let mut tx = ctx.store.begin_write().await?;
+    let before = find_for_update(tx.as_mut(), tenant, id).await?;
     if before.released_at.is_some() {
-        return before.to_number(&ctx.sip_domain);
+        return Ok(to_number(&before, &ctx.sip_domain));
     }
-    let now = db::now();
-    let mut after = before.clone();
-    after.status = NumberStatus::Inactive.as_str().to_string();
-    after.released_at = Some(now.clone());
-    after.updated_at = now;
-    sqlx::query("UPDATE phone_numbers SET status = $1, released_at = $2, updated_at = $3 WHERE id = $4")
-        .bind(&after.status)
-        .bind(&after.released_at)
-        .bind(&after.updated_at)
-        .bind(&after.id)
-        .execute(&mut **tx)
-        .await?;
-    inventory::make_available(&mut tx, &before.inventory_id).await?;
-    let (before, after) = (before.to_number(&ctx.sip_domain)?, after.to_number(&ctx.sip_domain)?);
-    audit::record(&mut tx, tenant, id, audit::Action::Release, Some(&before), Some(&after)).await?;
+    let now = storage::now();
+    let after = NumberRecord { status: NumberStatus::Inactive, released_at: Some(now), updated_at: now, ..before.clone() };
+    tx.update_number(&after).await?;
+    tx.return_inventory(before.inventory_id).await?;
+    let (before, after) = (to_number(&before, &ctx.sip_domain), to_number(&after, &ctx.sip_domain));
+    audit::record(tx.as_mut(), tenant, id, audit::Action::Release, Some(&before), Some(&after)).await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -571,15 +433,15 @@ pub async fn release(ctx: &Context, tenant: &Tenant, id: Uuid) -> Result<PhoneNu
 /// Hard delete: the record is gone; the audit log keeps its history. If the number was still
 /// owned, its inventory number is for sale again.
 pub async fn delete(ctx: &Context, tenant: &Tenant, id: Uuid) -> Result<(), AppError> {
-    let mut tx = ctx.begin_write().await?;
-    let before = find(&mut **tx, tenant, id, ctx.for_update()).await?;
-    sqlx::query("DELETE FROM phone_numbers WHERE id = $1").bind(&before.id).execute(&mut **tx).await?;
+    let mut tx = ctx.store.begin_write().await?;
+    let before = find_for_update(tx.as_mut(), tenant, id).await?;
+    tx.delete_number(id).await?;
     // A released number's inventory row may already belong to a new buyer: leave it alone.
     if before.released_at.is_none() {
-        inventory::make_available(&mut tx, &before.inventory_id).await?;
+        tx.return_inventory(before.inventory_id).await?;
     }
-    let before = before.to_number(&ctx.sip_domain)?;
-    audit::record(&mut tx, tenant, id, audit::Action::Delete, Some(&before), None).await?;
+    let before = to_number(&before, &ctx.sip_domain);
+    audit::record(tx.as_mut(), tenant, id, audit::Action::Delete, Some(&before), None).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -114,7 +114,7 @@ async fn revoked_api_key_is_401() {
     let org = app.org("Acme").await;
     assert_eq!(app.call(Method::GET, LIST, &org.live_key).await.status(), 200);
 
-    kros_numbers::service::api_keys::revoke(&app.ctx.db, &org.live_key, None).await.unwrap();
+    kros_numbers::service::api_keys::revoke(&app.ctx, &org.live_key, None).await.unwrap();
 
     assert_error(app.call(Method::GET, LIST, &org.live_key).await, 401, "unauthorized").await;
     let res = app.client.get(app.url(LIST)).header("x-api-key", &org.live_key).send().await.unwrap();
@@ -128,7 +128,7 @@ async fn revoked_api_key_by_id_is_401() {
     let app = TestApp::spawn().await;
     let org = app.org("Acme").await;
     let id = app.key_id(&org.test_key).await;
-    kros_numbers::service::api_keys::revoke(&app.ctx.db, &id.to_string(), None).await.unwrap();
+    kros_numbers::service::api_keys::revoke(&app.ctx, &id.to_string(), None).await.unwrap();
     assert_error(app.call(Method::GET, LIST, &org.test_key).await, 401, "unauthorized").await;
 }
 
@@ -269,11 +269,7 @@ async fn jwt_of_unknown_user_with_auto_create_is_403_and_creates_the_user() {
     let stranger = Uuid::new_v4();
     let token = app.jwt(stranger);
     assert_error(app.call(Method::GET, LIST, &token).await, 403, "forbidden").await;
-    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE id = $1")
-        .bind(stranger.to_string())
-        .fetch_one(&app.ctx.db)
-        .await
-        .unwrap();
+    let users = app.raw.count("SELECT COUNT(*) FROM users WHERE id = $1", stranger).await;
     assert_eq!(users, 1, "the user was created on first sight");
     // Seen again: still a user without an organization.
     assert_error(app.call(Method::GET, LIST, &token).await, 403, "forbidden").await;
@@ -342,10 +338,7 @@ async fn api_key_secret_is_stored_only_as_a_hash() {
     let app = TestApp::spawn().await;
     let org = app.org("Acme").await;
     let (_, secret) = org.live_key.rsplit_once('_').unwrap();
-    let rows: Vec<(String, String, String)> = sqlx::query_as("SELECT public_id, secret_hash, name FROM api_keys")
-        .fetch_all(&app.ctx.db)
-        .await
-        .unwrap();
+    let rows = app.raw.texts("SELECT public_id, secret_hash, name FROM api_keys").await;
     assert_eq!(rows.len(), 2);
     for (public_id, secret_hash, name) in rows {
         for stored in [&public_id, &secret_hash, &name] {

@@ -6,11 +6,12 @@
 //! PostgreSQL every test runs against TWO instances of the app (each with its own state and
 //! connection pool, like two `serve` processes) sharing that database, and the requests alternate
 //! between them: the whole contract suite is a scale-out test too. Rate-limited apps stay single,
-//! since rate limits are per process by design. The tests themselves are backend-neutral: they
-//! only use the portable SQL the service layer uses.
+//! since rate limits are per process by design. The tests themselves are backend-neutral: what
+//! they read straight from the database goes through [`RawDb`], whose few statements are the same
+//! SQL on both.
 
 use crate::pg;
-use kros_numbers::db::PoolSettings;
+use kros_numbers::storage::{IfMissing, PoolSettings};
 use kros_numbers::domain::Mode;
 use kros_numbers::server::{self, ServerSettings};
 use kros_numbers::service::auth::JwtSettings;
@@ -30,6 +31,8 @@ pub struct TestApp {
     /// The first instance's context (setup shortcuts go through it; the database is shared).
     pub ctx: Context,
     pub client: reqwest::Client,
+    /// The database itself, for checks that look past the API.
+    pub raw: RawDb,
     /// Every instance's address and context; requests take turns.
     instances: Vec<(String, Context)>,
     turn: std::sync::atomic::AtomicUsize,
@@ -78,14 +81,14 @@ impl TestApp {
             Some(server) => {
                 let (name, url) = pg::create_database(&server, "kros_t").await;
                 // Small pools: the whole suite shares one server's connection limit.
-                let pool = PoolSettings { max_connections: 4, ..PoolSettings::default() };
+                let pool = PoolSettings { max_connections: Some(4), ..PoolSettings::default() };
                 (url, pool, Some((server, name)))
             }
             None => (format!("sqlite://{}/kros.db", dir.path().display()), PoolSettings::default(), None),
         };
         let count = if postgres.is_some() && options.rate_limit_per_second == 0 { 2 } else { 1 };
         let settings = ServerSettings {
-            database_url,
+            database_url: database_url.clone(),
             pool,
             sip_domain: SIP_DOMAIN.to_string(),
             jwt: JwtSettings::new(Some(JWT_SECRET.to_string()), options.supabase_url, options.auto_create_users),
@@ -93,6 +96,7 @@ impl TestApp {
             rate_limit_burst: options.rate_limit_burst,
             site_root: "target/site".to_string(),
             site_addr: "127.0.0.1:0".parse().unwrap(),
+            if_missing: IfMissing::Create,
         };
         let mut instances = Vec::new();
         for _ in 0..count {
@@ -108,6 +112,7 @@ impl TestApp {
             address,
             ctx,
             client: reqwest::Client::new(),
+            raw: RawDb::connect(&database_url).await,
             instances,
             turn: Default::default(),
             _dir: dir,
@@ -118,13 +123,13 @@ impl TestApp {
     /// Takes the database away from every instance (their pools are closed).
     pub async fn close_database(&self) {
         for (_, ctx) in &self.instances {
-            ctx.db.close().await;
+            ctx.store.close().await;
         }
     }
 
     /// A new organization with a live and a test key.
     pub async fn org(&self, name: &str) -> Org {
-        let id = organizations::create_organization(&self.ctx.db, name).await.unwrap();
+        let id = organizations::create_organization(&self.ctx, name).await.unwrap();
         let live_key = api_keys::create(&self.ctx, id, Mode::Live, "live").await.unwrap().key;
         let test_key = api_keys::create(&self.ctx, id, Mode::Test, "test").await.unwrap().key;
         Org { id, live_key, test_key }
@@ -132,53 +137,33 @@ impl TestApp {
 
     /// A user who is a member of `org`; returns the user id.
     pub async fn user(&self, email: &str, org: Uuid) -> Uuid {
-        organizations::create_user(&self.ctx.db, email, "a-good-password", org).await.unwrap()
+        organizations::create_user(&self.ctx, email, "a-good-password", org).await.unwrap()
     }
 
     /// Makes `user` a member of `org` too (a newer membership than the ones they have).
     pub async fn add_member(&self, user: Uuid, org: Uuid) {
-        let mut tx = self.ctx.db.begin().await.unwrap();
-        organizations::add_membership(&mut tx, user, org).await.unwrap();
-        tx.commit().await.unwrap();
+        self.ctx.store.insert_membership(user, org).await.unwrap();
     }
 
     /// The id of an API key (as the audit log names it), from its full text.
     pub async fn key_id(&self, key: &str) -> Uuid {
         let public_id = key.split('_').nth(2).expect("kros_<mode>_<public id>_<secret>");
-        let id: String = sqlx::query_scalar("SELECT id FROM api_keys WHERE public_id = $1")
-            .bind(public_id)
-            .fetch_one(&self.ctx.db)
-            .await
-            .unwrap();
-        id.parse().unwrap()
+        self.ctx.store.api_key_by_public_id(public_id).await.unwrap().expect("a stored key").id
     }
 
     /// Is this inventory number for sale (straight from the database)?
     pub async fn is_available(&self, inventory_id: Uuid) -> bool {
-        let available: i64 = sqlx::query_scalar("SELECT available FROM inventory_numbers WHERE id = $1")
-            .bind(inventory_id.to_string())
-            .fetch_one(&self.ctx.db)
-            .await
-            .unwrap();
-        available == 1
+        self.raw.count("SELECT COUNT(*) FROM inventory_numbers WHERE id = $1 AND available", inventory_id).await == 1
     }
 
     /// How many `phone_numbers` rows (released or not) exist for an inventory number.
     pub async fn rows_for_inventory(&self, inventory_id: Uuid) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM phone_numbers WHERE inventory_id = $1")
-            .bind(inventory_id.to_string())
-            .fetch_one(&self.ctx.db)
-            .await
-            .unwrap()
+        self.raw.count("SELECT COUNT(*) FROM phone_numbers WHERE inventory_id = $1", inventory_id).await
     }
 
     /// How many `phone_numbers` rows (released or not) an organization has.
     pub async fn rows_for_org(&self, org: Uuid) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM phone_numbers WHERE organization_id = $1")
-            .bind(org.to_string())
-            .fetch_one(&self.ctx.db)
-            .await
-            .unwrap()
+        self.raw.count("SELECT COUNT(*) FROM phone_numbers WHERE organization_id = $1", org).await
     }
 
     /// GET that must answer 200; returns the JSON body.
@@ -199,14 +184,8 @@ impl TestApp {
     pub async fn inventory(&self, mode: Mode, e164: &str, country: &str, number_type: &str, setup: i64, monthly: i64) -> Uuid {
         let n = NewInventoryNumber::parse(e164, country, number_type, &setup.to_string(), &monthly.to_string(), "USD")
             .unwrap_or_else(|e| panic!("bad test inventory {e164}: {e}"));
-        inventory::add(&self.ctx.db, mode, &[n], |_| {}).await.unwrap();
-        let id: String = sqlx::query_scalar("SELECT id FROM inventory_numbers WHERE e164 = $1 AND livemode = $2")
-            .bind(e164)
-            .bind(mode.is_live() as i64)
-            .fetch_one(&self.ctx.db)
-            .await
-            .unwrap();
-        id.parse().unwrap()
+        inventory::add(&self.ctx, mode, &[n], |_| {}).await.unwrap();
+        self.ctx.store.inventory_by_e164(mode.is_live(), e164).await.unwrap().expect("just added").id
     }
 
     /// The URL of `path` on the next instance in turn.
@@ -285,4 +264,47 @@ pub async fn assert_error(res: Response, status: u16, code: &str) -> Value {
     assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "a message in {body}");
     assert_eq!(body["request_id"].as_str(), header_id.as_deref(), "request_id matches x-request-id");
     body
+}
+
+/// The test's own connection to its database, for what the API does not show. Each statement
+/// here is the same SQL on both databases (`$1` is also SQLite's placeholder; a `Uuid` binds as
+/// each one stores it).
+pub enum RawDb {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+impl RawDb {
+    pub async fn connect(database_url: &str) -> RawDb {
+        if database_url.starts_with("sqlite:") {
+            RawDb::Sqlite(sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect(database_url).await.unwrap())
+        } else {
+            RawDb::Postgres(sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(database_url).await.unwrap())
+        }
+    }
+
+    /// `SELECT COUNT(*) ... WHERE ... = $1` for one id.
+    pub async fn count(&self, sql: &str, id: Uuid) -> i64 {
+        match self {
+            RawDb::Sqlite(db) => sqlx::query_scalar(sql).bind(id).fetch_one(db).await.unwrap(),
+            RawDb::Postgres(db) => sqlx::query_scalar(sql).bind(id).fetch_one(db).await.unwrap(),
+        }
+    }
+
+    /// The text columns of every row of a query (`SELECT a, b, c FROM ...`).
+    pub async fn texts(&self, sql: &str) -> Vec<(String, String, String)> {
+        match self {
+            RawDb::Sqlite(db) => sqlx::query_as(sql).fetch_all(db).await.unwrap(),
+            RawDb::Postgres(db) => sqlx::query_as(sql).fetch_all(db).await.unwrap(),
+        }
+    }
+
+    /// The organization that owns an inventory number's live phone number.
+    pub async fn owner_of(&self, inventory_id: Uuid) -> Uuid {
+        let sql = "SELECT organization_id FROM phone_numbers WHERE inventory_id = $1 AND released_at IS NULL";
+        match self {
+            RawDb::Sqlite(db) => sqlx::query_scalar(sql).bind(inventory_id).fetch_one(db).await.unwrap(),
+            RawDb::Postgres(db) => sqlx::query_scalar(sql).bind(inventory_id).fetch_one(db).await.unwrap(),
+        }
+    }
 }

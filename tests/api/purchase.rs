@@ -419,11 +419,7 @@ async fn concurrent_buyers_of_one_number_exactly_one_wins() {
     assert_eq!(created, 1, "exactly one purchase succeeded");
     assert_eq!(app.rows_for_inventory(inv).await, 1, "one phone_numbers row for the inventory number");
     let winner = winner.unwrap();
-    let owner: String = sqlx::query_scalar("SELECT organization_id FROM phone_numbers WHERE inventory_id = $1")
-        .bind(inv.to_string())
-        .fetch_one(&app.ctx.db)
-        .await
-        .unwrap();
-    assert_eq!(winner["organization_id"], owner);
+    let owner = app.raw.owner_of(inv).await;
+    assert_eq!(winner["organization_id"], owner.to_string());
     assert!(!app.is_available(inv).await);
 }

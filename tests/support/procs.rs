@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
+use uuid::Uuid;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -156,7 +157,7 @@ impl Drop for Server {
 ///
 /// Returns the live owners: inventory id -> phone number id.
 pub async fn check_invariants(db: &sqlx::PgPool) -> HashMap<String, String> {
-    let inventory: Vec<(String, i64, i64)> = sqlx::query_as(
+    let inventory: Vec<(Uuid, bool, i64)> = sqlx::query_as(
         "SELECT i.id, i.available, \
          (SELECT COUNT(*) FROM phone_numbers p WHERE p.inventory_id = i.id AND p.released_at IS NULL) \
          FROM inventory_numbers i",
@@ -167,7 +168,7 @@ pub async fn check_invariants(db: &sqlx::PgPool) -> HashMap<String, String> {
     assert!(!inventory.is_empty());
     for (id, available, live) in &inventory {
         assert!(*live <= 1, "inventory {id} has {live} live owners");
-        assert_eq!(*available == 1, *live == 0, "inventory {id}: available={available} but {live} live owner(s)");
+        assert_eq!(*available, *live == 0, "inventory {id}: available={available} but {live} live owner(s)");
     }
 
     let unaudited: i64 = sqlx::query_scalar(
@@ -196,7 +197,8 @@ pub async fn check_invariants(db: &sqlx::PgPool) -> HashMap<String, String> {
     assert_eq!(release_mismatch, 0, "released numbers and release audit entries agree");
 
     // Ownership periods of one inventory number follow each other without overlapping.
-    let owners: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+    type Time = chrono::DateTime<chrono::Utc>;
+    let owners: Vec<(Uuid, Uuid, Time, Option<Time>)> = sqlx::query_as(
         "SELECT inventory_id, id, created_at, released_at FROM phone_numbers ORDER BY inventory_id, created_at, id",
     )
     .fetch_all(db)
@@ -205,14 +207,14 @@ pub async fn check_invariants(db: &sqlx::PgPool) -> HashMap<String, String> {
     for pair in owners.windows(2) {
         let (a, b) = (&pair[0], &pair[1]);
         if a.0 == b.0 {
-            let released = a.3.as_deref().unwrap_or_else(|| panic!("{} has a live owner {} and a later one {}", a.0, a.1, b.1));
-            assert!(released <= b.2.as_str(), "{}: owner {} released at {released} after {} bought it at {}", a.0, a.1, b.1, b.2);
+            let released = a.3.unwrap_or_else(|| panic!("{} has a live owner {} and a later one {}", a.0, a.1, b.1));
+            assert!(released <= b.2, "{}: owner {} released at {released} after {} bought it at {}", a.0, a.1, b.1, b.2);
         }
     }
 
-    let live: Vec<(String, String)> =
+    let live: Vec<(Uuid, Uuid)> =
         sqlx::query_as("SELECT inventory_id, id FROM phone_numbers WHERE released_at IS NULL").fetch_all(db).await.unwrap();
-    live.into_iter().collect()
+    live.into_iter().map(|(inventory, number)| (inventory.to_string(), number.to_string())).collect()
 }
 
 /// Connects to a test database directly (for the invariant checks).

@@ -1,0 +1,238 @@
+//! Storage: one interface, one implementation per database, each in its own terms.
+//!
+//! The service layer (`crate::service`) decides every rule (tenancy, the price guard, the
+//! purchase claim, idempotency, release and delete, the audit log) and reaches the database only
+//! through [`Storage`] and [`WriteTx`]. What differs per database lives below them:
+//!
+//! - [`sqlite`]: STRICT tables, UUIDs as 16-byte BLOBs, one writer connection (`BEGIN
+//!   IMMEDIATE`) plus a small read pool, WAL; the file is watched so that a removed database is
+//!   noticed;
+//! - [`postgres`]: `uuid`, `timestamptz`, `boolean`, enum types and `jsonb`, row locks with
+//!   `FOR UPDATE`, one pool.
+//!
+//! The backend is chosen once, by the URL, in [`open`]. Rows decode into [`records`] (native Rust
+//! types, decoded by sqlx itself) and errors into [`StorageError`], which keeps its cause.
+
+mod held;
+pub mod postgres;
+pub mod records;
+pub mod sqlite;
+
+pub use records::*;
+
+use async_trait::async_trait;
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// A storage failure. Each backend sorts its own error codes into these.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The database cannot serve now (down, busy, disk full, read-only, file removed): a retry
+    /// later may work, and nothing was written.
+    #[error("the database is unavailable")]
+    Unavailable(#[source] BoxError),
+    /// A unique constraint refused the row (a lost race for a unique value).
+    #[error("a unique constraint refused the row")]
+    UniqueViolation(#[source] sqlx::Error),
+    /// Anything else: a bug or a damaged database.
+    #[error("database error")]
+    Failed(#[source] BoxError),
+}
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// How the pools are sized (flags or environment, see `cli`).
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    /// PostgreSQL: the pool's size (16 if unset). SQLite: the read pool's size (about one per
+    /// core if unset; there is always one writer).
+    pub max_connections: Option<u32>,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings { max_connections: None, acquire_timeout: Duration::from_secs(3) }
+    }
+}
+
+/// Whether [`open`] may create a SQLite database that does not exist yet. `serve` never does:
+/// an empty database in place of a missing one would answer every key with 401 and lose sight
+/// of every sale (creating it is `migrate`'s job).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfMissing {
+    Create,
+    Refuse,
+}
+
+/// Opens the database named by `url` (`sqlite:` or `postgres:`) and applies pending migrations.
+pub async fn open(url: &str, pool: &PoolSettings, if_missing: IfMissing) -> Result<Arc<dyn Storage>, OpenError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStorage::open(url, pool, if_missing).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(postgres::PgStorage::open(url, pool).await?))
+    } else {
+        Err(OpenError::Config("DATABASE_URL must start with sqlite: or postgres:".into()))
+    }
+}
+
+/// Why the database could not be opened (reported at start, never over HTTP).
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("{0}")]
+    Config(String),
+    #[error("cannot connect to the database")]
+    Connect(#[source] sqlx::Error),
+    #[error("migration failed")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+}
+
+/// Who a read or write is for: an organization's data in one mode. Every query on tenant data
+/// takes one, so no query can forget the tenancy filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope {
+    pub organization_id: Uuid,
+    pub livemode: bool,
+}
+
+/// A page of rows and the total the filter matches.
+#[derive(Debug, Clone)]
+pub struct Counted<T> {
+    pub rows: Vec<T>,
+    pub total: i64,
+}
+
+/// A page's rows (each with the filter's total) as a [`Counted`]; past the end, where no row
+/// carries the total, it is counted on its own.
+async fn counted<T>(
+    rows: Vec<WithTotal<T>>,
+    window: Window,
+    count: impl std::future::Future<Output = std::result::Result<i64, sqlx::Error>>,
+    classify: fn(sqlx::Error) -> StorageError,
+) -> Result<Counted<T>> {
+    let total = match rows.first() {
+        Some(first) => first.total,
+        None if window.offset == 0 => 0,
+        None => count.await.map_err(classify)?,
+    };
+    Ok(Counted { rows: rows.into_iter().map(|r| r.row).collect(), total })
+}
+
+/// Limit and offset, already validated.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// How old an Idempotency-Key record may be (see `service::idempotency`): the database compares
+/// with its own clock.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyAges {
+    /// A record this old is expired, answered or not.
+    pub keep: Duration,
+    /// A record this old without an answer belongs to a request that died.
+    pub stale: Duration,
+}
+
+/// Everything the service layer asks of a database, outside write transactions.
+#[async_trait]
+pub trait Storage: Send + Sync {
+    /// Readiness: can the database take a write right now? (A tiny write, really done.)
+    async fn probe_write(&self) -> Result<()>;
+    /// Closes every connection; later calls answer `Unavailable`.
+    async fn close(&self);
+    /// Starts a write transaction (see [`WriteTx`]).
+    async fn begin_write(&self) -> Result<Box<dyn WriteTx>>;
+
+    // Installation settings
+    /// The named value, inserting `fresh` first if there is none (the first writer wins).
+    async fn setting_or_insert(&self, name: &str, fresh: &str) -> Result<String>;
+
+    // Organizations, users, memberships
+    async fn insert_organization(&self, org: &OrganizationRecord) -> Result<()>;
+    async fn organization_exists(&self, id: Uuid) -> Result<bool>;
+    /// A user and their first membership, together.
+    async fn insert_user(&self, user: &UserRecord, organization_id: Uuid) -> Result<()>;
+    /// A user known only by id (a JWT `sub`); an existing one is left alone.
+    async fn insert_user_if_absent(&self, user: &UserRecord) -> Result<()>;
+    async fn insert_membership(&self, user_id: Uuid, organization_id: Uuid) -> Result<()>;
+    async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRecord>>;
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>>;
+    /// The user's organizations, oldest membership first.
+    async fn organizations_of(&self, user_id: Uuid) -> Result<Vec<OrganizationRecord>>;
+
+    // API keys
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<()>;
+    async fn api_key_by_id(&self, id: Uuid) -> Result<Option<ApiKeyRecord>>;
+    async fn api_key_by_public_id(&self, public_id: &str) -> Result<Option<ApiKeyRecord>>;
+    /// The organization's keys, newest first.
+    async fn api_keys_of(&self, organization_id: Uuid) -> Result<Vec<ApiKeyRecord>>;
+    /// Sets `revoked_at` unless already set.
+    async fn revoke_api_key(&self, id: Uuid, at: Timestamp) -> Result<()>;
+    /// Sets `last_used_at = at` unless it is already later than `unless_after`.
+    async fn touch_api_key(&self, id: Uuid, at: Timestamp, unless_after: Timestamp) -> Result<()>;
+
+    // Endpoints
+    async fn insert_endpoint(&self, scope: Scope, endpoint: &EndpointRecord) -> Result<()>;
+    /// Newest first.
+    async fn endpoints(&self, scope: Scope, window: Window) -> Result<Counted<EndpointRecord>>;
+    async fn endpoint_exists(&self, scope: Scope, id: Uuid) -> Result<bool>;
+
+    // Inventory
+    async fn inventory_by_id(&self, livemode: bool, id: Uuid) -> Result<Option<InventoryRecord>>;
+    async fn inventory_by_e164(&self, livemode: bool, e164: &str) -> Result<Option<InventoryRecord>>;
+    /// Numbers for sale, by E.164.
+    async fn search_inventory(&self, filter: &InventoryFilter, window: Window) -> Result<Counted<InventoryRecord>>;
+    /// Adds numbers in one transaction, skipping those already in the mode's inventory;
+    /// `progress` is told how many were written so far. Returns how many were added.
+    async fn add_inventory(
+        &self,
+        numbers: &[InventoryRecord],
+        progress: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<u64>;
+    /// The countries with numbers for sale in a mode, alphabetically.
+    async fn inventory_countries(&self, livemode: bool) -> Result<Vec<String>>;
+
+    // Phone numbers
+    /// The scope's numbers that are not released, newest first.
+    async fn assigned_numbers(&self, scope: Scope, filter: &AssignedFilter, window: Window) -> Result<Counted<NumberRecord>>;
+    async fn number(&self, scope: Scope, id: Uuid) -> Result<Option<NumberRecord>>;
+
+    // Audit log
+    /// One number's history, oldest first.
+    async fn audit_history(&self, phone_number_id: Uuid) -> Result<Vec<AuditRecord>>;
+
+    // Idempotency keys
+    /// Inserts the key's record unless one exists; true if this call inserted it.
+    async fn claim_idempotency_key(&self, scope: Scope, key: &str, request_hash: &str) -> Result<bool>;
+    async fn idempotency_key(&self, scope: Scope, key: &str, ages: KeyAges) -> Result<Option<IdempotencyRecord>>;
+    /// Removes the key's record if it is still expired, or still stale and unanswered.
+    async fn remove_expired_idempotency_key(&self, scope: Scope, key: &str, ages: KeyAges) -> Result<()>;
+    async fn complete_idempotency_key(&self, scope: Scope, key: &str, status: u16, body: &str) -> Result<()>;
+    /// Removes the key's record if it has no answer yet.
+    async fn abandon_idempotency_key(&self, scope: Scope, key: &str) -> Result<()>;
+}
+
+/// A write transaction. Dropped without [`WriteTx::commit`], it rolls back; a connection whose
+/// `COMMIT` or `ROLLBACK` failed is closed, never handed out again.
+#[async_trait]
+pub trait WriteTx: Send {
+    /// Reads the scope's number and holds it until the end of the transaction.
+    async fn number_for_update(&mut self, scope: Scope, id: Uuid) -> Result<Option<NumberRecord>>;
+    /// Takes the inventory number off sale, if it is still for sale at exactly this price.
+    /// True if this transaction won it.
+    async fn claim_inventory(&mut self, id: Uuid, setup_cost_cents: i64, monthly_cost_cents: i64) -> Result<bool>;
+    /// Puts an inventory number back on sale.
+    async fn return_inventory(&mut self, id: Uuid) -> Result<()>;
+    async fn insert_number(&mut self, number: &NumberRecord) -> Result<()>;
+    /// Writes the number's changeable columns (endpoint, flags, status, times).
+    async fn update_number(&mut self, number: &NumberRecord) -> Result<()>;
+    async fn delete_number(&mut self, id: Uuid) -> Result<()>;
+    async fn append_audit(&mut self, entry: &AuditRecord) -> Result<()>;
+    async fn complete_idempotency_key(&mut self, scope: Scope, key: &str, status: u16, body: &str) -> Result<()>;
+    async fn commit(self: Box<Self>) -> Result<()>;
+    async fn rollback(self: Box<Self>) -> Result<()>;
+}

@@ -1,0 +1,650 @@
+//! PostgreSQL, for many app processes on one database: `uuid`, `timestamptz`, `boolean`, enum
+//! types and `jsonb`; a write transaction locks the rows it changes (`FOR UPDATE`), and time
+//! arithmetic uses the database's clock (`now()`), which every process shares.
+
+use super::held::{ErrorRules, HeldConnection};
+use super::*;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, PgConnection, PgPool, Postgres};
+use std::str::FromStr;
+
+static MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+const NUMBER_COLUMNS: &str = "id, organization_id, inventory_id, livemode, e164, country, number_type, status, \
+    endpoint_id, allow_inbound, allow_outbound, sip_username, sip_password, setup_cost_cents, \
+    monthly_cost_cents, currency, created_at, updated_at, released_at";
+const INVENTORY_COLUMNS: &str =
+    "id, livemode, e164, country, number_type, setup_cost_cents, monthly_cost_cents, currency, available, created_at";
+
+pub struct PgStorage {
+    pool: PgPool,
+}
+
+impl PgStorage {
+    pub async fn open(url: &str, settings: &PoolSettings) -> Result<Self, OpenError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| OpenError::Config(format!("DATABASE_URL is not a valid PostgreSQL URL: {e}")))?
+            .log_statements(tracing::log::LevelFilter::Trace);
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections.unwrap_or(16))
+            .acquire_timeout(settings.acquire_timeout)
+            // Connections drop with the server: each is pinged before use, so a process serves
+            // again by itself once the database is back.
+            .test_before_acquire(true)
+            .connect_with(options)
+            .await
+            .map_err(OpenError::Connect)?;
+        // sqlx holds an advisory lock meanwhile: processes starting at once do not race.
+        MIGRATIONS.run(&pool).await.map_err(OpenError::Migrate)?;
+        Ok(PgStorage { pool })
+    }
+
+    async fn held(&self) -> Result<Held> {
+        let conn = self.pool.acquire().await.map_err(classify)?;
+        Ok(Held::new(conn, &ERROR_RULES))
+    }
+}
+
+/// Sorts PostgreSQL's SQLSTATEs.
+fn classify(err: sqlx::Error) -> StorageError {
+    use sqlx::Error as E;
+    match &err {
+        E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::Tls(_) | E::WorkerCrashed => StorageError::Unavailable(err.into()),
+        E::Database(db) if db.is_unique_violation() => StorageError::UniqueViolation(err),
+        E::Database(db) if db.code().as_deref().is_some_and(is_transient) => StorageError::Unavailable(err.into()),
+        _ => StorageError::Failed(err.into()),
+    }
+}
+
+/// Connection loss, shutdown, no resources (disk full, too many connections), a read-only
+/// server, serialization failures and deadlocks: the transaction rolled back, a retry may work.
+fn is_transient(code: &str) -> bool {
+    code.starts_with("08")
+        || code.starts_with("53")
+        || code.starts_with("58")
+        || matches!(code, "57P01" | "57P02" | "57P03" | "40001" | "40P01" | "25006")
+}
+
+fn poisons_connection(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_))
+}
+
+static ERROR_RULES: ErrorRules = ErrorRules { poisons_connection, classify };
+
+type Held = HeldConnection<Postgres>;
+
+
+fn seconds(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+#[async_trait]
+impl Storage for PgStorage {
+    async fn probe_write(&self) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO settings (name, value) VALUES ('readiness_probe', now()::text) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn begin_write(&self) -> Result<Box<dyn WriteTx>> {
+        Ok(Box::new(PgWriteTx { held: self.held().await?.begin("BEGIN").await? }))
+    }
+
+    async fn setting_or_insert(&self, name: &str, fresh: &str) -> Result<String> {
+        sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(fresh)
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
+    async fn insert_organization(&self, org: &OrganizationRecord) -> Result<()> {
+        sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(org.id)
+            .bind(&org.name)
+            .bind(org.created_at)
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn organization_exists(&self, id: Uuid) -> Result<bool> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM organizations WHERE id = $1)")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
+    async fn insert_user(&self, user: &UserRecord, organization_id: Uuid) -> Result<()> {
+        // One statement, so the user and the membership exist together without a transaction.
+        sqlx::query(
+            "WITH new_user AS (INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) \
+             RETURNING id, created_at) \
+             INSERT INTO memberships (user_id, organization_id, created_at) SELECT id, $5, created_at FROM new_user",
+        )
+        .bind(user.id)
+        .bind(&user.email)
+        .bind(&user.password_hash)
+        .bind(user.created_at)
+        .bind(organization_id)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn insert_user_if_absent(&self, user: &UserRecord) -> Result<()> {
+        sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            .bind(user.id)
+            .bind(&user.email)
+            .bind(&user.password_hash)
+            .bind(user.created_at)
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn insert_membership(&self, user_id: Uuid, organization_id: Uuid) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO memberships (user_id, organization_id, created_at) VALUES ($1, $2, now()) ON CONFLICT DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(organization_id)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRecord>> {
+        sqlx::query_as("SELECT id, email, password_hash, created_at FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>> {
+        sqlx::query_as("SELECT id, email, password_hash, created_at FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
+    async fn organizations_of(&self, user_id: Uuid) -> Result<Vec<OrganizationRecord>> {
+        sqlx::query_as(
+            "SELECT o.id, o.name, o.created_at FROM memberships m JOIN organizations o ON o.id = m.organization_id \
+             WHERE m.user_id = $1 ORDER BY m.created_at, o.id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)
+    }
+
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, organization_id, livemode, name, public_id, secret_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(key.id)
+        .bind(key.organization_id)
+        .bind(key.livemode)
+        .bind(&key.name)
+        .bind(&key.public_id)
+        .bind(&key.secret_hash)
+        .bind(key.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn api_key_by_id(&self, id: Uuid) -> Result<Option<ApiKeyRecord>> {
+        sqlx::query_as("SELECT * FROM api_keys WHERE id = $1").bind(id).fetch_optional(&self.pool).await.map_err(classify)
+    }
+
+    async fn api_key_by_public_id(&self, public_id: &str) -> Result<Option<ApiKeyRecord>> {
+        sqlx::query_as("SELECT * FROM api_keys WHERE public_id = $1")
+            .bind(public_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
+    async fn api_keys_of(&self, organization_id: Uuid) -> Result<Vec<ApiKeyRecord>> {
+        sqlx::query_as("SELECT * FROM api_keys WHERE organization_id = $1 ORDER BY created_at DESC, id DESC")
+            .bind(organization_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
+    async fn revoke_api_key(&self, id: Uuid, at: Timestamp) -> Result<()> {
+        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(at)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn touch_api_key(&self, id: Uuid, at: Timestamp, unless_after: Timestamp) -> Result<()> {
+        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)")
+            .bind(at)
+            .bind(id)
+            .bind(unless_after)
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn insert_endpoint(&self, scope: Scope, endpoint: &EndpointRecord) -> Result<()> {
+        sqlx::query("INSERT INTO endpoints (id, organization_id, livemode, name, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(endpoint.id)
+            .bind(scope.organization_id)
+            .bind(scope.livemode)
+            .bind(&endpoint.name)
+            .bind(endpoint.created_at)
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn endpoints(&self, scope: Scope, window: Window) -> Result<Counted<EndpointRecord>> {
+        let rows = sqlx::query_as(
+            "SELECT id, livemode, name, created_at, \
+             (SELECT COUNT(*) FROM endpoints WHERE organization_id = $1 AND livemode = $2) AS total \
+             FROM endpoints WHERE organization_id = $1 AND livemode = $2 \
+             ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4",
+        )
+        .bind(scope.organization_id)
+        .bind(scope.livemode)
+        .bind(window.limit)
+        .bind(window.offset)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        let count = sqlx::query_scalar("SELECT COUNT(*) FROM endpoints WHERE organization_id = $1 AND livemode = $2")
+            .bind(scope.organization_id)
+            .bind(scope.livemode)
+            .fetch_one(&self.pool);
+        counted(rows, window, count, classify).await
+    }
+
+    async fn endpoint_exists(&self, scope: Scope, id: Uuid) -> Result<bool> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM endpoints WHERE id = $1 AND organization_id = $2 AND livemode = $3)")
+            .bind(id)
+            .bind(scope.organization_id)
+            .bind(scope.livemode)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
+    async fn inventory_by_id(&self, livemode: bool, id: Uuid) -> Result<Option<InventoryRecord>> {
+        sqlx::query_as(&format!("SELECT {INVENTORY_COLUMNS} FROM inventory_numbers WHERE id = $1 AND livemode = $2"))
+            .bind(id)
+            .bind(livemode)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
+    async fn inventory_by_e164(&self, livemode: bool, e164: &str) -> Result<Option<InventoryRecord>> {
+        sqlx::query_as(&format!("SELECT {INVENTORY_COLUMNS} FROM inventory_numbers WHERE e164 = $1 AND livemode = $2"))
+            .bind(e164)
+            .bind(livemode)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
+    async fn search_inventory(&self, filter: &InventoryFilter, window: Window) -> Result<Counted<InventoryRecord>> {
+        const FILTER: &str = "livemode = $1 AND available AND country = $2 \
+            AND ($3::number_type IS NULL OR number_type = $3) AND ($4::text IS NULL OR e164 LIKE '%' || $4 || '%')";
+        let rows = sqlx::query_as(&format!(
+            "SELECT {INVENTORY_COLUMNS}, (SELECT COUNT(*) FROM inventory_numbers WHERE {FILTER}) AS total \
+             FROM inventory_numbers WHERE {FILTER} ORDER BY e164 LIMIT $5 OFFSET $6"
+        ))
+        .bind(filter.livemode)
+        .bind(&filter.country)
+        .bind(filter.number_type)
+        .bind(&filter.contains)
+        .bind(window.limit)
+        .bind(window.offset)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        let count_sql = format!("SELECT COUNT(*) FROM inventory_numbers WHERE {FILTER}");
+        let count = sqlx::query_scalar(&count_sql)
+            .bind(filter.livemode)
+            .bind(&filter.country)
+            .bind(filter.number_type)
+            .bind(&filter.contains)
+            .fetch_one(&self.pool);
+        counted(rows, window, count, classify).await
+    }
+
+    async fn add_inventory(&self, numbers: &[InventoryRecord], progress: &mut (dyn FnMut(usize) + Send)) -> Result<u64> {
+        let mut tx = self.held().await?.begin("BEGIN").await?;
+        let mut added = 0;
+        for (i, n) in numbers.iter().enumerate() {
+            let inserted = sqlx::query(&format!(
+                "INSERT INTO inventory_numbers ({INVENTORY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 ON CONFLICT (livemode, e164) DO NOTHING"
+            ))
+            .bind(n.id)
+            .bind(n.livemode)
+            .bind(&n.e164)
+            .bind(&n.country)
+            .bind(n.number_type)
+            .bind(n.setup_cost_cents)
+            .bind(n.monthly_cost_cents)
+            .bind(&n.currency)
+            .bind(n.available)
+            .bind(n.created_at)
+            .execute(tx.conn())
+            .await;
+            added += tx.check(inserted)?.rows_affected();
+            progress(i + 1);
+        }
+        tx.finish("COMMIT").await?;
+        Ok(added)
+    }
+
+    async fn inventory_countries(&self, livemode: bool) -> Result<Vec<String>> {
+        sqlx::query_scalar("SELECT DISTINCT country FROM inventory_numbers WHERE livemode = $1 AND available ORDER BY country")
+            .bind(livemode)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
+    async fn assigned_numbers(&self, scope: Scope, filter: &AssignedFilter, window: Window) -> Result<Counted<NumberRecord>> {
+        const FILTER: &str = "organization_id = $1 AND livemode = $2 AND released_at IS NULL \
+            AND ($3::text IS NULL OR country = $3) AND ($4::number_type IS NULL OR number_type = $4)";
+        // One statement for the page and its total (an uncorrelated subquery: an InitPlan, run once).
+        let rows = sqlx::query_as(&format!(
+            "SELECT {NUMBER_COLUMNS}, (SELECT COUNT(*) FROM phone_numbers WHERE {FILTER}) AS total \
+             FROM phone_numbers WHERE {FILTER} ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6"
+        ))
+        .bind(scope.organization_id)
+        .bind(scope.livemode)
+        .bind(&filter.country)
+        .bind(filter.number_type)
+        .bind(window.limit)
+        .bind(window.offset)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        let count_sql = format!("SELECT COUNT(*) FROM phone_numbers WHERE {FILTER}");
+        let count = sqlx::query_scalar(&count_sql)
+            .bind(scope.organization_id)
+            .bind(scope.livemode)
+            .bind(&filter.country)
+            .bind(filter.number_type)
+            .fetch_one(&self.pool);
+        counted(rows, window, count, classify).await
+    }
+
+    async fn number(&self, scope: Scope, id: Uuid) -> Result<Option<NumberRecord>> {
+        sqlx::query_as(&format!(
+            "SELECT {NUMBER_COLUMNS} FROM phone_numbers WHERE id = $1 AND organization_id = $2 AND livemode = $3"
+        ))
+        .bind(id)
+        .bind(scope.organization_id)
+        .bind(scope.livemode)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)
+    }
+
+    async fn audit_history(&self, phone_number_id: Uuid) -> Result<Vec<AuditRecord>> {
+        sqlx::query_as("SELECT * FROM audit_log WHERE phone_number_id = $1 ORDER BY created_at, id")
+            .bind(phone_number_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
+    async fn claim_idempotency_key(&self, scope: Scope, key: &str, request_hash: &str) -> Result<bool> {
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys (organization_id, livemode, idempotency_key, request_hash) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (organization_id, livemode, idempotency_key) DO NOTHING",
+        )
+        .bind(scope.organization_id)
+        .bind(scope.livemode)
+        .bind(key)
+        .bind(request_hash)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    async fn idempotency_key(&self, scope: Scope, key: &str, ages: KeyAges) -> Result<Option<IdempotencyRecord>> {
+        sqlx::query_as(
+            "SELECT request_hash, response_status, response_body, \
+             created_at <= now() - make_interval(secs => $4) AS expired, \
+             created_at <= now() - make_interval(secs => $5) AS stale \
+             FROM idempotency_keys WHERE organization_id = $1 AND livemode = $2 AND idempotency_key = $3",
+        )
+        .bind(scope.organization_id)
+        .bind(scope.livemode)
+        .bind(key)
+        .bind(seconds(ages.keep))
+        .bind(seconds(ages.stale))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)
+    }
+
+    async fn remove_expired_idempotency_key(&self, scope: Scope, key: &str, ages: KeyAges) -> Result<()> {
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE organization_id = $1 AND livemode = $2 AND idempotency_key = $3 \
+             AND (created_at <= now() - make_interval(secs => $4) \
+                  OR (response_status IS NULL AND created_at <= now() - make_interval(secs => $5)))",
+        )
+        .bind(scope.organization_id)
+        .bind(scope.livemode)
+        .bind(key)
+        .bind(seconds(ages.keep))
+        .bind(seconds(ages.stale))
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn complete_idempotency_key(&self, scope: Scope, key: &str, status: u16, body: &str) -> Result<()> {
+        let mut held = self.held().await?;
+        let outcome = complete_key(held.conn(), scope, key, status, body).await;
+        held.check(outcome)
+    }
+
+    async fn abandon_idempotency_key(&self, scope: Scope, key: &str) -> Result<()> {
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE organization_id = $1 AND livemode = $2 AND idempotency_key = $3 \
+             AND response_status IS NULL",
+        )
+        .bind(scope.organization_id)
+        .bind(scope.livemode)
+        .bind(key)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+}
+
+async fn complete_key(
+    conn: &mut PgConnection,
+    scope: Scope,
+    key: &str,
+    status: u16,
+    body: &str,
+) -> std::result::Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE idempotency_keys SET response_status = $1, response_body = $2 \
+         WHERE organization_id = $3 AND livemode = $4 AND idempotency_key = $5",
+    )
+    .bind(i32::from(status))
+    .bind(body)
+    .bind(scope.organization_id)
+    .bind(scope.livemode)
+    .bind(key)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A write transaction; the rows it reads to change are locked (`FOR UPDATE`) until it ends.
+struct PgWriteTx {
+    held: Held,
+}
+
+#[async_trait]
+impl WriteTx for PgWriteTx {
+    async fn number_for_update(&mut self, scope: Scope, id: Uuid) -> Result<Option<NumberRecord>> {
+        let found = sqlx::query_as(&format!(
+            "SELECT {NUMBER_COLUMNS} FROM phone_numbers WHERE id = $1 AND organization_id = $2 AND livemode = $3 FOR UPDATE"
+        ))
+        .bind(id)
+        .bind(scope.organization_id)
+        .bind(scope.livemode)
+        .fetch_optional(self.held.conn())
+        .await;
+        self.held.check(found)
+    }
+
+    async fn claim_inventory(&mut self, id: Uuid, setup_cost_cents: i64, monthly_cost_cents: i64) -> Result<bool> {
+        let claimed = sqlx::query(
+            "UPDATE inventory_numbers SET available = false \
+             WHERE id = $1 AND available AND setup_cost_cents = $2 AND monthly_cost_cents = $3",
+        )
+        .bind(id)
+        .bind(setup_cost_cents)
+        .bind(monthly_cost_cents)
+        .execute(self.held.conn())
+        .await;
+        Ok(self.held.check(claimed)?.rows_affected() == 1)
+    }
+
+    async fn return_inventory(&mut self, id: Uuid) -> Result<()> {
+        let returned =
+            sqlx::query("UPDATE inventory_numbers SET available = true WHERE id = $1").bind(id).execute(self.held.conn()).await;
+        self.held.check(returned)?;
+        Ok(())
+    }
+
+    async fn insert_number(&mut self, n: &NumberRecord) -> Result<()> {
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO phone_numbers ({NUMBER_COLUMNS}) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+        ))
+        .bind(n.id)
+        .bind(n.organization_id)
+        .bind(n.inventory_id)
+        .bind(n.livemode)
+        .bind(&n.e164)
+        .bind(&n.country)
+        .bind(n.number_type)
+        .bind(n.status)
+        .bind(n.endpoint_id)
+        .bind(n.allow_inbound)
+        .bind(n.allow_outbound)
+        .bind(&n.sip_username)
+        .bind(&n.sip_password)
+        .bind(n.setup_cost_cents)
+        .bind(n.monthly_cost_cents)
+        .bind(&n.currency)
+        .bind(n.created_at)
+        .bind(n.updated_at)
+        .bind(n.released_at)
+        .execute(self.held.conn())
+        .await;
+        self.held.check(inserted)?;
+        Ok(())
+    }
+
+    async fn update_number(&mut self, n: &NumberRecord) -> Result<()> {
+        let updated = sqlx::query(
+            "UPDATE phone_numbers SET endpoint_id = $1, allow_inbound = $2, allow_outbound = $3, status = $4, \
+             updated_at = $5, released_at = $6 WHERE id = $7",
+        )
+        .bind(n.endpoint_id)
+        .bind(n.allow_inbound)
+        .bind(n.allow_outbound)
+        .bind(n.status)
+        .bind(n.updated_at)
+        .bind(n.released_at)
+        .bind(n.id)
+        .execute(self.held.conn())
+        .await;
+        self.held.check(updated)?;
+        Ok(())
+    }
+
+    async fn delete_number(&mut self, id: Uuid) -> Result<()> {
+        let deleted = sqlx::query("DELETE FROM phone_numbers WHERE id = $1").bind(id).execute(self.held.conn()).await;
+        self.held.check(deleted)?;
+        Ok(())
+    }
+
+    async fn append_audit(&mut self, e: &AuditRecord) -> Result<()> {
+        let appended = sqlx::query(
+            "INSERT INTO audit_log (id, organization_id, livemode, phone_number_id, action, actor, \
+             before_state, after_state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(e.id)
+        .bind(e.organization_id)
+        .bind(e.livemode)
+        .bind(e.phone_number_id)
+        .bind(e.action)
+        .bind(&e.actor)
+        .bind(&e.before_state)
+        .bind(&e.after_state)
+        .bind(e.created_at)
+        .execute(self.held.conn())
+        .await;
+        self.held.check(appended)?;
+        Ok(())
+    }
+
+    async fn complete_idempotency_key(&mut self, scope: Scope, key: &str, status: u16, body: &str) -> Result<()> {
+        let outcome = complete_key(self.held.conn(), scope, key, status, body).await;
+        self.held.check(outcome)
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.held.finish("COMMIT").await
+    }
+
+    async fn rollback(self: Box<Self>) -> Result<()> {
+        self.held.finish("ROLLBACK").await
+    }
+}

@@ -1,0 +1,166 @@
+//! Rows as both databases return them, in native Rust types (decoded by sqlx itself).
+
+use crate::domain::{NumberStatus, NumberType};
+use chrono::SubsecRound;
+use uuid::Uuid;
+
+/// A point in time, UTC. PostgreSQL keeps microseconds; so does every value made here.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+/// The current time, to the microsecond (what PostgreSQL's `timestamptz` keeps, so a value
+/// written and read back is the value that was answered).
+pub fn now() -> Timestamp {
+    chrono::Utc::now().trunc_subsecs(6)
+}
+
+/// A time as the API shows it: RFC 3339, UTC, always six decimals (so it sorts as text too).
+pub fn format_time(t: Timestamp) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OrganizationRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UserRecord {
+    pub id: Uuid,
+    pub email: String,
+    /// Argon2id; none for users who sign in elsewhere (Supabase).
+    pub password_hash: Option<String>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ApiKeyRecord {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub livemode: bool,
+    pub name: String,
+    pub public_id: String,
+    /// HMAC-SHA256 of the secret, hex.
+    pub secret_hash: String,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct EndpointRecord {
+    pub id: Uuid,
+    pub livemode: bool,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct InventoryRecord {
+    pub id: Uuid,
+    pub livemode: bool,
+    pub e164: String,
+    pub country: String,
+    pub number_type: NumberType,
+    pub setup_cost_cents: i64,
+    pub monthly_cost_cents: i64,
+    pub currency: String,
+    pub available: bool,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct NumberRecord {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub inventory_id: Uuid,
+    pub livemode: bool,
+    pub e164: String,
+    pub country: String,
+    pub number_type: NumberType,
+    pub status: NumberStatus,
+    pub endpoint_id: Option<Uuid>,
+    pub allow_inbound: bool,
+    pub allow_outbound: bool,
+    pub sip_username: String,
+    pub sip_password: String,
+    pub setup_cost_cents: i64,
+    pub monthly_cost_cents: i64,
+    pub currency: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub released_at: Option<Timestamp>,
+}
+
+/// What an audit entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "audit_action", rename_all = "snake_case")]
+pub enum AuditAction {
+    Purchase,
+    Update,
+    Release,
+    Delete,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::Purchase => "purchase",
+            AuditAction::Update => "update",
+            AuditAction::Release => "release",
+            AuditAction::Delete => "delete",
+        }
+    }
+}
+
+/// One entry of the append-only audit log; the states are the number as the API showed it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct AuditRecord {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub livemode: bool,
+    pub phone_number_id: Uuid,
+    pub action: AuditAction,
+    pub actor: String,
+    pub before_state: Option<sqlx::types::Json<serde_json::Value>>,
+    pub after_state: Option<sqlx::types::Json<serde_json::Value>>,
+    pub created_at: Timestamp,
+}
+
+/// An Idempotency-Key record, with its age judged by the database's clock.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct IdempotencyRecord {
+    pub request_hash: String,
+    pub response_status: Option<i32>,
+    pub response_body: Option<String>,
+    /// Older than [`super::KeyAges::keep`].
+    pub expired: bool,
+    /// Older than [`super::KeyAges::stale`].
+    pub stale: bool,
+}
+
+/// `action=available`: what to search for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryFilter {
+    pub livemode: bool,
+    pub country: String,
+    pub number_type: Option<NumberType>,
+    /// Digits the E.164 must contain.
+    pub contains: Option<String>,
+}
+
+/// `action=assigned`: which of the scope's numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AssignedFilter {
+    pub country: Option<String>,
+    pub number_type: Option<NumberType>,
+}
+
+/// A row of a page, with the total its filter matches (one statement answers both).
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct WithTotal<T> {
+    #[sqlx(flatten)]
+    pub row: T,
+    pub total: i64,
+}

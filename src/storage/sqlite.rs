@@ -1,0 +1,787 @@
+//! SQLite, the embedded default: STRICT tables, UUIDs as BLOBs, WAL.
+//!
+//! SQLite has one writer at a time, so this process has exactly one writer connection (a pool
+//! of one: waiting for it is the in-process writer queue, first come first served) and a small
+//! pool of readers (`query_only`), which in WAL mode read beside the writer. Write transactions
+//! start with `BEGIN IMMEDIATE`, so they hold the write lock from the start and never fail
+//! half-way on a stale snapshot; other processes sharing the file queue on the busy timeout.
+//!
+//! The file is watched: if it is removed or replaced while serving (its directory deleted,
+//! say), writes would go on into a file nobody will ever open again, so they answer
+//! `Unavailable` instead and readiness fails.
+
+use super::held::{ErrorRules, HeldConnection};
+use super::*;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection, Sqlite, SqliteConnection, SqlitePool};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+static MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+
+const NUMBER_COLUMNS: &str = "id, organization_id, inventory_id, livemode, e164, country, number_type, status, \
+    endpoint_id, allow_inbound, allow_outbound, sip_username, sip_password, setup_cost_cents, \
+    monthly_cost_cents, currency, created_at, updated_at, released_at";
+const INVENTORY_COLUMNS: &str =
+    "id, livemode, e164, country, number_type, setup_cost_cents, monthly_cost_cents, currency, available, created_at";
+
+pub struct SqliteStorage {
+    /// Exactly one connection: every write goes through it.
+    writer: SqlitePool,
+    /// `query_only` connections for everything else.
+    readers: SqlitePool,
+    /// The database file as it was opened (none for an in-memory database).
+    file: Option<WatchedFile>,
+}
+
+impl SqliteStorage {
+    pub async fn open(url: &str, settings: &PoolSettings, if_missing: IfMissing) -> Result<Self, OpenError> {
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| OpenError::Config(format!("DATABASE_URL is not a valid SQLite URL: {e}")))?
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true)
+            .log_statements(tracing::log::LevelFilter::Trace);
+        let path = options.get_filename().to_path_buf();
+        if !in_memory {
+            prepare_file(&path, if_missing)?;
+        }
+        let options = options.create_if_missing(if_missing == IfMissing::Create);
+        migrate(&options).await?;
+
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(settings.acquire_timeout)
+            // A handle on a local file cannot go stale: no ping before each checkout.
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await
+            .map_err(OpenError::Connect)?;
+        let readers = if in_memory {
+            // An in-memory database exists per connection: the one connection does everything.
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(settings.max_connections.unwrap_or_else(default_readers))
+                .acquire_timeout(settings.acquire_timeout)
+                .test_before_acquire(false)
+                .connect_with(options.pragma("query_only", "ON"))
+                .await
+                .map_err(OpenError::Connect)?
+        };
+        let file = if in_memory { None } else { Some(WatchedFile::new(&path).map_err(|e| OpenError::Config(e.to_string()))?) };
+        Ok(SqliteStorage { writer, readers, file })
+    }
+
+    /// The writer connection, once the file is known to be the one that was opened.
+    async fn writer(&self) -> Result<Writer> {
+        if let Some(file) = &self.file {
+            file.check()?;
+        }
+        let conn = self.writer.acquire().await.map_err(classify)?;
+        Ok(Writer::new(conn, &ERROR_RULES))
+    }
+}
+
+/// Readers: about one per core (reads are short, and more connections than cores only queue).
+fn default_readers() -> u32 {
+    std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2).clamp(2, 8)
+}
+
+/// `serve` refuses a database that does not exist; `migrate` creates it and its folder.
+fn prepare_file(path: &Path, if_missing: IfMissing) -> Result<(), OpenError> {
+    if path.exists() {
+        return Ok(());
+    }
+    match if_missing {
+        IfMissing::Refuse => Err(OpenError::Config(format!(
+            "the SQLite database {} does not exist; create it with `kros-numbers migrate` \
+             (serve never creates an empty database in place of a missing one)",
+            path.display()
+        ))),
+        IfMissing::Create => match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => std::fs::create_dir_all(parent)
+                .map_err(|e| OpenError::Config(format!("cannot create {}: {e}", parent.display()))),
+            _ => Ok(()),
+        },
+    }
+}
+
+/// Applies pending migrations on a connection of its own with foreign keys off: rebuilding a
+/// table (SQLite's way to change a column's type) needs them off, and a PRAGMA cannot switch
+/// them inside the migration's transaction. The keys are checked before the connection closes.
+async fn migrate(options: &SqliteConnectOptions) -> Result<(), OpenError> {
+    let mut conn = options.clone().foreign_keys(false).connect().await.map_err(OpenError::Connect)?;
+    MIGRATIONS.run(&mut conn).await.map_err(OpenError::Migrate)?;
+    let broken: Vec<(String,)> =
+        sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check").fetch_all(&mut conn).await.map_err(OpenError::Connect)?;
+    if let Some((table,)) = broken.first() {
+        return Err(OpenError::Config(format!("the database has rows in {table} whose foreign key names no row")));
+    }
+    conn.close().await.map_err(OpenError::Connect)
+}
+
+/// The database file's identity (device and inode) when it was opened.
+struct WatchedFile {
+    path: PathBuf,
+    identity: (u64, u64),
+}
+
+impl WatchedFile {
+    fn new(path: &Path) -> std::io::Result<Self> {
+        let path = std::fs::canonicalize(path)?;
+        let identity = file_identity(&path)?;
+        Ok(WatchedFile { path, identity })
+    }
+
+    fn check(&self) -> Result<()> {
+        match file_identity(&self.path) {
+            Ok(identity) if identity == self.identity => Ok(()),
+            _ => Err(StorageError::Unavailable(
+                format!("the database file {} was removed or replaced while serving", self.path.display()).into(),
+            )),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn file_identity(path: &Path) -> std::io::Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path)?;
+    Ok((meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_identity(path: &Path) -> std::io::Result<(u64, u64)> {
+    std::fs::metadata(path).map(|_| (0, 0))
+}
+
+/// Sorts SQLite's result codes (the primary code is the low byte of the extended one).
+fn classify(err: sqlx::Error) -> StorageError {
+    use sqlx::Error as E;
+    match &err {
+        E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::WorkerCrashed => StorageError::Unavailable(err.into()),
+        E::Database(db) if db.is_unique_violation() => StorageError::UniqueViolation(err),
+        E::Database(_) if primary_code(&err).is_some_and(|c| matches!(c, 5 | 6) || is_fault_code(c)) => {
+            StorageError::Unavailable(err.into())
+        }
+        _ => StorageError::Failed(err.into()),
+    }
+}
+
+fn primary_code(err: &sqlx::Error) -> Option<i32> {
+    match err {
+        sqlx::Error::Database(db) => db.code().and_then(|c| c.parse::<i32>().ok()).map(|c| c & 0xff),
+        _ => None,
+    }
+}
+
+/// READONLY, IOERR, FULL, CANTOPEN: the file or its disk failed under this connection; it may
+/// be stuck in a transaction or opened read-only, so it is closed, and a fresh one is opened
+/// once the disk recovers.
+fn is_fault_code(code: i32) -> bool {
+    matches!(code, 8 | 10 | 13 | 14)
+}
+
+fn poisons_connection(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed) || primary_code(err).is_some_and(is_fault_code)
+}
+
+static ERROR_RULES: ErrorRules = ErrorRules { poisons_connection, classify };
+
+/// The writer connection, checked out (see [`HeldConnection`]).
+type Writer = HeldConnection<Sqlite>;
+
+/// Runs one statement on the writer, outside any transaction.
+macro_rules! write_once {
+    ($storage:expr, $query:expr) => {{
+        let mut writer = $storage.writer().await?;
+        let outcome = $query.execute(writer.conn()).await;
+        writer.check(outcome)
+    }};
+}
+
+
+#[async_trait]
+impl Storage for SqliteStorage {
+    async fn probe_write(&self) -> Result<()> {
+        write_once!(
+            self,
+            sqlx::query(
+                "INSERT INTO settings (name, value) VALUES ('readiness_probe', ?1) \
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+            )
+            .bind(now().to_rfc3339())
+        )?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.readers.close().await;
+        self.writer.close().await;
+    }
+
+    async fn begin_write(&self) -> Result<Box<dyn WriteTx>> {
+        Ok(Box::new(SqliteWriteTx { writer: self.writer().await?.begin("BEGIN IMMEDIATE").await? }))
+    }
+
+    async fn setting_or_insert(&self, name: &str, fresh: &str) -> Result<String> {
+        write_once!(
+            self,
+            sqlx::query("INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING")
+                .bind(name)
+                .bind(fresh)
+        )?;
+        sqlx::query_scalar("SELECT value FROM settings WHERE name = ?1")
+            .bind(name)
+            .fetch_one(&self.readers)
+            .await
+            .map_err(classify)
+    }
+
+    async fn insert_organization(&self, org: &OrganizationRecord) -> Result<()> {
+        write_once!(
+            self,
+            sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES (?1, ?2, ?3)")
+                .bind(org.id)
+                .bind(&org.name)
+                .bind(org.created_at)
+        )?;
+        Ok(())
+    }
+
+    async fn organization_exists(&self, id: Uuid) -> Result<bool> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM organizations WHERE id = ?1)")
+            .bind(id)
+            .fetch_one(&self.readers)
+            .await
+            .map_err(classify)
+    }
+
+    async fn insert_user(&self, user: &UserRecord, organization_id: Uuid) -> Result<()> {
+        let mut tx = self.writer().await?.begin("BEGIN IMMEDIATE").await?;
+        let inserted = sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)")
+            .bind(user.id)
+            .bind(&user.email)
+            .bind(&user.password_hash)
+            .bind(user.created_at)
+            .execute(tx.conn())
+            .await;
+        tx.check(inserted)?;
+        let joined = sqlx::query("INSERT INTO memberships (user_id, organization_id, created_at) VALUES (?1, ?2, ?3)")
+            .bind(user.id)
+            .bind(organization_id)
+            .bind(user.created_at)
+            .execute(tx.conn())
+            .await;
+        tx.check(joined)?;
+        tx.finish("COMMIT").await
+    }
+
+    async fn insert_user_if_absent(&self, user: &UserRecord) -> Result<()> {
+        write_once!(
+            self,
+            sqlx::query(
+                "INSERT INTO users (id, email, password_hash, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING"
+            )
+            .bind(user.id)
+            .bind(&user.email)
+            .bind(&user.password_hash)
+            .bind(user.created_at)
+        )?;
+        Ok(())
+    }
+
+    async fn insert_membership(&self, user_id: Uuid, organization_id: Uuid) -> Result<()> {
+        write_once!(
+            self,
+            sqlx::query(
+                "INSERT INTO memberships (user_id, organization_id, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING"
+            )
+            .bind(user_id)
+            .bind(organization_id)
+            .bind(now())
+        )?;
+        Ok(())
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRecord>> {
+        sqlx::query_as("SELECT id, email, password_hash, created_at FROM users WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(classify)
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>> {
+        sqlx::query_as("SELECT id, email, password_hash, created_at FROM users WHERE email = ?1")
+            .bind(email)
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(classify)
+    }
+
+    async fn organizations_of(&self, user_id: Uuid) -> Result<Vec<OrganizationRecord>> {
+        sqlx::query_as(
+            "SELECT o.id, o.name, o.created_at FROM memberships m JOIN organizations o ON o.id = m.organization_id \
+             WHERE m.user_id = ?1 ORDER BY m.created_at, o.id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.readers)
+        .await
+        .map_err(classify)
+    }
+
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<()> {
+        write_once!(
+            self,
+            sqlx::query(
+                "INSERT INTO api_keys (id, organization_id, livemode, name, public_id, secret_hash, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            )
+            .bind(key.id)
+            .bind(key.organization_id)
+            .bind(key.livemode)
+            .bind(&key.name)
+            .bind(&key.public_id)
+            .bind(&key.secret_hash)
+            .bind(key.created_at)
+        )?;
+        Ok(())
+    }
+
+    async fn api_key_by_id(&self, id: Uuid) -> Result<Option<ApiKeyRecord>> {
+        sqlx::query_as("SELECT * FROM api_keys WHERE id = ?1").bind(id).fetch_optional(&self.readers).await.map_err(classify)
+    }
+
+    async fn api_key_by_public_id(&self, public_id: &str) -> Result<Option<ApiKeyRecord>> {
+        sqlx::query_as("SELECT * FROM api_keys WHERE public_id = ?1")
+            .bind(public_id)
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(classify)
+    }
+
+    async fn api_keys_of(&self, organization_id: Uuid) -> Result<Vec<ApiKeyRecord>> {
+        sqlx::query_as("SELECT * FROM api_keys WHERE organization_id = ?1 ORDER BY created_at DESC, id DESC")
+            .bind(organization_id)
+            .fetch_all(&self.readers)
+            .await
+            .map_err(classify)
+    }
+
+    async fn revoke_api_key(&self, id: Uuid, at: Timestamp) -> Result<()> {
+        write_once!(
+            self,
+            sqlx::query("UPDATE api_keys SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL").bind(at).bind(id)
+        )?;
+        Ok(())
+    }
+
+    async fn touch_api_key(&self, id: Uuid, at: Timestamp, unless_after: Timestamp) -> Result<()> {
+        write_once!(
+            self,
+            sqlx::query(
+                "UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at <= ?3)"
+            )
+            .bind(at)
+            .bind(id)
+            .bind(unless_after)
+        )?;
+        Ok(())
+    }
+
+    async fn insert_endpoint(&self, scope: Scope, endpoint: &EndpointRecord) -> Result<()> {
+        write_once!(
+            self,
+            sqlx::query("INSERT INTO endpoints (id, organization_id, livemode, name, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .bind(endpoint.id)
+                .bind(scope.organization_id)
+                .bind(scope.livemode)
+                .bind(&endpoint.name)
+                .bind(endpoint.created_at)
+        )?;
+        Ok(())
+    }
+
+    async fn endpoints(&self, scope: Scope, window: Window) -> Result<Counted<EndpointRecord>> {
+        let rows = sqlx::query_as(
+            "SELECT id, livemode, name, created_at, \
+             (SELECT COUNT(*) FROM endpoints WHERE organization_id = ?1 AND livemode = ?2) AS total \
+             FROM endpoints WHERE organization_id = ?1 AND livemode = ?2 \
+             ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4",
+        )
+        .bind(scope.organization_id)
+        .bind(scope.livemode)
+        .bind(window.limit)
+        .bind(window.offset)
+        .fetch_all(&self.readers)
+        .await
+        .map_err(classify)?;
+        let count = sqlx::query_scalar("SELECT COUNT(*) FROM endpoints WHERE organization_id = ?1 AND livemode = ?2")
+            .bind(scope.organization_id)
+            .bind(scope.livemode)
+            .fetch_one(&self.readers);
+        counted(rows, window, count, classify).await
+    }
+
+    async fn endpoint_exists(&self, scope: Scope, id: Uuid) -> Result<bool> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM endpoints WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3)")
+            .bind(id)
+            .bind(scope.organization_id)
+            .bind(scope.livemode)
+            .fetch_one(&self.readers)
+            .await
+            .map_err(classify)
+    }
+
+    async fn inventory_by_id(&self, livemode: bool, id: Uuid) -> Result<Option<InventoryRecord>> {
+        sqlx::query_as(&format!("SELECT {INVENTORY_COLUMNS} FROM inventory_numbers WHERE id = ?1 AND livemode = ?2"))
+            .bind(id)
+            .bind(livemode)
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(classify)
+    }
+
+    async fn inventory_by_e164(&self, livemode: bool, e164: &str) -> Result<Option<InventoryRecord>> {
+        sqlx::query_as(&format!("SELECT {INVENTORY_COLUMNS} FROM inventory_numbers WHERE e164 = ?1 AND livemode = ?2"))
+            .bind(e164)
+            .bind(livemode)
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(classify)
+    }
+
+    async fn search_inventory(&self, filter: &InventoryFilter, window: Window) -> Result<Counted<InventoryRecord>> {
+        const FILTER: &str = "livemode = ?1 AND available = 1 AND country = ?2 \
+            AND (?3 IS NULL OR number_type = ?3) AND (?4 IS NULL OR e164 LIKE '%' || ?4 || '%')";
+        let rows = sqlx::query_as(&format!(
+            "SELECT {INVENTORY_COLUMNS}, (SELECT COUNT(*) FROM inventory_numbers WHERE {FILTER}) AS total \
+             FROM inventory_numbers WHERE {FILTER} ORDER BY e164 LIMIT ?5 OFFSET ?6"
+        ))
+        .bind(filter.livemode)
+        .bind(&filter.country)
+        .bind(filter.number_type)
+        .bind(&filter.contains)
+        .bind(window.limit)
+        .bind(window.offset)
+        .fetch_all(&self.readers)
+        .await
+        .map_err(classify)?;
+        let count_sql = format!("SELECT COUNT(*) FROM inventory_numbers WHERE {FILTER}");
+        let count = sqlx::query_scalar(&count_sql)
+            .bind(filter.livemode)
+            .bind(&filter.country)
+            .bind(filter.number_type)
+            .bind(&filter.contains)
+            .fetch_one(&self.readers);
+        counted(rows, window, count, classify).await
+    }
+
+    async fn add_inventory(&self, numbers: &[InventoryRecord], progress: &mut (dyn FnMut(usize) + Send)) -> Result<u64> {
+        let mut tx = self.writer().await?.begin("BEGIN IMMEDIATE").await?;
+        let mut added = 0;
+        for (i, n) in numbers.iter().enumerate() {
+            let inserted = sqlx::query(&format!(
+                "INSERT INTO inventory_numbers ({INVENTORY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+                 ON CONFLICT (livemode, e164) DO NOTHING"
+            ))
+            .bind(n.id)
+            .bind(n.livemode)
+            .bind(&n.e164)
+            .bind(&n.country)
+            .bind(n.number_type)
+            .bind(n.setup_cost_cents)
+            .bind(n.monthly_cost_cents)
+            .bind(&n.currency)
+            .bind(n.available)
+            .bind(n.created_at)
+            .execute(tx.conn())
+            .await;
+            added += tx.check(inserted)?.rows_affected();
+            progress(i + 1);
+        }
+        tx.finish("COMMIT").await?;
+        Ok(added)
+    }
+
+    async fn inventory_countries(&self, livemode: bool) -> Result<Vec<String>> {
+        sqlx::query_scalar(
+            "SELECT DISTINCT country FROM inventory_numbers WHERE livemode = ?1 AND available = 1 ORDER BY country",
+        )
+        .bind(livemode)
+        .fetch_all(&self.readers)
+        .await
+        .map_err(classify)
+    }
+
+    async fn assigned_numbers(&self, scope: Scope, filter: &AssignedFilter, window: Window) -> Result<Counted<NumberRecord>> {
+        const FILTER: &str = "organization_id = ?1 AND livemode = ?2 AND released_at IS NULL \
+            AND (?3 IS NULL OR country = ?3) AND (?4 IS NULL OR number_type = ?4)";
+        // One statement for the page and its total (an uncorrelated subquery, computed once).
+        let rows = sqlx::query_as(&format!(
+            "SELECT {NUMBER_COLUMNS}, (SELECT COUNT(*) FROM phone_numbers WHERE {FILTER}) AS total \
+             FROM phone_numbers WHERE {FILTER} ORDER BY created_at DESC, id DESC LIMIT ?5 OFFSET ?6"
+        ))
+        .bind(scope.organization_id)
+        .bind(scope.livemode)
+        .bind(&filter.country)
+        .bind(filter.number_type)
+        .bind(window.limit)
+        .bind(window.offset)
+        .fetch_all(&self.readers)
+        .await
+        .map_err(classify)?;
+        let count_sql = format!("SELECT COUNT(*) FROM phone_numbers WHERE {FILTER}");
+        let count = sqlx::query_scalar(&count_sql)
+            .bind(scope.organization_id)
+            .bind(scope.livemode)
+            .bind(&filter.country)
+            .bind(filter.number_type)
+            .fetch_one(&self.readers);
+        counted(rows, window, count, classify).await
+    }
+
+    async fn number(&self, scope: Scope, id: Uuid) -> Result<Option<NumberRecord>> {
+        sqlx::query_as(&format!(
+            "SELECT {NUMBER_COLUMNS} FROM phone_numbers WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3"
+        ))
+        .bind(id)
+        .bind(scope.organization_id)
+        .bind(scope.livemode)
+        .fetch_optional(&self.readers)
+        .await
+        .map_err(classify)
+    }
+
+    async fn audit_history(&self, phone_number_id: Uuid) -> Result<Vec<AuditRecord>> {
+        sqlx::query_as("SELECT * FROM audit_log WHERE phone_number_id = ?1 ORDER BY created_at, id")
+            .bind(phone_number_id)
+            .fetch_all(&self.readers)
+            .await
+            .map_err(classify)
+    }
+
+    async fn claim_idempotency_key(&self, scope: Scope, key: &str, request_hash: &str) -> Result<bool> {
+        let inserted = write_once!(
+            self,
+            sqlx::query(
+                "INSERT INTO idempotency_keys (organization_id, livemode, idempotency_key, request_hash, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now')) \
+                 ON CONFLICT (organization_id, livemode, idempotency_key) DO NOTHING"
+            )
+            .bind(scope.organization_id)
+            .bind(scope.livemode)
+            .bind(key)
+            .bind(request_hash)
+        )?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    async fn idempotency_key(&self, scope: Scope, key: &str, ages: KeyAges) -> Result<Option<IdempotencyRecord>> {
+        sqlx::query_as(
+            "SELECT request_hash, response_status, response_body, \
+             unixepoch('now', 'subsec') - unixepoch(created_at, 'subsec') >= ?4 AS expired, \
+             unixepoch('now', 'subsec') - unixepoch(created_at, 'subsec') >= ?5 AS stale \
+             FROM idempotency_keys WHERE organization_id = ?1 AND livemode = ?2 AND idempotency_key = ?3",
+        )
+        .bind(scope.organization_id)
+        .bind(scope.livemode)
+        .bind(key)
+        .bind(ages.keep.as_secs_f64())
+        .bind(ages.stale.as_secs_f64())
+        .fetch_optional(&self.readers)
+        .await
+        .map_err(classify)
+    }
+
+    async fn remove_expired_idempotency_key(&self, scope: Scope, key: &str, ages: KeyAges) -> Result<()> {
+        write_once!(
+            self,
+            sqlx::query(
+                "DELETE FROM idempotency_keys WHERE organization_id = ?1 AND livemode = ?2 AND idempotency_key = ?3 \
+                 AND (unixepoch('now', 'subsec') - unixepoch(created_at, 'subsec') >= ?4 \
+                      OR (response_status IS NULL AND unixepoch('now', 'subsec') - unixepoch(created_at, 'subsec') >= ?5))"
+            )
+            .bind(scope.organization_id)
+            .bind(scope.livemode)
+            .bind(key)
+            .bind(ages.keep.as_secs_f64())
+            .bind(ages.stale.as_secs_f64())
+        )?;
+        Ok(())
+    }
+
+    async fn complete_idempotency_key(&self, scope: Scope, key: &str, status: u16, body: &str) -> Result<()> {
+        let mut writer = self.writer().await?;
+        let outcome = complete_key(writer.conn(), scope, key, status, body).await;
+        writer.check(outcome)
+    }
+
+    async fn abandon_idempotency_key(&self, scope: Scope, key: &str) -> Result<()> {
+        write_once!(
+            self,
+            sqlx::query(
+                "DELETE FROM idempotency_keys WHERE organization_id = ?1 AND livemode = ?2 AND idempotency_key = ?3 \
+                 AND response_status IS NULL"
+            )
+            .bind(scope.organization_id)
+            .bind(scope.livemode)
+            .bind(key)
+        )?;
+        Ok(())
+    }
+}
+
+async fn complete_key(
+    conn: &mut SqliteConnection,
+    scope: Scope,
+    key: &str,
+    status: u16,
+    body: &str,
+) -> std::result::Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE idempotency_keys SET response_status = ?1, response_body = ?2 \
+         WHERE organization_id = ?3 AND livemode = ?4 AND idempotency_key = ?5",
+    )
+    .bind(i32::from(status))
+    .bind(body)
+    .bind(scope.organization_id)
+    .bind(scope.livemode)
+    .bind(key)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A write transaction on the writer connection (`BEGIN IMMEDIATE`: the write lock is held from
+/// the start, so `number_for_update` needs no row lock).
+struct SqliteWriteTx {
+    writer: Writer,
+}
+
+#[async_trait]
+impl WriteTx for SqliteWriteTx {
+    async fn number_for_update(&mut self, scope: Scope, id: Uuid) -> Result<Option<NumberRecord>> {
+        let found = sqlx::query_as(&format!(
+            "SELECT {NUMBER_COLUMNS} FROM phone_numbers WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3"
+        ))
+        .bind(id)
+        .bind(scope.organization_id)
+        .bind(scope.livemode)
+        .fetch_optional(self.writer.conn())
+        .await;
+        self.writer.check(found)
+    }
+
+    async fn claim_inventory(&mut self, id: Uuid, setup_cost_cents: i64, monthly_cost_cents: i64) -> Result<bool> {
+        let claimed = sqlx::query(
+            "UPDATE inventory_numbers SET available = 0 \
+             WHERE id = ?1 AND available = 1 AND setup_cost_cents = ?2 AND monthly_cost_cents = ?3",
+        )
+        .bind(id)
+        .bind(setup_cost_cents)
+        .bind(monthly_cost_cents)
+        .execute(self.writer.conn())
+        .await;
+        Ok(self.writer.check(claimed)?.rows_affected() == 1)
+    }
+
+    async fn return_inventory(&mut self, id: Uuid) -> Result<()> {
+        let returned =
+            sqlx::query("UPDATE inventory_numbers SET available = 1 WHERE id = ?1").bind(id).execute(self.writer.conn()).await;
+        self.writer.check(returned)?;
+        Ok(())
+    }
+
+    async fn insert_number(&mut self, n: &NumberRecord) -> Result<()> {
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO phone_numbers ({NUMBER_COLUMNS}) VALUES \
+             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+        ))
+        .bind(n.id)
+        .bind(n.organization_id)
+        .bind(n.inventory_id)
+        .bind(n.livemode)
+        .bind(&n.e164)
+        .bind(&n.country)
+        .bind(n.number_type)
+        .bind(n.status)
+        .bind(n.endpoint_id)
+        .bind(n.allow_inbound)
+        .bind(n.allow_outbound)
+        .bind(&n.sip_username)
+        .bind(&n.sip_password)
+        .bind(n.setup_cost_cents)
+        .bind(n.monthly_cost_cents)
+        .bind(&n.currency)
+        .bind(n.created_at)
+        .bind(n.updated_at)
+        .bind(n.released_at)
+        .execute(self.writer.conn())
+        .await;
+        self.writer.check(inserted)?;
+        Ok(())
+    }
+
+    async fn update_number(&mut self, n: &NumberRecord) -> Result<()> {
+        let updated = sqlx::query(
+            "UPDATE phone_numbers SET endpoint_id = ?1, allow_inbound = ?2, allow_outbound = ?3, status = ?4, \
+             updated_at = ?5, released_at = ?6 WHERE id = ?7",
+        )
+        .bind(n.endpoint_id)
+        .bind(n.allow_inbound)
+        .bind(n.allow_outbound)
+        .bind(n.status)
+        .bind(n.updated_at)
+        .bind(n.released_at)
+        .bind(n.id)
+        .execute(self.writer.conn())
+        .await;
+        self.writer.check(updated)?;
+        Ok(())
+    }
+
+    async fn delete_number(&mut self, id: Uuid) -> Result<()> {
+        let deleted = sqlx::query("DELETE FROM phone_numbers WHERE id = ?1").bind(id).execute(self.writer.conn()).await;
+        self.writer.check(deleted)?;
+        Ok(())
+    }
+
+    async fn append_audit(&mut self, e: &AuditRecord) -> Result<()> {
+        let appended = sqlx::query(
+            "INSERT INTO audit_log (id, organization_id, livemode, phone_number_id, action, actor, \
+             before_state, after_state, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .bind(e.id)
+        .bind(e.organization_id)
+        .bind(e.livemode)
+        .bind(e.phone_number_id)
+        .bind(e.action)
+        .bind(&e.actor)
+        .bind(&e.before_state)
+        .bind(&e.after_state)
+        .bind(e.created_at)
+        .execute(self.writer.conn())
+        .await;
+        self.writer.check(appended)?;
+        Ok(())
+    }
+
+    async fn complete_idempotency_key(&mut self, scope: Scope, key: &str, status: u16, body: &str) -> Result<()> {
+        let outcome = complete_key(self.writer.conn(), scope, key, status, body).await;
+        self.writer.check(outcome)
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.writer.finish("COMMIT").await
+    }
+
+    async fn rollback(self: Box<Self>) -> Result<()> {
+        self.writer.finish("ROLLBACK").await
+    }
+}
