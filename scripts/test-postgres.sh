@@ -58,8 +58,8 @@ if [ "$rust" = 1 ]; then
   summary+=("REST suite $((SECONDS - started))s")
 
   step=$SECONDS
-  say "scale-out race tests, the database fault test and the upgrade test on PostgreSQL"
-  cargo test --features ssr --test scale_out --test db_fault --test storage_upgrade -- --nocapture
+  say "scale-out race tests, the database fault tests and the upgrade test on PostgreSQL"
+  cargo test --features ssr --test scale_out --test db_fault --test storage_upgrade --test storage_faults -- --nocapture
   summary+=("scale-out + fault $((SECONDS - step))s")
 fi
 

@@ -10,7 +10,7 @@ async fn main() -> ExitCode {
     match kros_numbers::cli::run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {}", err);
+            eprintln!("error: {}", err.chain());
             ExitCode::FAILURE
         }
     }

@@ -142,7 +142,10 @@ pub async fn authenticate(ctx: &Context, credential: &str) -> Result<Tenant, App
     if !matches || key.revoked_at.is_some() || Mode::from_livemode(key.livemode) != mode {
         return Err(refused());
     }
-    touch_last_used(ctx, key.id, key.last_used_at).await?;
+    // Bookkeeping, not a reason to refuse: when the database takes no writes, reads go on.
+    if let Err(err) = touch_last_used(ctx, key.id, key.last_used_at).await {
+        tracing::warn!(error = %err.chain(), "could not record the API key's last use");
+    }
     Ok(Tenant { organization_id: key.organization_id, mode, actor: Actor::ApiKey(key.id) })
 }
 

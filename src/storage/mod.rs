@@ -188,17 +188,19 @@ pub trait Storage: Send + Sync {
     async fn search_inventory(&self, filter: &InventoryFilter, window: Window) -> Result<Counted<InventoryRecord>>;
     /// Adds numbers in one transaction, skipping those already in the mode's inventory;
     /// `progress` is told how many were written so far. Returns how many were added.
-    async fn add_inventory(
-        &self,
-        numbers: &[InventoryRecord],
-        progress: &mut (dyn FnMut(usize) + Send),
-    ) -> Result<u64>;
+    async fn add_inventory(&self, numbers: &[InventoryRecord], progress: &mut (dyn FnMut(usize) + Send))
+        -> Result<u64>;
     /// The countries with numbers for sale in a mode, alphabetically.
     async fn inventory_countries(&self, livemode: bool) -> Result<Vec<String>>;
 
     // Phone numbers
     /// The scope's numbers that are not released, newest first.
-    async fn assigned_numbers(&self, scope: Scope, filter: &AssignedFilter, window: Window) -> Result<Counted<NumberRecord>>;
+    async fn assigned_numbers(
+        &self,
+        scope: Scope,
+        filter: &AssignedFilter,
+        window: Window,
+    ) -> Result<Counted<NumberRecord>>;
     async fn number(&self, scope: Scope, id: Uuid) -> Result<Option<NumberRecord>>;
 
     // Audit log

@@ -5,7 +5,7 @@
 use super::held::{ErrorRules, HeldConnection};
 use super::*;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgQueryResult};
 use sqlx::{ConnectOptions, PgConnection, PgPool, Postgres};
 use std::str::FromStr;
 
@@ -32,6 +32,9 @@ impl PgStorage {
             // Connections drop with the server: each is pinged before use, so a process serves
             // again by itself once the database is back.
             .test_before_acquire(true)
+            // Sessions opened before the database was last found read-only may still be
+            // read-only by default: they are not handed out again.
+            .before_acquire(|_conn, meta| Box::pin(async move { Ok(!read_only_mark::predates(meta.age)) }))
             .connect_with(options)
             .await
             .map_err(OpenError::Connect)?;
@@ -44,13 +47,23 @@ impl PgStorage {
         let conn = self.pool.acquire().await.map_err(classify)?;
         Ok(Held::new(conn, &ERROR_RULES))
     }
+
+    /// Runs one write on a connection of its own, outside any transaction: a connection the
+    /// write finds read-only is closed (see [`poisons_connection`]).
+    async fn write(&self, query: sqlx::query::Query<'_, Postgres, PgArguments>) -> Result<PgQueryResult> {
+        let mut held = self.held().await?;
+        let outcome = query.execute(held.conn()).await;
+        held.check(outcome)
+    }
 }
 
 /// Sorts PostgreSQL's SQLSTATEs.
 fn classify(err: sqlx::Error) -> StorageError {
     use sqlx::Error as E;
     match &err {
-        E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::Tls(_) | E::WorkerCrashed => StorageError::Unavailable(err.into()),
+        E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::Tls(_) | E::WorkerCrashed => {
+            StorageError::Unavailable(err.into())
+        }
         E::Database(db) if db.is_unique_violation() => StorageError::UniqueViolation(err),
         E::Database(db) if db.code().as_deref().is_some_and(is_transient) => StorageError::Unavailable(err.into()),
         _ => StorageError::Failed(err.into()),
@@ -66,14 +79,46 @@ fn is_transient(code: &str) -> bool {
         || matches!(code, "57P01" | "57P02" | "57P03" | "40001" | "40P01" | "25006")
 }
 
+/// A broken link, or a session that is read-only (a failover to a standby, or
+/// `default_transaction_read_only` set): such a connection is closed, so that the next one, opened
+/// once the database takes writes again, does.
 fn poisons_connection(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_))
+    match err {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("25006") => {
+            read_only_mark::set();
+            true
+        }
+        _ => false,
+    }
+}
+
+/// When a write last met a read-only session, so that every session older than that is retired
+/// (a session's read-only default is fixed when it connects).
+mod read_only_mark {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    static LAST_SEEN_MS: AtomicU64 = AtomicU64::new(0);
+
+    fn now_ms() -> u64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    }
+
+    pub fn set() {
+        LAST_SEEN_MS.store(now_ms(), Ordering::Relaxed);
+    }
+
+    /// Was a connection of this age opened before the mark?
+    pub fn predates(age: Duration) -> bool {
+        let opened = now_ms().saturating_sub(age.as_millis() as u64);
+        opened <= LAST_SEEN_MS.load(Ordering::Relaxed)
+    }
 }
 
 static ERROR_RULES: ErrorRules = ErrorRules { poisons_connection, classify };
 
 type Held = HeldConnection<Postgres>;
-
 
 fn seconds(d: Duration) -> f64 {
     d.as_secs_f64()
@@ -82,13 +127,11 @@ fn seconds(d: Duration) -> f64 {
 #[async_trait]
 impl Storage for PgStorage {
     async fn probe_write(&self) -> Result<()> {
-        sqlx::query(
+        self.write(sqlx::query(
             "INSERT INTO settings (name, value) VALUES ('readiness_probe', now()::text) \
              ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-        )
-        .execute(&self.pool)
-        .await
-        .map_err(classify)?;
+        ))
+        .await?;
         Ok(())
     }
 
@@ -101,12 +144,18 @@ impl Storage for PgStorage {
     }
 
     async fn setting_or_insert(&self, name: &str, fresh: &str) -> Result<String> {
-        sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-            .bind(name)
-            .bind(fresh)
-            .execute(&self.pool)
-            .await
-            .map_err(classify)?;
+        // Read first: a server whose database is read-only still starts (and says it is not ready).
+        let existing: Option<String> =
+            sqlx::query_scalar("SELECT value FROM settings WHERE name = $1").bind(name).fetch_optional(&self.pool).await.map_err(classify)?;
+        if let Some(value) = existing {
+            return Ok(value);
+        }
+        self.write(
+            sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+                .bind(name)
+                .bind(fresh),
+        )
+        .await?;
         sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
             .bind(name)
             .fetch_one(&self.pool)
@@ -115,13 +164,13 @@ impl Storage for PgStorage {
     }
 
     async fn insert_organization(&self, org: &OrganizationRecord) -> Result<()> {
-        sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
-            .bind(org.id)
-            .bind(&org.name)
-            .bind(org.created_at)
-            .execute(&self.pool)
-            .await
-            .map_err(classify)?;
+        self.write(
+            sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
+                .bind(org.id)
+                .bind(&org.name)
+                .bind(org.created_at),
+        )
+        .await?;
         Ok(())
     }
 
@@ -135,43 +184,43 @@ impl Storage for PgStorage {
 
     async fn insert_user(&self, user: &UserRecord, organization_id: Uuid) -> Result<()> {
         // One statement, so the user and the membership exist together without a transaction.
-        sqlx::query(
-            "WITH new_user AS (INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) \
+        self.write(
+            sqlx::query(
+                "WITH new_user AS (INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) \
              RETURNING id, created_at) \
              INSERT INTO memberships (user_id, organization_id, created_at) SELECT id, $5, created_at FROM new_user",
-        )
-        .bind(user.id)
-        .bind(&user.email)
-        .bind(&user.password_hash)
-        .bind(user.created_at)
-        .bind(organization_id)
-        .execute(&self.pool)
-        .await
-        .map_err(classify)?;
-        Ok(())
-    }
-
-    async fn insert_user_if_absent(&self, user: &UserRecord) -> Result<()> {
-        sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            )
             .bind(user.id)
             .bind(&user.email)
             .bind(&user.password_hash)
             .bind(user.created_at)
-            .execute(&self.pool)
-            .await
-            .map_err(classify)?;
+            .bind(organization_id),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_user_if_absent(&self, user: &UserRecord) -> Result<()> {
+        self.write(
+            sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            .bind(user.id)
+            .bind(&user.email)
+            .bind(&user.password_hash)
+            .bind(user.created_at),
+        )
+        .await?;
         Ok(())
     }
 
     async fn insert_membership(&self, user_id: Uuid, organization_id: Uuid) -> Result<()> {
-        sqlx::query(
+        self.write(
+            sqlx::query(
             "INSERT INTO memberships (user_id, organization_id, created_at) VALUES ($1, $2, now()) ON CONFLICT DO NOTHING",
         )
         .bind(user_id)
-        .bind(organization_id)
-        .execute(&self.pool)
-        .await
-        .map_err(classify)?;
+        .bind(organization_id),
+        )
+        .await?;
         Ok(())
     }
 
@@ -203,25 +252,29 @@ impl Storage for PgStorage {
     }
 
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO api_keys (id, organization_id, livemode, name, public_id, secret_hash, created_at) \
+        self.write(
+            sqlx::query(
+                "INSERT INTO api_keys (id, organization_id, livemode, name, public_id, secret_hash, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(key.id)
+            .bind(key.organization_id)
+            .bind(key.livemode)
+            .bind(&key.name)
+            .bind(&key.public_id)
+            .bind(&key.secret_hash)
+            .bind(key.created_at),
         )
-        .bind(key.id)
-        .bind(key.organization_id)
-        .bind(key.livemode)
-        .bind(&key.name)
-        .bind(&key.public_id)
-        .bind(&key.secret_hash)
-        .bind(key.created_at)
-        .execute(&self.pool)
-        .await
-        .map_err(classify)?;
+        .await?;
         Ok(())
     }
 
     async fn api_key_by_id(&self, id: Uuid) -> Result<Option<ApiKeyRecord>> {
-        sqlx::query_as("SELECT * FROM api_keys WHERE id = $1").bind(id).fetch_optional(&self.pool).await.map_err(classify)
+        sqlx::query_as("SELECT * FROM api_keys WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)
     }
 
     async fn api_key_by_public_id(&self, public_id: &str) -> Result<Option<ApiKeyRecord>> {
@@ -241,36 +294,38 @@ impl Storage for PgStorage {
     }
 
     async fn revoke_api_key(&self, id: Uuid, at: Timestamp) -> Result<()> {
-        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(at)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(classify)?;
+        self.write(
+            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(at).bind(id),
+        )
+        .await?;
         Ok(())
     }
 
     async fn touch_api_key(&self, id: Uuid, at: Timestamp, unless_after: Timestamp) -> Result<()> {
-        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)")
+        self.write(
+            sqlx::query(
+                "UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)",
+            )
             .bind(at)
             .bind(id)
-            .bind(unless_after)
-            .execute(&self.pool)
-            .await
-            .map_err(classify)?;
+            .bind(unless_after),
+        )
+        .await?;
         Ok(())
     }
 
     async fn insert_endpoint(&self, scope: Scope, endpoint: &EndpointRecord) -> Result<()> {
-        sqlx::query("INSERT INTO endpoints (id, organization_id, livemode, name, created_at) VALUES ($1, $2, $3, $4, $5)")
+        self.write(
+            sqlx::query(
+                "INSERT INTO endpoints (id, organization_id, livemode, name, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
             .bind(endpoint.id)
             .bind(scope.organization_id)
             .bind(scope.livemode)
             .bind(&endpoint.name)
-            .bind(endpoint.created_at)
-            .execute(&self.pool)
-            .await
-            .map_err(classify)?;
+            .bind(endpoint.created_at),
+        )
+        .await?;
         Ok(())
     }
 
@@ -296,13 +351,15 @@ impl Storage for PgStorage {
     }
 
     async fn endpoint_exists(&self, scope: Scope, id: Uuid) -> Result<bool> {
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM endpoints WHERE id = $1 AND organization_id = $2 AND livemode = $3)")
-            .bind(id)
-            .bind(scope.organization_id)
-            .bind(scope.livemode)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(classify)
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM endpoints WHERE id = $1 AND organization_id = $2 AND livemode = $3)",
+        )
+        .bind(id)
+        .bind(scope.organization_id)
+        .bind(scope.livemode)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(classify)
     }
 
     async fn inventory_by_id(&self, livemode: bool, id: Uuid) -> Result<Option<InventoryRecord>> {
@@ -349,7 +406,11 @@ impl Storage for PgStorage {
         counted(rows, window, count, classify).await
     }
 
-    async fn add_inventory(&self, numbers: &[InventoryRecord], progress: &mut (dyn FnMut(usize) + Send)) -> Result<u64> {
+    async fn add_inventory(
+        &self,
+        numbers: &[InventoryRecord],
+        progress: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<u64> {
         let mut tx = self.held().await?.begin("BEGIN").await?;
         let mut added = 0;
         for (i, n) in numbers.iter().enumerate() {
@@ -377,14 +438,21 @@ impl Storage for PgStorage {
     }
 
     async fn inventory_countries(&self, livemode: bool) -> Result<Vec<String>> {
-        sqlx::query_scalar("SELECT DISTINCT country FROM inventory_numbers WHERE livemode = $1 AND available ORDER BY country")
-            .bind(livemode)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(classify)
+        sqlx::query_scalar(
+            "SELECT DISTINCT country FROM inventory_numbers WHERE livemode = $1 AND available ORDER BY country",
+        )
+        .bind(livemode)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)
     }
 
-    async fn assigned_numbers(&self, scope: Scope, filter: &AssignedFilter, window: Window) -> Result<Counted<NumberRecord>> {
+    async fn assigned_numbers(
+        &self,
+        scope: Scope,
+        filter: &AssignedFilter,
+        window: Window,
+    ) -> Result<Counted<NumberRecord>> {
         const FILTER: &str = "organization_id = $1 AND livemode = $2 AND released_at IS NULL \
             AND ($3::text IS NULL OR country = $3) AND ($4::number_type IS NULL OR number_type = $4)";
         // One statement for the page and its total (an uncorrelated subquery: an InitPlan, run once).
@@ -432,17 +500,18 @@ impl Storage for PgStorage {
     }
 
     async fn claim_idempotency_key(&self, scope: Scope, key: &str, request_hash: &str) -> Result<bool> {
-        let inserted = sqlx::query(
-            "INSERT INTO idempotency_keys (organization_id, livemode, idempotency_key, request_hash) \
+        let inserted = self
+            .write(
+                sqlx::query(
+                    "INSERT INTO idempotency_keys (organization_id, livemode, idempotency_key, request_hash) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (organization_id, livemode, idempotency_key) DO NOTHING",
-        )
-        .bind(scope.organization_id)
-        .bind(scope.livemode)
-        .bind(key)
-        .bind(request_hash)
-        .execute(&self.pool)
-        .await
-        .map_err(classify)?;
+                )
+                .bind(scope.organization_id)
+                .bind(scope.livemode)
+                .bind(key)
+                .bind(request_hash),
+            )
+            .await?;
         Ok(inserted.rows_affected() == 1)
     }
 
@@ -464,19 +533,19 @@ impl Storage for PgStorage {
     }
 
     async fn remove_expired_idempotency_key(&self, scope: Scope, key: &str, ages: KeyAges) -> Result<()> {
-        sqlx::query(
-            "DELETE FROM idempotency_keys WHERE organization_id = $1 AND livemode = $2 AND idempotency_key = $3 \
+        self.write(
+            sqlx::query(
+                "DELETE FROM idempotency_keys WHERE organization_id = $1 AND livemode = $2 AND idempotency_key = $3 \
              AND (created_at <= now() - make_interval(secs => $4) \
                   OR (response_status IS NULL AND created_at <= now() - make_interval(secs => $5)))",
+            )
+            .bind(scope.organization_id)
+            .bind(scope.livemode)
+            .bind(key)
+            .bind(seconds(ages.keep))
+            .bind(seconds(ages.stale)),
         )
-        .bind(scope.organization_id)
-        .bind(scope.livemode)
-        .bind(key)
-        .bind(seconds(ages.keep))
-        .bind(seconds(ages.stale))
-        .execute(&self.pool)
-        .await
-        .map_err(classify)?;
+        .await?;
         Ok(())
     }
 
@@ -487,16 +556,16 @@ impl Storage for PgStorage {
     }
 
     async fn abandon_idempotency_key(&self, scope: Scope, key: &str) -> Result<()> {
-        sqlx::query(
-            "DELETE FROM idempotency_keys WHERE organization_id = $1 AND livemode = $2 AND idempotency_key = $3 \
+        self.write(
+            sqlx::query(
+                "DELETE FROM idempotency_keys WHERE organization_id = $1 AND livemode = $2 AND idempotency_key = $3 \
              AND response_status IS NULL",
+            )
+            .bind(scope.organization_id)
+            .bind(scope.livemode)
+            .bind(key),
         )
-        .bind(scope.organization_id)
-        .bind(scope.livemode)
-        .bind(key)
-        .execute(&self.pool)
-        .await
-        .map_err(classify)?;
+        .await?;
         Ok(())
     }
 }
@@ -555,8 +624,10 @@ impl WriteTx for PgWriteTx {
     }
 
     async fn return_inventory(&mut self, id: Uuid) -> Result<()> {
-        let returned =
-            sqlx::query("UPDATE inventory_numbers SET available = true WHERE id = $1").bind(id).execute(self.held.conn()).await;
+        let returned = sqlx::query("UPDATE inventory_numbers SET available = true WHERE id = $1")
+            .bind(id)
+            .execute(self.held.conn())
+            .await;
         self.held.check(returned)?;
         Ok(())
     }

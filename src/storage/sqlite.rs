@@ -13,7 +13,9 @@
 use super::held::{ErrorRules, HeldConnection};
 use super::*;
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult, SqliteSynchronous,
+};
 use sqlx::{ConnectOptions, Connection, Sqlite, SqliteConnection, SqlitePool};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -72,8 +74,16 @@ impl SqliteStorage {
                 .await
                 .map_err(OpenError::Connect)?
         };
-        let file = if in_memory { None } else { Some(WatchedFile::new(&path).map_err(|e| OpenError::Config(e.to_string()))?) };
+        let file =
+            if in_memory { None } else { Some(WatchedFile::new(&path).map_err(|e| OpenError::Config(e.to_string()))?) };
         Ok(SqliteStorage { writer, readers, file })
+    }
+
+    /// Runs one write on the writer, outside any transaction.
+    async fn write<'q>(&self, query: sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>) -> Result<SqliteQueryResult> {
+        let mut writer = self.writer().await?;
+        let outcome = query.execute(writer.conn()).await;
+        writer.check(outcome)
     }
 
     /// The writer connection, once the file is known to be the one that was opened.
@@ -116,8 +126,10 @@ fn prepare_file(path: &Path, if_missing: IfMissing) -> Result<(), OpenError> {
 async fn migrate(options: &SqliteConnectOptions) -> Result<(), OpenError> {
     let mut conn = options.clone().foreign_keys(false).connect().await.map_err(OpenError::Connect)?;
     MIGRATIONS.run(&mut conn).await.map_err(OpenError::Migrate)?;
-    let broken: Vec<(String,)> =
-        sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check").fetch_all(&mut conn).await.map_err(OpenError::Connect)?;
+    let broken: Vec<(String,)> = sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
+        .fetch_all(&mut conn)
+        .await
+        .map_err(OpenError::Connect)?;
     if let Some((table,)) = broken.first() {
         return Err(OpenError::Config(format!("the database has rows in {table} whose foreign key names no row")));
     }
@@ -195,27 +207,17 @@ static ERROR_RULES: ErrorRules = ErrorRules { poisons_connection, classify };
 /// The writer connection, checked out (see [`HeldConnection`]).
 type Writer = HeldConnection<Sqlite>;
 
-/// Runs one statement on the writer, outside any transaction.
-macro_rules! write_once {
-    ($storage:expr, $query:expr) => {{
-        let mut writer = $storage.writer().await?;
-        let outcome = $query.execute(writer.conn()).await;
-        writer.check(outcome)
-    }};
-}
-
-
 #[async_trait]
 impl Storage for SqliteStorage {
     async fn probe_write(&self) -> Result<()> {
-        write_once!(
-            self,
+        self.write(
             sqlx::query(
                 "INSERT INTO settings (name, value) VALUES ('readiness_probe', ?1) \
-                 ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
             )
-            .bind(now().to_rfc3339())
-        )?;
+            .bind(now().to_rfc3339()),
+        )
+        .await?;
         Ok(())
     }
 
@@ -229,12 +231,18 @@ impl Storage for SqliteStorage {
     }
 
     async fn setting_or_insert(&self, name: &str, fresh: &str) -> Result<String> {
-        write_once!(
-            self,
+        // Read first: a server whose database is read-only still starts (and says it is not ready).
+        let existing: Option<String> =
+            sqlx::query_scalar("SELECT value FROM settings WHERE name = ?1").bind(name).fetch_optional(&self.readers).await.map_err(classify)?;
+        if let Some(value) = existing {
+            return Ok(value);
+        }
+        self.write(
             sqlx::query("INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING")
                 .bind(name)
-                .bind(fresh)
-        )?;
+                .bind(fresh),
+        )
+        .await?;
         sqlx::query_scalar("SELECT value FROM settings WHERE name = ?1")
             .bind(name)
             .fetch_one(&self.readers)
@@ -243,13 +251,13 @@ impl Storage for SqliteStorage {
     }
 
     async fn insert_organization(&self, org: &OrganizationRecord) -> Result<()> {
-        write_once!(
-            self,
+        self.write(
             sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES (?1, ?2, ?3)")
                 .bind(org.id)
                 .bind(&org.name)
-                .bind(org.created_at)
-        )?;
+                .bind(org.created_at),
+        )
+        .await?;
         Ok(())
     }
 
@@ -282,29 +290,25 @@ impl Storage for SqliteStorage {
     }
 
     async fn insert_user_if_absent(&self, user: &UserRecord) -> Result<()> {
-        write_once!(
-            self,
-            sqlx::query(
+        self.write(sqlx::query(
                 "INSERT INTO users (id, email, password_hash, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING"
             )
             .bind(user.id)
             .bind(&user.email)
             .bind(&user.password_hash)
             .bind(user.created_at)
-        )?;
+        ).await?;
         Ok(())
     }
 
     async fn insert_membership(&self, user_id: Uuid, organization_id: Uuid) -> Result<()> {
-        write_once!(
-            self,
-            sqlx::query(
+        self.write(sqlx::query(
                 "INSERT INTO memberships (user_id, organization_id, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING"
             )
             .bind(user_id)
             .bind(organization_id)
             .bind(now())
-        )?;
+        ).await?;
         Ok(())
     }
 
@@ -336,11 +340,10 @@ impl Storage for SqliteStorage {
     }
 
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<()> {
-        write_once!(
-            self,
+        self.write(
             sqlx::query(
                 "INSERT INTO api_keys (id, organization_id, livemode, name, public_id, secret_hash, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )
             .bind(key.id)
             .bind(key.organization_id)
@@ -348,13 +351,18 @@ impl Storage for SqliteStorage {
             .bind(&key.name)
             .bind(&key.public_id)
             .bind(&key.secret_hash)
-            .bind(key.created_at)
-        )?;
+            .bind(key.created_at),
+        )
+        .await?;
         Ok(())
     }
 
     async fn api_key_by_id(&self, id: Uuid) -> Result<Option<ApiKeyRecord>> {
-        sqlx::query_as("SELECT * FROM api_keys WHERE id = ?1").bind(id).fetch_optional(&self.readers).await.map_err(classify)
+        sqlx::query_as("SELECT * FROM api_keys WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(classify)
     }
 
     async fn api_key_by_public_id(&self, public_id: &str) -> Result<Option<ApiKeyRecord>> {
@@ -374,36 +382,38 @@ impl Storage for SqliteStorage {
     }
 
     async fn revoke_api_key(&self, id: Uuid, at: Timestamp) -> Result<()> {
-        write_once!(
-            self,
-            sqlx::query("UPDATE api_keys SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL").bind(at).bind(id)
-        )?;
+        self.write(
+            sqlx::query("UPDATE api_keys SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL").bind(at).bind(id),
+        )
+        .await?;
         Ok(())
     }
 
     async fn touch_api_key(&self, id: Uuid, at: Timestamp, unless_after: Timestamp) -> Result<()> {
-        write_once!(
-            self,
+        self.write(
             sqlx::query(
-                "UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at <= ?3)"
+                "UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at <= ?3)",
             )
             .bind(at)
             .bind(id)
-            .bind(unless_after)
-        )?;
+            .bind(unless_after),
+        )
+        .await?;
         Ok(())
     }
 
     async fn insert_endpoint(&self, scope: Scope, endpoint: &EndpointRecord) -> Result<()> {
-        write_once!(
-            self,
-            sqlx::query("INSERT INTO endpoints (id, organization_id, livemode, name, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
-                .bind(endpoint.id)
-                .bind(scope.organization_id)
-                .bind(scope.livemode)
-                .bind(&endpoint.name)
-                .bind(endpoint.created_at)
-        )?;
+        self.write(
+            sqlx::query(
+                "INSERT INTO endpoints (id, organization_id, livemode, name, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .bind(endpoint.id)
+            .bind(scope.organization_id)
+            .bind(scope.livemode)
+            .bind(&endpoint.name)
+            .bind(endpoint.created_at),
+        )
+        .await?;
         Ok(())
     }
 
@@ -429,13 +439,15 @@ impl Storage for SqliteStorage {
     }
 
     async fn endpoint_exists(&self, scope: Scope, id: Uuid) -> Result<bool> {
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM endpoints WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3)")
-            .bind(id)
-            .bind(scope.organization_id)
-            .bind(scope.livemode)
-            .fetch_one(&self.readers)
-            .await
-            .map_err(classify)
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM endpoints WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3)",
+        )
+        .bind(id)
+        .bind(scope.organization_id)
+        .bind(scope.livemode)
+        .fetch_one(&self.readers)
+        .await
+        .map_err(classify)
     }
 
     async fn inventory_by_id(&self, livemode: bool, id: Uuid) -> Result<Option<InventoryRecord>> {
@@ -482,7 +494,11 @@ impl Storage for SqliteStorage {
         counted(rows, window, count, classify).await
     }
 
-    async fn add_inventory(&self, numbers: &[InventoryRecord], progress: &mut (dyn FnMut(usize) + Send)) -> Result<u64> {
+    async fn add_inventory(
+        &self,
+        numbers: &[InventoryRecord],
+        progress: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<u64> {
         let mut tx = self.writer().await?.begin("BEGIN IMMEDIATE").await?;
         let mut added = 0;
         for (i, n) in numbers.iter().enumerate() {
@@ -519,7 +535,12 @@ impl Storage for SqliteStorage {
         .map_err(classify)
     }
 
-    async fn assigned_numbers(&self, scope: Scope, filter: &AssignedFilter, window: Window) -> Result<Counted<NumberRecord>> {
+    async fn assigned_numbers(
+        &self,
+        scope: Scope,
+        filter: &AssignedFilter,
+        window: Window,
+    ) -> Result<Counted<NumberRecord>> {
         const FILTER: &str = "organization_id = ?1 AND livemode = ?2 AND released_at IS NULL \
             AND (?3 IS NULL OR country = ?3) AND (?4 IS NULL OR number_type = ?4)";
         // One statement for the page and its total (an uncorrelated subquery, computed once).
@@ -567,9 +588,7 @@ impl Storage for SqliteStorage {
     }
 
     async fn claim_idempotency_key(&self, scope: Scope, key: &str, request_hash: &str) -> Result<bool> {
-        let inserted = write_once!(
-            self,
-            sqlx::query(
+        let inserted = self.write(sqlx::query(
                 "INSERT INTO idempotency_keys (organization_id, livemode, idempotency_key, request_hash, created_at) \
                  VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now')) \
                  ON CONFLICT (organization_id, livemode, idempotency_key) DO NOTHING"
@@ -578,7 +597,7 @@ impl Storage for SqliteStorage {
             .bind(scope.livemode)
             .bind(key)
             .bind(request_hash)
-        )?;
+        ).await?;
         Ok(inserted.rows_affected() == 1)
     }
 
@@ -600,9 +619,7 @@ impl Storage for SqliteStorage {
     }
 
     async fn remove_expired_idempotency_key(&self, scope: Scope, key: &str, ages: KeyAges) -> Result<()> {
-        write_once!(
-            self,
-            sqlx::query(
+        self.write(sqlx::query(
                 "DELETE FROM idempotency_keys WHERE organization_id = ?1 AND livemode = ?2 AND idempotency_key = ?3 \
                  AND (unixepoch('now', 'subsec') - unixepoch(created_at, 'subsec') >= ?4 \
                       OR (response_status IS NULL AND unixepoch('now', 'subsec') - unixepoch(created_at, 'subsec') >= ?5))"
@@ -612,7 +629,7 @@ impl Storage for SqliteStorage {
             .bind(key)
             .bind(ages.keep.as_secs_f64())
             .bind(ages.stale.as_secs_f64())
-        )?;
+        ).await?;
         Ok(())
     }
 
@@ -623,16 +640,16 @@ impl Storage for SqliteStorage {
     }
 
     async fn abandon_idempotency_key(&self, scope: Scope, key: &str) -> Result<()> {
-        write_once!(
-            self,
+        self.write(
             sqlx::query(
                 "DELETE FROM idempotency_keys WHERE organization_id = ?1 AND livemode = ?2 AND idempotency_key = ?3 \
-                 AND response_status IS NULL"
+                 AND response_status IS NULL",
             )
             .bind(scope.organization_id)
             .bind(scope.livemode)
-            .bind(key)
-        )?;
+            .bind(key),
+        )
+        .await?;
         Ok(())
     }
 }
@@ -692,8 +709,10 @@ impl WriteTx for SqliteWriteTx {
     }
 
     async fn return_inventory(&mut self, id: Uuid) -> Result<()> {
-        let returned =
-            sqlx::query("UPDATE inventory_numbers SET available = 1 WHERE id = ?1").bind(id).execute(self.writer.conn()).await;
+        let returned = sqlx::query("UPDATE inventory_numbers SET available = 1 WHERE id = ?1")
+            .bind(id)
+            .execute(self.writer.conn())
+            .await;
         self.writer.check(returned)?;
         Ok(())
     }

@@ -69,10 +69,24 @@ pub struct Server {
 impl Server {
     /// Starts `serve` on a free loopback port (not waiting for it; see [`Server::wait_ready`]).
     pub fn start(database_url: &str, log_dir: &Path, name: &str, env: &[(&str, &str)]) -> Server {
+        Self::start_as(None, database_url, log_dir, name, env)
+    }
+
+    /// [`Server::start`], as another (unprivileged) user and group id when one is given, so that
+    /// file permissions apply to it (root ignores them).
+    pub fn start_as(uid: Option<u32>, database_url: &str, log_dir: &Path, name: &str, env: &[(&str, &str)]) -> Server {
         let addr = format!("127.0.0.1:{}", free_port());
         let log = log_dir.join(format!("{name}.log"));
         let log_file = std::fs::File::create(&log).unwrap();
-        let mut cmd = command(database_url, &["serve", "--addr", &addr]);
+        let mut cmd = match uid {
+            Some(uid) => {
+                let mut cmd = Command::new("setpriv");
+                cmd.args([&format!("--reuid={uid}"), &format!("--regid={uid}"), "--clear-groups", "--", BIN]);
+                cmd.args(["serve", "--addr", &addr]).env("DATABASE_URL", database_url).env_remove("KROS_LOG_FORMAT");
+                cmd
+            }
+            None => command(database_url, &["serve", "--addr", &addr]),
+        };
         cmd.env("LEPTOS_SITE_ROOT", Path::new(env!("CARGO_MANIFEST_DIR")).join("target/site"))
             .env("KROS_RATE_LIMIT_PER_SECOND", "0")
             .env("RUST_LOG", "warn")
