@@ -198,9 +198,15 @@ async fn sqlite_read_only_file_answers_503_and_recovers_when_writable() {
     let db = Installation::create(&path, 30);
     // The server's user owns the folder (it makes the -wal and -shm files); the file is read-only.
     Command::new("chown").args(["-R", &format!("{NOBODY}:{NOBODY}"), dir.path().to_str().unwrap()]).status().unwrap();
+    // The database's files: SQLite makes its -wal and -shm with the main file's permissions.
     let set_mode = |mode: u32| {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let file = PathBuf::from(format!("{}{suffix}", path.display()));
+            if file.exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+            }
+        }
     };
     set_mode(0o444);
 
@@ -212,7 +218,7 @@ async fn sqlite_read_only_file_answers_503_and_recovers_when_writable() {
     assert_eq!(client.owned(&server).await, 0, "reads are served");
     client.purchases_are_unavailable(&server, 10).await;
 
-    set_mode(0o644);
+    set_mode(0o644); // as an operator would: `chmod u+w kros.db*`
     client.wait_ready(&server, StatusCode::OK, Duration::from_secs(10)).await;
     client.purchases_succeed(&server, 10).await;
     assert_eq!(client.owned(&server).await, 10);

@@ -19,6 +19,9 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, Connection, Sqlite, SqliteConnection, SqlitePool};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::sync::{Mutex, OwnedRwLockReadGuard, RwLock};
 
 static MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -29,12 +32,48 @@ const INVENTORY_COLUMNS: &str =
     "id, livemode, e164, country, number_type, setup_cost_cents, monthly_cost_cents, currency, available, created_at";
 
 pub struct SqliteStorage {
+    /// The writer and the readers. Every statement holds a read guard on them while it runs, so
+    /// that [`SqliteStorage::reset`] can close every connection at once.
+    pools: Arc<RwLock<Pools>>,
+    options: SqliteConnectOptions,
+    settings: PoolSettings,
+    /// The file as it was opened (none for an in-memory database, which is never reset).
+    file: Option<WatchedFile>,
+    /// The read-only faults this storage has reset after (see [`read_only_faults`]).
+    faults_handled: AtomicU64,
+    last_reset: Mutex<Option<std::time::Instant>>,
+}
+
+struct Pools {
     /// Exactly one connection: every write goes through it.
     writer: SqlitePool,
     /// `query_only` connections for everything else.
     readers: SqlitePool,
-    /// The database file as it was opened (none for an in-memory database).
-    file: Option<WatchedFile>,
+}
+
+type Gate = OwnedRwLockReadGuard<Pools>;
+
+impl Pools {
+    /// The pools, connecting lazily (a reset must not fail because the file cannot be opened).
+    fn new(options: &SqliteConnectOptions, settings: &PoolSettings, in_memory: bool) -> Pools {
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(settings.acquire_timeout)
+            // A handle on a local file cannot go stale: no ping before each checkout.
+            .test_before_acquire(false)
+            .connect_lazy_with(options.clone());
+        let readers = if in_memory {
+            // An in-memory database exists per connection: the one connection does everything.
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(settings.max_connections.unwrap_or_else(default_readers))
+                .acquire_timeout(settings.acquire_timeout)
+                .test_before_acquire(false)
+                .connect_lazy_with(options.clone().pragma("query_only", "ON"))
+        };
+        Pools { writer, readers }
+    }
 }
 
 impl SqliteStorage {
@@ -53,46 +92,81 @@ impl SqliteStorage {
         }
         let options = options.create_if_missing(if_missing == IfMissing::Create);
         migrate(&options).await?;
-
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(settings.acquire_timeout)
-            // A handle on a local file cannot go stale: no ping before each checkout.
-            .test_before_acquire(false)
-            .connect_with(options.clone())
-            .await
-            .map_err(OpenError::Connect)?;
-        let readers = if in_memory {
-            // An in-memory database exists per connection: the one connection does everything.
-            writer.clone()
-        } else {
-            SqlitePoolOptions::new()
-                .max_connections(settings.max_connections.unwrap_or_else(default_readers))
-                .acquire_timeout(settings.acquire_timeout)
-                .test_before_acquire(false)
-                .connect_with(options.pragma("query_only", "ON"))
-                .await
-                .map_err(OpenError::Connect)?
-        };
+        let pools = Pools::new(&options, settings, in_memory);
+        // Open the writer now, so that a database that cannot be opened stops the start.
+        drop(pools.writer.acquire().await.map_err(OpenError::Connect)?);
         let file =
             if in_memory { None } else { Some(WatchedFile::new(&path).map_err(|e| OpenError::Config(e.to_string()))?) };
-        Ok(SqliteStorage { writer, readers, file })
+        Ok(SqliteStorage {
+            pools: Arc::new(RwLock::new(pools)),
+            options,
+            settings: settings.clone(),
+            file,
+            faults_handled: AtomicU64::new(read_only_faults::count()),
+            last_reset: Mutex::new(None),
+        })
+    }
+
+    /// A read guard on the pools, for one statement or transaction.
+    async fn gate(&self) -> Gate {
+        self.pools.clone().read_owned().await
     }
 
     /// Runs one write on the writer, outside any transaction.
     async fn write<'q>(&self, query: sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>) -> Result<SqliteQueryResult> {
-        let mut writer = self.writer().await?;
+        let (_gate, mut writer) = self.writer().await?;
         let outcome = query.execute(writer.conn()).await;
         writer.check(outcome)
     }
 
-    /// The writer connection, once the file is known to be the one that was opened.
-    async fn writer(&self) -> Result<Writer> {
+    /// The writer connection, once the file is known to be the one that was opened, and after a
+    /// reset if a write found the database read-only since the last one.
+    async fn writer(&self) -> Result<(Gate, Writer)> {
         if let Some(file) = &self.file {
             file.check()?;
         }
-        let conn = self.writer.acquire().await.map_err(classify)?;
-        Ok(Writer::new(conn, &ERROR_RULES))
+        self.reset_after_read_only_fault().await;
+        let gate = self.gate().await;
+        let conn = gate.writer.acquire().await.map_err(classify)?;
+        Ok((gate, Writer::new(conn, &ERROR_RULES)))
+    }
+
+    /// SQLite shares what it knows of a file among all of a process's connections to it (the
+    /// `-shm` mapping, read-only or not, among them), so a database that was read-only stays so
+    /// for as long as any connection is open, even after its permissions are restored. After a
+    /// read-only fault the next write therefore closes every connection (waiting for those in
+    /// use), and new ones are opened on demand. At most once a second.
+    async fn reset_after_read_only_fault(&self) {
+        let faults = read_only_faults::count();
+        if self.file.is_none() || faults == self.faults_handled.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut last_reset = self.last_reset.lock().await;
+        if last_reset.is_some_and(|at| at.elapsed() < Duration::from_secs(1)) {
+            return; // still read-only, most likely: the next write after the second resets
+        }
+        let mut pools = self.pools.write().await;
+        self.faults_handled.store(faults, Ordering::Relaxed);
+        pools.writer.close().await;
+        pools.readers.close().await;
+        *pools = Pools::new(&self.options, &self.settings, false);
+        *last_reset = Some(std::time::Instant::now());
+        tracing::warn!("the database was read-only: every connection was closed, new ones are opened");
+    }
+}
+
+/// How many writes found the database read-only, in this process.
+mod read_only_faults {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+
+    pub fn count() -> u64 {
+        COUNT.load(Ordering::Relaxed)
+    }
+
+    pub fn note() {
+        COUNT.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -199,8 +273,13 @@ fn is_fault_code(code: i32) -> bool {
 }
 
 fn poisons_connection(err: &sqlx::Error) -> bool {
+    if primary_code(err) == Some(SQLITE_READONLY) {
+        read_only_faults::note();
+    }
     matches!(err, sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed) || primary_code(err).is_some_and(is_fault_code)
 }
+
+const SQLITE_READONLY: i32 = 8;
 
 static ERROR_RULES: ErrorRules = ErrorRules { poisons_connection, classify };
 
@@ -222,18 +301,23 @@ impl Storage for SqliteStorage {
     }
 
     async fn close(&self) {
-        self.readers.close().await;
-        self.writer.close().await;
+        let pools = self.pools.read().await;
+        pools.readers.close().await;
+        pools.writer.close().await;
     }
 
     async fn begin_write(&self) -> Result<Box<dyn WriteTx>> {
-        Ok(Box::new(SqliteWriteTx { writer: self.writer().await?.begin("BEGIN IMMEDIATE").await? }))
+        let (gate, writer) = self.writer().await?;
+        Ok(Box::new(SqliteWriteTx { writer: writer.begin("BEGIN IMMEDIATE").await?, _gate: gate }))
     }
 
     async fn setting_or_insert(&self, name: &str, fresh: &str) -> Result<String> {
         // Read first: a server whose database is read-only still starts (and says it is not ready).
-        let existing: Option<String> =
-            sqlx::query_scalar("SELECT value FROM settings WHERE name = ?1").bind(name).fetch_optional(&self.readers).await.map_err(classify)?;
+        let existing: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE name = ?1")
+            .bind(name)
+            .fetch_optional(&self.pools.read().await.readers)
+            .await
+            .map_err(classify)?;
         if let Some(value) = existing {
             return Ok(value);
         }
@@ -245,7 +329,7 @@ impl Storage for SqliteStorage {
         .await?;
         sqlx::query_scalar("SELECT value FROM settings WHERE name = ?1")
             .bind(name)
-            .fetch_one(&self.readers)
+            .fetch_one(&self.pools.read().await.readers)
             .await
             .map_err(classify)
     }
@@ -264,13 +348,14 @@ impl Storage for SqliteStorage {
     async fn organization_exists(&self, id: Uuid) -> Result<bool> {
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM organizations WHERE id = ?1)")
             .bind(id)
-            .fetch_one(&self.readers)
+            .fetch_one(&self.pools.read().await.readers)
             .await
             .map_err(classify)
     }
 
     async fn insert_user(&self, user: &UserRecord, organization_id: Uuid) -> Result<()> {
-        let mut tx = self.writer().await?.begin("BEGIN IMMEDIATE").await?;
+        let (_gate, writer) = self.writer().await?;
+        let mut tx = writer.begin("BEGIN IMMEDIATE").await?;
         let inserted = sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)")
             .bind(user.id)
             .bind(&user.email)
@@ -315,7 +400,7 @@ impl Storage for SqliteStorage {
     async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRecord>> {
         sqlx::query_as("SELECT id, email, password_hash, created_at FROM users WHERE id = ?1")
             .bind(id)
-            .fetch_optional(&self.readers)
+            .fetch_optional(&self.pools.read().await.readers)
             .await
             .map_err(classify)
     }
@@ -323,7 +408,7 @@ impl Storage for SqliteStorage {
     async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>> {
         sqlx::query_as("SELECT id, email, password_hash, created_at FROM users WHERE email = ?1")
             .bind(email)
-            .fetch_optional(&self.readers)
+            .fetch_optional(&self.pools.read().await.readers)
             .await
             .map_err(classify)
     }
@@ -334,7 +419,7 @@ impl Storage for SqliteStorage {
              WHERE m.user_id = ?1 ORDER BY m.created_at, o.id",
         )
         .bind(user_id)
-        .fetch_all(&self.readers)
+        .fetch_all(&self.pools.read().await.readers)
         .await
         .map_err(classify)
     }
@@ -360,7 +445,7 @@ impl Storage for SqliteStorage {
     async fn api_key_by_id(&self, id: Uuid) -> Result<Option<ApiKeyRecord>> {
         sqlx::query_as("SELECT * FROM api_keys WHERE id = ?1")
             .bind(id)
-            .fetch_optional(&self.readers)
+            .fetch_optional(&self.pools.read().await.readers)
             .await
             .map_err(classify)
     }
@@ -368,7 +453,7 @@ impl Storage for SqliteStorage {
     async fn api_key_by_public_id(&self, public_id: &str) -> Result<Option<ApiKeyRecord>> {
         sqlx::query_as("SELECT * FROM api_keys WHERE public_id = ?1")
             .bind(public_id)
-            .fetch_optional(&self.readers)
+            .fetch_optional(&self.pools.read().await.readers)
             .await
             .map_err(classify)
     }
@@ -376,7 +461,7 @@ impl Storage for SqliteStorage {
     async fn api_keys_of(&self, organization_id: Uuid) -> Result<Vec<ApiKeyRecord>> {
         sqlx::query_as("SELECT * FROM api_keys WHERE organization_id = ?1 ORDER BY created_at DESC, id DESC")
             .bind(organization_id)
-            .fetch_all(&self.readers)
+            .fetch_all(&self.pools.read().await.readers)
             .await
             .map_err(classify)
     }
@@ -418,6 +503,7 @@ impl Storage for SqliteStorage {
     }
 
     async fn endpoints(&self, scope: Scope, window: Window) -> Result<Counted<EndpointRecord>> {
+        let pools = self.pools.read().await;
         let rows = sqlx::query_as(
             "SELECT id, livemode, name, created_at, \
              (SELECT COUNT(*) FROM endpoints WHERE organization_id = ?1 AND livemode = ?2) AS total \
@@ -428,13 +514,13 @@ impl Storage for SqliteStorage {
         .bind(scope.livemode)
         .bind(window.limit)
         .bind(window.offset)
-        .fetch_all(&self.readers)
+        .fetch_all(&pools.readers)
         .await
         .map_err(classify)?;
         let count = sqlx::query_scalar("SELECT COUNT(*) FROM endpoints WHERE organization_id = ?1 AND livemode = ?2")
             .bind(scope.organization_id)
             .bind(scope.livemode)
-            .fetch_one(&self.readers);
+            .fetch_one(&pools.readers);
         counted(rows, window, count, classify).await
     }
 
@@ -445,7 +531,7 @@ impl Storage for SqliteStorage {
         .bind(id)
         .bind(scope.organization_id)
         .bind(scope.livemode)
-        .fetch_one(&self.readers)
+        .fetch_one(&self.pools.read().await.readers)
         .await
         .map_err(classify)
     }
@@ -454,7 +540,7 @@ impl Storage for SqliteStorage {
         sqlx::query_as(&format!("SELECT {INVENTORY_COLUMNS} FROM inventory_numbers WHERE id = ?1 AND livemode = ?2"))
             .bind(id)
             .bind(livemode)
-            .fetch_optional(&self.readers)
+            .fetch_optional(&self.pools.read().await.readers)
             .await
             .map_err(classify)
     }
@@ -463,12 +549,13 @@ impl Storage for SqliteStorage {
         sqlx::query_as(&format!("SELECT {INVENTORY_COLUMNS} FROM inventory_numbers WHERE e164 = ?1 AND livemode = ?2"))
             .bind(e164)
             .bind(livemode)
-            .fetch_optional(&self.readers)
+            .fetch_optional(&self.pools.read().await.readers)
             .await
             .map_err(classify)
     }
 
     async fn search_inventory(&self, filter: &InventoryFilter, window: Window) -> Result<Counted<InventoryRecord>> {
+        let pools = self.pools.read().await;
         const FILTER: &str = "livemode = ?1 AND available = 1 AND country = ?2 \
             AND (?3 IS NULL OR number_type = ?3) AND (?4 IS NULL OR e164 LIKE '%' || ?4 || '%')";
         let rows = sqlx::query_as(&format!(
@@ -481,7 +568,7 @@ impl Storage for SqliteStorage {
         .bind(&filter.contains)
         .bind(window.limit)
         .bind(window.offset)
-        .fetch_all(&self.readers)
+        .fetch_all(&pools.readers)
         .await
         .map_err(classify)?;
         let count_sql = format!("SELECT COUNT(*) FROM inventory_numbers WHERE {FILTER}");
@@ -490,7 +577,7 @@ impl Storage for SqliteStorage {
             .bind(&filter.country)
             .bind(filter.number_type)
             .bind(&filter.contains)
-            .fetch_one(&self.readers);
+            .fetch_one(&pools.readers);
         counted(rows, window, count, classify).await
     }
 
@@ -499,7 +586,8 @@ impl Storage for SqliteStorage {
         numbers: &[InventoryRecord],
         progress: &mut (dyn FnMut(usize) + Send),
     ) -> Result<u64> {
-        let mut tx = self.writer().await?.begin("BEGIN IMMEDIATE").await?;
+        let (_gate, writer) = self.writer().await?;
+        let mut tx = writer.begin("BEGIN IMMEDIATE").await?;
         let mut added = 0;
         for (i, n) in numbers.iter().enumerate() {
             let inserted = sqlx::query(&format!(
@@ -530,7 +618,7 @@ impl Storage for SqliteStorage {
             "SELECT DISTINCT country FROM inventory_numbers WHERE livemode = ?1 AND available = 1 ORDER BY country",
         )
         .bind(livemode)
-        .fetch_all(&self.readers)
+        .fetch_all(&self.pools.read().await.readers)
         .await
         .map_err(classify)
     }
@@ -541,6 +629,7 @@ impl Storage for SqliteStorage {
         filter: &AssignedFilter,
         window: Window,
     ) -> Result<Counted<NumberRecord>> {
+        let pools = self.pools.read().await;
         const FILTER: &str = "organization_id = ?1 AND livemode = ?2 AND released_at IS NULL \
             AND (?3 IS NULL OR country = ?3) AND (?4 IS NULL OR number_type = ?4)";
         // One statement for the page and its total (an uncorrelated subquery, computed once).
@@ -554,7 +643,7 @@ impl Storage for SqliteStorage {
         .bind(filter.number_type)
         .bind(window.limit)
         .bind(window.offset)
-        .fetch_all(&self.readers)
+        .fetch_all(&pools.readers)
         .await
         .map_err(classify)?;
         let count_sql = format!("SELECT COUNT(*) FROM phone_numbers WHERE {FILTER}");
@@ -563,7 +652,7 @@ impl Storage for SqliteStorage {
             .bind(scope.livemode)
             .bind(&filter.country)
             .bind(filter.number_type)
-            .fetch_one(&self.readers);
+            .fetch_one(&pools.readers);
         counted(rows, window, count, classify).await
     }
 
@@ -574,7 +663,7 @@ impl Storage for SqliteStorage {
         .bind(id)
         .bind(scope.organization_id)
         .bind(scope.livemode)
-        .fetch_optional(&self.readers)
+        .fetch_optional(&self.pools.read().await.readers)
         .await
         .map_err(classify)
     }
@@ -582,7 +671,7 @@ impl Storage for SqliteStorage {
     async fn audit_history(&self, phone_number_id: Uuid) -> Result<Vec<AuditRecord>> {
         sqlx::query_as("SELECT * FROM audit_log WHERE phone_number_id = ?1 ORDER BY created_at, id")
             .bind(phone_number_id)
-            .fetch_all(&self.readers)
+            .fetch_all(&self.pools.read().await.readers)
             .await
             .map_err(classify)
     }
@@ -613,7 +702,7 @@ impl Storage for SqliteStorage {
         .bind(key)
         .bind(ages.keep.as_secs_f64())
         .bind(ages.stale.as_secs_f64())
-        .fetch_optional(&self.readers)
+        .fetch_optional(&self.pools.read().await.readers)
         .await
         .map_err(classify)
     }
@@ -634,7 +723,7 @@ impl Storage for SqliteStorage {
     }
 
     async fn complete_idempotency_key(&self, scope: Scope, key: &str, status: u16, body: &str) -> Result<()> {
-        let mut writer = self.writer().await?;
+        let (_gate, mut writer) = self.writer().await?;
         let outcome = complete_key(writer.conn(), scope, key, status, body).await;
         writer.check(outcome)
     }
@@ -678,7 +767,9 @@ async fn complete_key(
 /// A write transaction on the writer connection (`BEGIN IMMEDIATE`: the write lock is held from
 /// the start, so `number_for_update` needs no row lock).
 struct SqliteWriteTx {
+    // Dropped first: an abandoned transaction's rollback is under way before the gate opens.
     writer: Writer,
+    _gate: Gate,
 }
 
 #[async_trait]
@@ -797,10 +888,12 @@ impl WriteTx for SqliteWriteTx {
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {
-        self.writer.finish("COMMIT").await
+        let SqliteWriteTx { writer, _gate } = *self;
+        writer.finish("COMMIT").await
     }
 
     async fn rollback(self: Box<Self>) -> Result<()> {
-        self.writer.finish("ROLLBACK").await
+        let SqliteWriteTx { writer, _gate } = *self;
+        writer.finish("ROLLBACK").await
     }
 }

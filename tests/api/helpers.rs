@@ -307,4 +307,27 @@ impl RawDb {
             RawDb::Postgres(db) => sqlx::query_scalar(sql).bind(inventory_id).fetch_one(db).await.unwrap(),
         }
     }
+
+    /// An Idempotency-Key record of the organization's live mode, claimed now, with no answer.
+    pub async fn claim_idempotency_key(&self, org: Uuid, key: &str, fingerprint: &str) {
+        let sql = "INSERT INTO idempotency_keys (organization_id, livemode, idempotency_key, request_hash, created_at) \
+                   VALUES ($1, true, $2, $3, $4)";
+        let now = chrono::Utc::now();
+        match self {
+            RawDb::Sqlite(db) => sqlx::query(sql).bind(org).bind(key).bind(fingerprint).bind(now).execute(db).await.map(|_| ()),
+            RawDb::Postgres(db) => sqlx::query(sql).bind(org).bind(key).bind(fingerprint).bind(now).execute(db).await.map(|_| ()),
+        }
+        .unwrap();
+    }
+
+    /// Moves an Idempotency-Key record of the organization's live mode `by` into the past.
+    pub async fn age_idempotency_key(&self, org: Uuid, key: &str, by: chrono::Duration) {
+        let sql = "UPDATE idempotency_keys SET created_at = $1 WHERE organization_id = $2 AND idempotency_key = $3";
+        let then = chrono::Utc::now() - by;
+        let updated = match self {
+            RawDb::Sqlite(db) => sqlx::query(sql).bind(then).bind(org).bind(key).execute(db).await.unwrap().rows_affected(),
+            RawDb::Postgres(db) => sqlx::query(sql).bind(then).bind(org).bind(key).execute(db).await.unwrap().rows_affected(),
+        };
+        assert_eq!(updated, 1, "the key's record exists");
+    }
 }

@@ -201,3 +201,42 @@ async fn concurrent_requests_with_the_same_key_buy_once() {
     assert_eq!(res.status(), 201);
     assert_eq!(body_json(res).await, created[0]);
 }
+
+// Ages are judged by the database's clock: these tests move a record's `created_at` back.
+
+#[tokio::test]
+async fn a_key_is_forgotten_after_a_day() {
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    let inv = app.inventory(Mode::Live, "+14155550101", "US", "local", 100, 115).await;
+    let inv2 = app.inventory(Mode::Live, "+14155550102", "US", "local", 100, 115).await;
+    assert_eq!(post_with_key(&app, &org.live_key, "k", json!({"inventory_id": inv})).await.status(), 201);
+    app.raw.age_idempotency_key(org.id, "k", chrono::Duration::hours(24) + chrono::Duration::seconds(5)).await;
+
+    // A day later the key is free: another body is a new purchase, not a reuse.
+    let res = post_with_key(&app, &org.live_key, "k", json!({"inventory_id": inv2})).await;
+    assert_eq!(res.status(), 201);
+    assert!(res.headers().get("idempotent-replayed").is_none());
+    assert_eq!(app.rows_for_org(org.id).await, 2);
+}
+
+#[tokio::test]
+async fn a_key_whose_first_request_is_still_running_is_409_and_taken_over_after_a_minute() {
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    let inv = app.inventory(Mode::Live, "+14155550101", "US", "local", 100, 115).await;
+    // A first request with this body claimed the key and has not answered (yet, or ever).
+    let body: kros_numbers::domain::PurchaseBody = serde_json::from_value(json!({"inventory_id": inv})).unwrap();
+    let claim = kros_numbers::service::idempotency::Claim::new("k", &body).unwrap();
+    app.raw.claim_idempotency_key(org.id, "k", claim.fingerprint()).await;
+
+    let res = post_with_key(&app, &org.live_key, "k", json!({"inventory_id": inv})).await;
+    assert_error(res, 409, "conflict").await;
+    assert!(app.is_available(inv).await, "nothing bought while the first request may still run");
+
+    // After a minute without an answer, the first request died (its purchase rolled back).
+    app.raw.age_idempotency_key(org.id, "k", chrono::Duration::seconds(61)).await;
+    let res = post_with_key(&app, &org.live_key, "k", json!({"inventory_id": inv})).await;
+    assert_eq!(res.status(), 201, "the key is taken over");
+    assert!(!app.is_available(inv).await);
+}
