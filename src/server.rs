@@ -40,8 +40,18 @@ pub struct ServerSettings {
     pub if_missing: IfMissing,
 }
 
+/// What every request needs; cloned for each one (axum's `State`), so it is one `Arc`.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(std::sync::Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub ctx: Context,
     pub jwt: JwtSettings,
     pub rate_limit: RateLimit,
@@ -81,12 +91,12 @@ pub async fn state(settings: &ServerSettings) -> Result<AppState, AppError> {
             leptos::config::Env::PROD
         })
         .build();
-    Ok(AppState {
+    Ok(AppState(std::sync::Arc::new(Shared {
         ctx,
         jwt: settings.jwt.clone(),
         rate_limit: RateLimit::new(settings.rate_limit_per_second, settings.rate_limit_burst),
         leptos_options,
-    })
+    })))
 }
 
 /// The whole application: `/v1` (REST), health checks, and the dashboard.

@@ -8,10 +8,18 @@
 //! - a connection whose `COMMIT` or `ROLLBACK` failed (disk full, read-only file) is in a state
 //!   nobody knows: it is closed, never returned to the pool (sqlx 0.8 returned it, still counting
 //!   a transaction, and every later `BEGIN` on it failed until a restart).
+//!
+//! A held connection goes back to its pool when it is done (sqlx pings it on the way), or, for
+//! SQLite's one writer, into a [`Slot`] that the next writer takes it from as it is: the writers'
+//! queue is the slot's lock, and no round trip is spent between two writes.
 
 use super::{Result, StorageError};
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Executor};
+use tokio::sync::OwnedMutexGuard;
+
+/// A connection kept out of its pool between uses, and the lock that makes its users queue.
+pub(super) type Slot<DB> = OwnedMutexGuard<Option<PoolConnection<DB>>>;
 
 /// How a backend reads its errors.
 pub(super) struct ErrorRules {
@@ -25,7 +33,11 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
 {
     conn: Option<PoolConnection<DB>>,
+    /// Where the connection goes when done; none: back to its pool.
+    slot: Option<Slot<DB>>,
     in_transaction: bool,
+    /// Closed on drop, never reused.
+    discarded: bool,
     rules: &'static ErrorRules,
 }
 
@@ -34,7 +46,12 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
 {
     pub fn new(conn: PoolConnection<DB>, rules: &'static ErrorRules) -> Self {
-        HeldConnection { conn: Some(conn), in_transaction: false, rules }
+        HeldConnection { conn: Some(conn), slot: None, in_transaction: false, discarded: false, rules }
+    }
+
+    /// A connection that goes back into `slot` when done (unless it was discarded).
+    pub fn in_slot(slot: Slot<DB>, conn: PoolConnection<DB>, rules: &'static ErrorRules) -> Self {
+        HeldConnection { conn: Some(conn), slot: Some(slot), in_transaction: false, discarded: false, rules }
     }
 
     pub fn conn(&mut self) -> &mut DB::Connection {
@@ -57,6 +74,7 @@ where
             conn.close_on_drop();
         }
         self.in_transaction = false;
+        self.discarded = true;
     }
 
     pub async fn begin(mut self, statement: &'static str) -> Result<Self> {
@@ -83,26 +101,32 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
 {
     fn drop(&mut self) {
-        if !self.in_transaction {
-            return;
-        }
         let Some(mut conn) = self.conn.take() else { return };
+        let slot = self.slot.take();
+        if !self.in_transaction {
+            if let (Some(mut slot), false) = (slot, self.discarded) {
+                *slot = Some(conn);
+            }
+            return; // otherwise dropped: back to the pool, or closed if discarded
+        }
         match tokio::runtime::Handle::try_current() {
+            // The slot's lock goes with it: the next writer waits for the rollback.
             Ok(runtime) => {
-                runtime.spawn(rollback_or_close(conn));
+                runtime.spawn(rollback_or_close(conn, slot));
             }
             Err(_) => conn.close_on_drop(),
         }
     }
 }
 
-/// Ends an abandoned transaction before the connection goes back to the pool.
-async fn rollback_or_close<DB: Database>(mut conn: PoolConnection<DB>)
+/// Ends an abandoned transaction before the connection is used again.
+async fn rollback_or_close<DB: Database>(mut conn: PoolConnection<DB>, slot: Option<Slot<DB>>)
 where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
 {
-    let rolled_back = (&mut *conn).execute("ROLLBACK").await;
-    if rolled_back.is_err() {
-        conn.close_on_drop();
+    match ((&mut *conn).execute("ROLLBACK").await, slot) {
+        (Ok(_), Some(mut slot)) => *slot = Some(conn),
+        (Ok(_), None) => {}
+        (Err(_), _) => conn.close_on_drop(),
     }
 }

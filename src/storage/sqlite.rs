@@ -11,6 +11,7 @@
 //! `Unavailable` instead and readiness fails.
 
 use super::held::{ErrorRules, HeldConnection};
+use sqlx::pool::PoolConnection;
 use super::*;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
@@ -47,6 +48,9 @@ pub struct SqliteStorage {
 struct Pools {
     /// Exactly one connection: every write goes through it.
     writer: SqlitePool,
+    /// The writer connection between two writes, out of its pool (see `held`); writers queue on
+    /// its lock. Unused for an in-memory database, whose one connection readers share.
+    writer_slot: Arc<Mutex<Option<PoolConnection<Sqlite>>>>,
     /// `query_only` connections for everything else.
     readers: SqlitePool,
 }
@@ -72,7 +76,7 @@ impl Pools {
                 .test_before_acquire(false)
                 .connect_lazy_with(options.clone().pragma("query_only", "ON"))
         };
-        Pools { writer, readers }
+        Pools { writer, readers, writer_slot: Arc::new(Mutex::new(None)) }
     }
 }
 
@@ -127,8 +131,17 @@ impl SqliteStorage {
         }
         self.reset_after_read_only_fault().await;
         let gate = self.gate().await;
-        let conn = gate.writer.acquire().await.map_err(classify)?;
-        Ok((gate, Writer::new(conn, &ERROR_RULES)))
+        if self.file.is_none() {
+            let conn = gate.writer.acquire().await.map_err(classify)?;
+            return Ok((gate, Writer::new(conn, &ERROR_RULES)));
+        }
+        let waited = tokio::time::timeout(self.settings.acquire_timeout, gate.writer_slot.clone().lock_owned()).await;
+        let mut slot = waited.map_err(|_| StorageError::Unavailable("timed out waiting for the writer".into()))?;
+        let conn = match slot.take() {
+            Some(conn) => conn,
+            None => gate.writer.acquire().await.map_err(classify)?,
+        };
+        Ok((gate, Writer::in_slot(slot, conn, &ERROR_RULES)))
     }
 
     /// SQLite shares what it knows of a file among all of a process's connections to it (the
@@ -147,6 +160,7 @@ impl SqliteStorage {
         }
         let mut pools = self.pools.write().await;
         self.faults_handled.store(faults, Ordering::Relaxed);
+        drop(pools.writer_slot.lock().await.take());
         pools.writer.close().await;
         pools.readers.close().await;
         *pools = Pools::new(&self.options, &self.settings, false);
@@ -170,9 +184,12 @@ mod read_only_faults {
     }
 }
 
-/// Readers: about one per core (reads are short, and more connections than cores only queue).
+/// Readers: two per core. Each connection runs its statements on a thread of its own, and a
+/// statement's time is mostly the hand-off to that thread and back, so a second connection per
+/// core keeps the cores busy; more only queue (`make bench` on 2 cores: get one 9.9k req/s with
+/// 2 readers, 11.3k with 4, 10.5k with 8, 5.1k with 16; see BENCHMARKS.md).
 fn default_readers() -> u32 {
-    std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2).clamp(2, 8)
+    std::thread::available_parallelism().map(|n| 2 * n.get() as u32).unwrap_or(4).clamp(2, 16)
 }
 
 /// `serve` refuses a database that does not exist; `migrate` creates it and its folder.
@@ -302,6 +319,7 @@ impl Storage for SqliteStorage {
 
     async fn close(&self) {
         let pools = self.pools.read().await;
+        drop(pools.writer_slot.lock().await.take());
         pools.readers.close().await;
         pools.writer.close().await;
     }
