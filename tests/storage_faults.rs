@@ -76,8 +76,8 @@ impl Client {
         }
     }
 
-    /// Buys the next number for sale; returns the status and body.
-    async fn buy_one(&self, server: &Server) -> (StatusCode, Value) {
+    /// The first number for sale.
+    async fn first_for_sale(&self, server: &Server) -> String {
         let list: Value = self
             .http
             .get(server.url("/v1/phone-numbers?action=available&country=US&limit=1"))
@@ -88,7 +88,11 @@ impl Client {
             .json()
             .await
             .unwrap();
-        let inventory_id = list["data"][0]["id"].as_str().expect("a number for sale").to_string();
+        list["data"][0]["id"].as_str().unwrap_or_else(|| panic!("a number for sale: {list}")).to_string()
+    }
+
+    /// Buys an inventory number; returns the status and body.
+    async fn buy(&self, server: &Server, inventory_id: &str) -> (StatusCode, Value) {
         let res = self
             .http
             .post(server.url("/v1/phone-numbers"))
@@ -99,6 +103,12 @@ impl Client {
             .unwrap();
         let status = res.status();
         (status, res.json().await.unwrap())
+    }
+
+    /// Buys the next number for sale; returns the status and body.
+    async fn buy_one(&self, server: &Server) -> (StatusCode, Value) {
+        let inventory_id = self.first_for_sale(server).await;
+        self.buy(server, &inventory_id).await
     }
 
     async fn owned(&self, server: &Server) -> i64 {
@@ -235,11 +245,15 @@ async fn sqlite_removed_database_is_detected_and_serve_will_not_recreate_it() {
     server.wait_ready();
     let client = Client::new(&db.key);
     client.purchases_succeed(&server, 1).await;
+    let for_sale = client.first_for_sale(&server).await;
 
     // The data folder goes away under the server (the file stays open in the process).
     std::fs::remove_dir_all(&data).unwrap();
     assert_eq!(client.ready(&server).await, StatusCode::SERVICE_UNAVAILABLE, "a removed database is not ready");
-    client.purchases_are_unavailable(&server, 3).await;
+    for _ in 0..3 {
+        let (status, body) = client.buy(&server, &for_sale).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "no write into a removed file: {body}");
+    }
     drop(server);
 
     // Restarted, `serve` refuses to start on a database that is not there, rather than serve an
