@@ -6,7 +6,7 @@ use super::held::{ErrorRules, HeldConnection};
 use super::*;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgQueryResult};
-use sqlx::{ConnectOptions, Connection, PgConnection, PgPool, Postgres};
+use sqlx::{ConnectOptions, PgConnection, PgPool, Postgres};
 use std::str::FromStr;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -29,24 +29,13 @@ impl PgStorage {
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections.unwrap_or(16))
             .acquire_timeout(settings.acquire_timeout)
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    // Sessions opened before the database was last found read-only may still be
-                    // read-only by default: they are not handed out again.
-                    if read_only_mark::predates(meta.age) {
-                        return Ok(false);
-                    }
-                    // Connections drop with the server. sqlx pings each one as it comes back to
-                    // the pool; one idle for longer than a second is pinged again before use (a
-                    // dead one is replaced), so a process serves again by itself once the
-                    // database is back, without a round trip per statement on a busy server.
-                    if meta.idle_for > Duration::from_secs(1) {
-                        conn.ping().await?;
-                    }
-                    Ok(true)
-                })
-            })
+            // Connections drop with the server: each is pinged before use (a dead one is
+            // replaced), so a process serves again by itself once the database is back, and no
+            // request fails on a connection that died while it sat in the pool.
+            .test_before_acquire(true)
+            // Sessions opened before the database was last found read-only may still be
+            // read-only by default: they are not handed out again.
+            .before_acquire(|_conn, meta| Box::pin(async move { Ok(!read_only_mark::predates(meta.age)) }))
             .connect_with(options)
             .await
             .map_err(OpenError::Connect)?;
