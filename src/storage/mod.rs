@@ -20,6 +20,7 @@ pub mod sqlite;
 
 pub use records::*;
 
+use crate::domain::{NumberStatus, NumberType};
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
@@ -237,4 +238,50 @@ pub trait WriteTx: Send {
     async fn complete_idempotency_key(&mut self, scope: Scope, key: &str, status: u16, body: &str) -> Result<()>;
     async fn commit(self: Box<Self>) -> Result<()>;
     async fn rollback(self: Box<Self>) -> Result<()>;
+}
+
+/// The columns of a phone number, in the order [`bind_number`] binds them (the same on both
+/// databases).
+pub(crate) const NUMBER_COLUMNS: &str =
+    "id, organization_id, inventory_id, livemode, e164, country, number_type, status, \
+    endpoint_id, allow_inbound, allow_outbound, sip_username, sip_password, setup_cost_cents, \
+    monthly_cost_cents, currency, created_at, updated_at, released_at";
+
+/// Binds every column of `n`, in [`NUMBER_COLUMNS`] order, on either database.
+pub(crate) fn bind_number<'q, DB>(
+    query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
+    n: &'q NumberRecord,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    NumberType: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    NumberStatus: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<Uuid>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Timestamp: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<Timestamp>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    query
+        .bind(n.id)
+        .bind(n.organization_id)
+        .bind(n.inventory_id)
+        .bind(n.livemode)
+        .bind(&n.e164)
+        .bind(&n.country)
+        .bind(n.number_type)
+        .bind(n.status)
+        .bind(n.endpoint_id)
+        .bind(n.allow_inbound)
+        .bind(n.allow_outbound)
+        .bind(&n.sip_username)
+        .bind(&n.sip_password)
+        .bind(n.setup_cost_cents)
+        .bind(n.monthly_cost_cents)
+        .bind(&n.currency)
+        .bind(n.created_at)
+        .bind(n.updated_at)
+        .bind(n.released_at)
 }

@@ -11,9 +11,6 @@ use std::str::FromStr;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
-const NUMBER_COLUMNS: &str = "id, organization_id, inventory_id, livemode, e164, country, number_type, status, \
-    endpoint_id, allow_inbound, allow_outbound, sip_username, sip_password, setup_cost_cents, \
-    monthly_cost_cents, currency, created_at, updated_at, released_at";
 const INVENTORY_COLUMNS: &str =
     "id, livemode, e164, country, number_type, setup_cost_cents, monthly_cost_cents, currency, available, created_at";
 
@@ -146,8 +143,11 @@ impl Storage for PgStorage {
 
     async fn setting_or_insert(&self, name: &str, fresh: &str) -> Result<String> {
         // Read first: a server whose database is read-only still starts (and says it is not ready).
-        let existing: Option<String> =
-            sqlx::query_scalar("SELECT value FROM settings WHERE name = $1").bind(name).fetch_optional(&self.pool).await.map_err(classify)?;
+        let existing: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)?;
         if let Some(value) = existing {
             return Ok(value);
         }
@@ -634,29 +634,13 @@ impl WriteTx for PgWriteTx {
     }
 
     async fn insert_number(&mut self, n: &NumberRecord) -> Result<()> {
-        let inserted = sqlx::query(&format!(
-            "INSERT INTO phone_numbers ({NUMBER_COLUMNS}) VALUES \
+        let inserted = bind_number(
+            sqlx::query(&format!(
+                "INSERT INTO phone_numbers ({NUMBER_COLUMNS}) VALUES \
              ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
-        ))
-        .bind(n.id)
-        .bind(n.organization_id)
-        .bind(n.inventory_id)
-        .bind(n.livemode)
-        .bind(&n.e164)
-        .bind(&n.country)
-        .bind(n.number_type)
-        .bind(n.status)
-        .bind(n.endpoint_id)
-        .bind(n.allow_inbound)
-        .bind(n.allow_outbound)
-        .bind(&n.sip_username)
-        .bind(&n.sip_password)
-        .bind(n.setup_cost_cents)
-        .bind(n.monthly_cost_cents)
-        .bind(&n.currency)
-        .bind(n.created_at)
-        .bind(n.updated_at)
-        .bind(n.released_at)
+            )),
+            n,
+        )
         .execute(self.held.conn())
         .await;
         self.held.check(inserted)?;
