@@ -55,8 +55,9 @@ impl AppError {
     pub fn config(message: impl Into<String>) -> Self {
         AppError::internal(message)
     }
-    pub fn unavailable(message: impl Into<String>, cause: Option<Cause>) -> Self {
-        AppError::Unavailable { message: message.into(), cause }
+    /// An internal error caused by `cause`, which the log shows.
+    pub fn internal_caused_by(message: impl Into<String>, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        AppError::Internal { message: message.into(), cause: Some(std::sync::Arc::new(cause)) }
     }
 
     /// The error and every cause below it, for the log: `a: b: c`.
@@ -147,10 +148,11 @@ impl From<Invalid> for AppError {
 impl From<StorageError> for AppError {
     fn from(err: StorageError) -> Self {
         match err {
-            StorageError::Unavailable(_) => {
-                AppError::unavailable("the database is unavailable; retry shortly", Some(std::sync::Arc::new(err)))
-            }
-            other => AppError::Internal { message: "database error".into(), cause: Some(std::sync::Arc::new(other)) },
+            StorageError::Unavailable(_) => AppError::Unavailable {
+                message: "the database is unavailable; retry shortly".into(),
+                cause: Some(std::sync::Arc::new(err)),
+            },
+            other => AppError::internal_caused_by("database error", other),
         }
     }
 }

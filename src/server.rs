@@ -71,9 +71,9 @@ pub async fn context(
     sip_domain: &str,
     if_missing: IfMissing,
 ) -> Result<Context, AppError> {
-    let store = storage::open(database_url, pool, if_missing).await.map_err(|e| {
-        AppError::Internal { message: "cannot open the database".into(), cause: Some(std::sync::Arc::new(e)) }
-    })?;
+    let store = storage::open(database_url, pool, if_missing)
+        .await
+        .map_err(|e| AppError::internal_caused_by("cannot open the database", e))?;
     let api_key_pepper = settings::secret(store.as_ref(), "api_key_pepper").await?;
     Ok(Context { store, sip_domain: sip_domain.to_string(), api_key_pepper })
 }

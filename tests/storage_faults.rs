@@ -76,18 +76,14 @@ impl Client {
         }
     }
 
+    /// A GET with the client's key; the body as JSON.
+    async fn get_json(&self, server: &Server, path: &str) -> Value {
+        self.http.get(server.url(path)).bearer_auth(&self.key).send().await.unwrap().json().await.unwrap()
+    }
+
     /// The first number for sale.
     async fn first_for_sale(&self, server: &Server) -> String {
-        let list: Value = self
-            .http
-            .get(server.url("/v1/phone-numbers?action=available&country=US&limit=1"))
-            .bearer_auth(&self.key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list = self.get_json(server, "/v1/phone-numbers?action=available&country=US&limit=1").await;
         list["data"][0]["id"].as_str().unwrap_or_else(|| panic!("a number for sale: {list}")).to_string()
     }
 
@@ -112,16 +108,7 @@ impl Client {
     }
 
     async fn owned(&self, server: &Server) -> i64 {
-        let page: Value = self
-            .http
-            .get(server.url("/v1/phone-numbers"))
-            .bearer_auth(&self.key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page = self.get_json(server, "/v1/phone-numbers").await;
         page["total"].as_i64().unwrap_or_else(|| panic!("a list: {page}"))
     }
 
