@@ -6,7 +6,7 @@ use crate::domain::parse::parse_enum;
 use crate::domain::Mode;
 use crate::error::AppError;
 use crate::server::{self, ServerSettings};
-use crate::service::auth::JwtSettings;
+use crate::service::auth::AuthSettings;
 use crate::service::{api_keys, inventory, organizations, Context};
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
@@ -90,15 +90,37 @@ pub struct ServeArgs {
     /// The built dashboard (cargo-leptos output).
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
-    /// HS256 secret of Supabase session tokens; without it only API keys are accepted.
-    #[arg(long, env = "SUPABASE_JWT_SECRET", hide_env_values = true)]
-    pub jwt_secret: Option<String>,
-    /// The Supabase project URL; when set, a token's `iss` must be `<url>/auth/v1`.
+    /// The Supabase project URL: its tokens (ES256/RS256, verified against its JWKS) are
+    /// accepted, and their `iss` must be `<url>/auth/v1`.
     #[arg(long, env = "SUPABASE_URL")]
     pub supabase_url: Option<String>,
-    /// Create users seen for the first time in a valid token (they have no organization).
+    /// The project's JWKS, if not `<SUPABASE_URL>/auth/v1/.well-known/jwks.json`.
+    #[arg(long, env = "SUPABASE_JWKS_URL")]
+    pub supabase_jwks_url: Option<String>,
+    /// Legacy HS256 secret of Supabase tokens; unset, HS256 Supabase tokens are refused.
+    #[arg(long, env = "SUPABASE_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// The project's publishable (anon) key: with SUPABASE_URL, the dashboard signs in through
+    /// the project (SUPABASE_ANON_KEY works too).
+    #[arg(long, env = "SUPABASE_PUBLISHABLE_KEY", hide_env_values = true)]
+    pub supabase_publishable_key: Option<String>,
+    #[arg(long, env = "SUPABASE_ANON_KEY", hide_env_values = true, hide = true)]
+    pub supabase_anon_key: Option<String>,
+    /// Signs the built-in accounts' sessions; unset, one is generated once and kept in the database.
+    #[arg(long, env = "KROS_SESSION_SECRET", hide_env_values = true)]
+    pub session_secret: Option<String>,
+    /// Create users seen for the first time in a valid Supabase token (they have no organization).
     #[arg(long, env = "KROS_JWT_AUTO_CREATE_USERS", default_value_t = false)]
     pub auto_create_users: bool,
+    /// The longest a session token may be valid for (`exp - iat`), in seconds.
+    #[arg(long, env = "KROS_JWT_MAX_LIFETIME_SECS", default_value_t = 86_400)]
+    pub jwt_max_lifetime_secs: u64,
+    /// How long fetched JWKS keys are used before they are fetched again, in seconds.
+    #[arg(long, env = "KROS_JWKS_CACHE_TTL_SECS", default_value_t = 600)]
+    pub jwks_cache_ttl_secs: u64,
+    /// The least time between two JWKS fetches (a token with an unknown kid waits for it), in seconds.
+    #[arg(long, env = "KROS_JWKS_REFETCH_INTERVAL_SECS", default_value_t = 30)]
+    pub jwks_refetch_interval_secs: u64,
     /// Requests per second per credential (per process); 0 disables.
     #[arg(long, env = "KROS_RATE_LIMIT_PER_SECOND", default_value_t = 50)]
     pub rate_limit_per_second: u32,
@@ -115,11 +137,14 @@ pub enum OrgCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum UserCommand {
-    /// Create a user in an organization; prints the user id.
+    /// Create a user in an organization; prints the user id. With --password the user signs in
+    /// here; with --supabase-id, through the Supabase project (the id is their Supabase user id).
     Create {
         email: String,
+        #[arg(long, required_unless_present = "supabase_id", conflicts_with = "supabase_id")]
+        password: Option<String>,
         #[arg(long)]
-        password: String,
+        supabase_id: Option<String>,
         #[arg(long = "org")]
         org: String,
     },
@@ -184,7 +209,7 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
                 database_url: config.database_url.clone(),
                 pool: config.pool(),
                 sip_domain: config.sip_domain.clone(),
-                jwt: JwtSettings::new(args.jwt_secret, args.supabase_url, args.auto_create_users),
+                auth: args.auth_settings(),
                 rate_limit_per_second: args.rate_limit_per_second,
                 rate_limit_burst: args.rate_limit_burst,
                 site_root: args.site_root,
@@ -214,10 +239,19 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             println!("{}", organizations::create_organization(&ctx, &name).await?);
             Ok(())
         }
-        Command::User(UserCommand::Create { email, password, org }) => {
+        Command::User(UserCommand::Create { email, password, supabase_id, org }) => {
             let org = parse_org(&org)?;
             let ctx = config.context().await?;
-            println!("{}", organizations::create_user(&ctx, &email, &password, org).await?);
+            let id = match (password, supabase_id) {
+                (Some(password), _) => organizations::create_user(&ctx, &email, &password, org).await?,
+                (None, Some(id)) => {
+                    let id = Uuid::parse_str(id.trim())
+                        .map_err(|_| AppError::validation("supabase-id", "--supabase-id must be a Supabase user id (a UUID)"))?;
+                    organizations::create_supabase_user(&ctx, id, &email, org).await?
+                }
+                (None, None) => return Err(AppError::validation("password", "give --password or --supabase-id")),
+            };
+            println!("{id}");
             Ok(())
         }
         Command::User(UserCommand::Add { email, org }) => {
@@ -264,6 +298,20 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
 }
 
 impl ServeArgs {
+    fn auth_settings(&self) -> AuthSettings {
+        AuthSettings {
+            supabase_url: self.supabase_url.clone(),
+            jwks_url: self.supabase_jwks_url.clone(),
+            jwt_secret: self.jwt_secret.clone(),
+            publishable_key: self.supabase_publishable_key.clone().or_else(|| self.supabase_anon_key.clone()),
+            session_secret: self.session_secret.clone(),
+            auto_create_users: self.auto_create_users,
+            max_token_lifetime: Duration::from_secs(self.jwt_max_lifetime_secs),
+            jwks_ttl: Duration::from_secs(self.jwks_cache_ttl_secs),
+            jwks_refetch_interval: Duration::from_secs(self.jwks_refetch_interval_secs),
+        }
+    }
+
     /// `serve`'s settings when no subcommand is given.
     fn parse_from_env() -> Self {
         #[derive(Parser)]

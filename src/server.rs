@@ -6,7 +6,7 @@ use crate::app::{shell, App};
 use crate::error::{AppError, ServerFault, REQUEST_ID};
 use crate::pages::session::server as session;
 use crate::rate_limit::RateLimit;
-use crate::service::auth::JwtSettings;
+use crate::service::auth::{Auth, AuthSettings};
 use crate::service::{settings, Context};
 use crate::storage::{self, IfMissing, PoolSettings};
 use axum::extract::{FromRef, Request, State};
@@ -29,7 +29,7 @@ pub struct ServerSettings {
     pub database_url: String,
     pub pool: PoolSettings,
     pub sip_domain: String,
-    pub jwt: JwtSettings,
+    pub auth: AuthSettings,
     /// Requests per second per credential; 0 disables rate limiting.
     pub rate_limit_per_second: u32,
     pub rate_limit_burst: u32,
@@ -53,7 +53,7 @@ impl std::ops::Deref for AppState {
 
 pub struct Shared {
     pub ctx: Context,
-    pub jwt: JwtSettings,
+    pub auth: Auth,
     pub rate_limit: RateLimit,
     pub leptos_options: LeptosOptions,
 }
@@ -80,6 +80,7 @@ pub async fn context(
 
 pub async fn state(settings: &ServerSettings) -> Result<AppState, AppError> {
     let ctx = context(&settings.database_url, &settings.pool, &settings.sip_domain, settings.if_missing).await?;
+    let auth = Auth::new(&ctx, &settings.auth).await?;
     let leptos_options = LeptosOptions::builder()
         .output_name("kros-numbers")
         .site_root(settings.site_root.as_str())
@@ -93,7 +94,7 @@ pub async fn state(settings: &ServerSettings) -> Result<AppState, AppError> {
         .build();
     Ok(AppState(std::sync::Arc::new(Shared {
         ctx,
-        jwt: settings.jwt.clone(),
+        auth,
         rate_limit: RateLimit::new(settings.rate_limit_per_second, settings.rate_limit_burst),
         leptos_options,
     })))
@@ -119,6 +120,8 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), require_session))
+        // Before the session is checked: a Supabase access token near expiry is refreshed first.
+        .layer(middleware::from_fn_with_state(state.clone(), session::refresh_supabase_session))
         .with_state(state)
         // Layers run bottom-up: the request id is set first, so every later layer sees it.
         .layer(CatchPanicLayer::custom(|_| {
@@ -134,14 +137,18 @@ pub fn router(state: AppState) -> Router {
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
 }
 
-/// The dashboard's pages need a signed-in user: without a valid session cookie, go to sign-in
-/// (and come back afterwards). Server functions check the session themselves.
+/// The dashboard's pages need a signed-in user: without a live session, go to sign-in (and come
+/// back afterwards). Server functions check the session themselves.
 async fn require_session(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let is_page = matches!(path, "/" | "/buy" | "/api-keys" | "/endpoints") || path.starts_with("/numbers/");
     if request.method() == Method::GET && is_page {
-        let signed_in = session::cookie(request.headers(), session::SESSION_COOKIE)
-            .is_some_and(|token| state.jwt.verify(token).is_ok());
+        let signed_in = match session::cookie(request.headers(), session::SESSION_COOKIE) {
+            // Only a refused token means signed out; a database that cannot answer now is the
+            // page's error to show.
+            Some(token) => !matches!(state.auth.verify_session(&state.ctx, token).await, Err(AppError::Unauthorized(_))),
+            None => false,
+        };
         if !signed_in {
             let back = request.uri().path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
             let query = serde_urlencoded::to_string([("next", back)]).unwrap_or_default();

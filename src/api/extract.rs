@@ -43,7 +43,7 @@ impl FromRequestParts<AppState> for Authenticated {
             organization_id: text("x-organization-id")?,
             mode: text("x-kros-mode")?,
         };
-        let tenant = auth::authenticate(&state.ctx, &state.jwt, &request).await?;
+        let tenant = auth::authenticate(&state.ctx, &state.auth, &request).await?;
         state.rate_limit.check(&tenant.actor)?;
         Ok(Authenticated(tenant))
     }

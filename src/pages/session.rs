@@ -1,8 +1,10 @@
 //! Signing in and out, and which organization and mode the dashboard shows.
 //!
-//! The session is a Supabase-format HS256 JWT (the same claims and secret the REST API accepts)
-//! in an HttpOnly, SameSite=Lax cookie; the organization and mode choices are cookies too, read
-//! by the same `service::auth::authenticate` as the REST API's headers.
+//! The session is a token in an HttpOnly, SameSite=Lax cookie, checked by the same
+//! `service::auth::authenticate` as the REST API's Bearer tokens: a built-in session's token
+//! (which signing out revokes), or, when the dashboard signs in through a Supabase project, the
+//! project's access token, with its refresh token in a second cookie (refreshed before expiry by
+//! [`server::refresh_supabase_session`]). The organization and mode choices are cookies too.
 
 use crate::domain::{ErrorDetail, Mode};
 use leptos::prelude::*;
@@ -45,27 +47,32 @@ pub async fn get_session() -> Result<SessionInfo, ErrorDetail> {
 }
 
 /// The sign-in form's handler. It always answers with a redirect: to `next` (same-site paths
-/// only) once signed in, or back to the sign-in page with `failed=1`, the same whether or not
-/// the email exists.
+/// only) once signed in, or back to the sign-in page with `failed=1` (the same whether or not
+/// the email exists), `failed=unavailable` (the Supabase project cannot be reached) or
+/// `failed=no-access` (the account is not a member of any organization here).
 #[server]
 pub async fn sign_in(email: String, password: String, next: Option<String>) -> Result<(), ErrorDetail> {
-    use crate::service::organizations;
     let state = server::state();
     let next = server::safe_next(next.as_deref());
-    let Some(user_id) = organizations::verify_login(&state.ctx, &email, &password).await? else {
-        let query = serde_urlencoded::to_string([("next", next.as_str()), ("failed", "1")]).unwrap_or_default();
-        leptos_axum::redirect(&format!("/sign-in?{query}"));
-        return Ok(());
+    let outcome = match &state.auth.supabase {
+        Some(project) => server::sign_in_through_supabase(&state, project, &email, &password).await?,
+        None => server::sign_in_builtin(&state, &email, &password).await?,
     };
-    let token = state.jwt.issue(user_id, email.trim(), server::SESSION_SECS)?;
-    server::set_cookie(server::SESSION_COOKIE, &token, server::SESSION_SECS);
-    leptos_axum::redirect(&next);
+    match outcome {
+        Ok(()) => leptos_axum::redirect(&next),
+        Err(failed) => {
+            let query = serde_urlencoded::to_string([("next", next.as_str()), ("failed", failed)]).unwrap_or_default();
+            leptos_axum::redirect(&format!("/sign-in?{query}"));
+        }
+    }
     Ok(())
 }
 
+/// Ends the session (here, and at the Supabase project for its sessions) and clears the cookies.
 #[server]
 pub async fn sign_out() -> Result<(), ErrorDetail> {
-    for name in [server::SESSION_COOKIE, server::ORG_COOKIE, server::MODE_COOKIE] {
+    server::end_session().await?;
+    for name in [server::SESSION_COOKIE, server::REFRESH_COOKIE, server::ORG_COOKIE, server::MODE_COOKIE] {
         server::set_cookie(name, "", 0);
     }
     leptos_axum::redirect("/sign-in");
@@ -95,16 +102,149 @@ pub mod server {
     use crate::domain::ErrorDetail;
     use crate::error::AppError;
     use crate::server::AppState;
-    use crate::service::auth::{self, CredentialHeaders};
-    use crate::service::Tenant;
+    use crate::service::auth::supabase::{AuthApiError, SupabaseAuthClient};
+    use crate::service::auth::{self, sessions, CredentialHeaders, Issuer};
+    use crate::service::{organizations, Tenant};
+    use axum::extract::{Request, State};
     use axum::http::{header, HeaderMap, HeaderValue};
+    use axum::middleware::Next;
+    use axum::response::Response;
     use leptos::prelude::*;
 
     pub const SESSION_COOKIE: &str = "kros_session";
+    /// The Supabase refresh token, when the dashboard signs in through a project.
+    pub const REFRESH_COOKIE: &str = "kros_refresh";
     pub const ORG_COOKIE: &str = "kros_org";
     pub const MODE_COOKIE: &str = "kros_mode";
-    /// A dashboard session lasts 12 hours.
-    pub const SESSION_SECS: i64 = 12 * 3600;
+    /// The cookies live as long as a built-in session (a Supabase one is refreshed meanwhile).
+    pub const SESSION_SECS: i64 = sessions::SESSION_SECS;
+
+    /// Why a sign-in failed, as the sign-in page's `failed=` shows it.
+    pub type SignInOutcome = Result<(), &'static str>;
+
+    pub async fn sign_in_builtin(state: &AppState, email: &str, password: &str) -> Result<SignInOutcome, AppError> {
+        let Some(user_id) = organizations::verify_login(&state.ctx, email, password).await? else {
+            return Ok(Err("1"));
+        };
+        let token = sessions::start(&state.ctx, &state.auth, user_id, email.trim()).await?;
+        set_cookie(SESSION_COOKIE, &token, SESSION_SECS);
+        Ok(Ok(()))
+    }
+
+    /// The password grant at the project; the user must be a member of an organization here.
+    pub async fn sign_in_through_supabase(
+        state: &AppState,
+        project: &SupabaseAuthClient,
+        email: &str,
+        password: &str,
+    ) -> Result<SignInOutcome, AppError> {
+        let session = match project.sign_in_with_password(email.trim(), password).await {
+            Ok(session) => session,
+            Err(AuthApiError::Refused(_)) => return Ok(Err("1")),
+            Err(err @ AuthApiError::Unavailable(_)) => {
+                tracing::warn!("sign-in through Supabase failed: {err}");
+                return Ok(Err("unavailable"));
+            }
+        };
+        let request = CredentialHeaders { credential: Some(&session.access_token), ..Default::default() };
+        match auth::authenticate(&state.ctx, &state.auth, &request).await {
+            Ok(_) => {}
+            Err(AppError::Unauthorized(_) | AppError::Forbidden(_)) => {
+                // Not a user of any organization here: leave no session open at the project.
+                let _ = project.sign_out(&session.access_token).await;
+                return Ok(Err("no-access"));
+            }
+            Err(other) => return Err(other),
+        }
+        set_cookie(SESSION_COOKIE, &session.access_token, SESSION_SECS);
+        set_cookie(REFRESH_COOKIE, &session.refresh_token, SESSION_SECS);
+        Ok(Ok(()))
+    }
+
+    /// Revokes the request's session (and signs it out at the project, for a Supabase one). A
+    /// token that does not verify has nothing left to end.
+    pub async fn end_session() -> Result<(), AppError> {
+        let state = state();
+        let headers: HeaderMap = leptos_axum::extract().await.map_err(|e| AppError::internal(e.to_string()))?;
+        let Some(token) = cookie(&headers, SESSION_COOKIE) else { return Ok(()) };
+        let Ok(verified) = state.auth.verify(token).await else { return Ok(()) };
+        sessions::end(&state.ctx, &verified).await?;
+        if let (Issuer::Supabase, Some(project)) = (verified.issuer, &state.auth.supabase) {
+            if let Err(err) = project.sign_out(token).await {
+                tracing::warn!("signing out at the Supabase project failed (the session is revoked here): {err}");
+            }
+        }
+        Ok(())
+    }
+
+    /// Middleware for the dashboard's requests when it signs in through Supabase: an access token
+    /// near its expiry (or gone) is refreshed with the refresh cookie before the request goes on,
+    /// and the new tokens are set on the response. A refresh token the project refuses (signed
+    /// out elsewhere, reused) ends the dashboard session.
+    pub async fn refresh_supabase_session(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+        let Some(project) = &state.auth.supabase else { return next.run(request).await };
+        let headers = request.headers();
+        let Some(refresh_token) = cookie(headers, REFRESH_COOKIE).map(str::to_string) else {
+            return next.run(request).await;
+        };
+        if cookie(headers, SESSION_COOKIE).is_some_and(|token| !needs_refresh(token)) {
+            return next.run(request).await;
+        }
+        let (replacements, max_age) = match project.refresh(&refresh_token).await {
+            Ok(session) => ([Some(session.access_token), Some(session.refresh_token)], SESSION_SECS),
+            Err(AuthApiError::Refused(_)) => ([None, None], 0),
+            Err(err @ AuthApiError::Unavailable(_)) => {
+                tracing::warn!("refreshing a Supabase session failed: {err}");
+                return next.run(request).await;
+            }
+        };
+        let names = [SESSION_COOKIE, REFRESH_COOKIE];
+        replace_cookies(request.headers_mut(), &names, &replacements);
+        let mut response = next.run(request).await;
+        for (name, value) in names.iter().zip(&replacements) {
+            if let Ok(value) = HeaderValue::from_str(&cookie_text(name, value.as_deref().unwrap_or(""), max_age)) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+        }
+        response
+    }
+
+    /// Refresh when less than five minutes, or less than half of the token's lifetime, is left
+    /// (read without checking the signature: the token is verified in full afterwards anyway).
+    fn needs_refresh(token: &str) -> bool {
+        let mut validation = jsonwebtoken::Validation::default();
+        validation.insecure_disable_signature_validation();
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.set_required_spec_claims::<&str>(&[]);
+        let key = jsonwebtoken::DecodingKey::from_secret(&[]);
+        let Ok(data) = jsonwebtoken::decode::<auth::Claims>(token, &key, &validation) else { return true };
+        let now = chrono::Utc::now().timestamp();
+        let lifetime = data.claims.exp - data.claims.iat.unwrap_or(now);
+        data.claims.exp - now < (lifetime / 2).min(300)
+    }
+
+    /// Rewrites the request's `Cookie` header with `names` set to `values` (`None` removes one).
+    fn replace_cookies(headers: &mut HeaderMap, names: &[&str], values: &[Option<String>]) {
+        let mut pairs: Vec<String> = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .map(str::trim)
+            .filter(|pair| !names.iter().any(|name| pair.split_once('=').is_some_and(|(k, _)| k == *name)))
+            .map(str::to_string)
+            .collect();
+        for (name, value) in names.iter().zip(values) {
+            if let Some(value) = value {
+                pairs.push(format!("{name}={value}"));
+            }
+        }
+        headers.remove(header::COOKIE);
+        if let Ok(value) = HeaderValue::from_str(&pairs.join("; ")) {
+            headers.insert(header::COOKIE, value);
+        }
+    }
 
     pub fn state() -> AppState {
         expect_context::<AppState>()
@@ -122,8 +262,12 @@ pub mod server {
             .map(|(_, v)| v)
     }
 
+    fn cookie_text(name: &str, value: &str, max_age_secs: i64) -> String {
+        format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}")
+    }
+
     pub fn set_cookie(name: &str, value: &str, max_age_secs: i64) {
-        let cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}");
+        let cookie = cookie_text(name, value, max_age_secs);
         if let (Some(options), Ok(value)) = (use_context::<leptos_axum::ResponseOptions>(), HeaderValue::from_str(&cookie)) {
             options.append_header(header::SET_COOKIE, value);
         }
@@ -163,11 +307,11 @@ pub mod server {
             organization_id: chosen_org,
             mode: mode.or_else(|| cookie(&headers, MODE_COOKIE)),
         };
-        let tenant = match auth::authenticate(&state.ctx, &state.jwt, &request).await {
+        let tenant = match auth::authenticate(&state.ctx, &state.auth, &request).await {
             // A remembered organization the user has since left: fall back to their first one.
             Err(AppError::Forbidden(_) | AppError::Validation { .. }) if organization.is_none() && chosen_org.is_some() => {
                 let request = CredentialHeaders { organization_id: None, ..request };
-                auth::authenticate(&state.ctx, &state.jwt, &request).await?
+                auth::authenticate(&state.ctx, &state.auth, &request).await?
             }
             other => other?,
         };

@@ -11,7 +11,11 @@ use leptos_router::hooks::use_query_map;
 pub fn SignInPage() -> impl IntoView {
     let query = use_query_map();
     let next = query.with_untracked(|q| q.get("next")).unwrap_or_else(|| "/".into());
-    let failed = query.with_untracked(|q| q.get("failed")).is_some();
+    let failure = query.with_untracked(|q| q.get("failed")).map(|why| match why.as_str() {
+        "unavailable" => "Signing in is not possible right now. Please try again in a moment.",
+        "no-access" => "This account has no access to Kros Numbers yet: ask an administrator to add you to an organization.",
+        _ => "The email or password is incorrect.",
+    });
     view! {
         <div class="sign-in card">
             <h1>"Sign in to Kros Numbers"</h1>
@@ -19,8 +23,8 @@ pub fn SignInPage() -> impl IntoView {
                 <input type="hidden" name="next" value=next/>
                 <label>"Email" <input type="email" name="email" autocomplete="username" required=true/></label>
                 <label>"Password" <input type="password" name="password" autocomplete="current-password" required=true/></label>
-                {failed.then(|| view! {
-                    <p class="notice notice-error" role="alert">"The email or password is incorrect."</p>
+                {failure.map(|message| view! {
+                    <p class="notice notice-error" role="alert">{message}</p>
                 })}
                 <button type="submit">"Sign in"</button>
             </form>

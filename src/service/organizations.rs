@@ -57,6 +57,21 @@ pub async fn create_user(ctx: &Context, email: &str, password: &str, organizatio
     Ok(user.id)
 }
 
+/// Creates a user who signs in through the Supabase project (`id` is their Supabase user id, the
+/// `sub` of their tokens) and makes them a member of `organization_id`.
+pub async fn create_supabase_user(ctx: &Context, id: Uuid, email: &str, organization_id: Uuid) -> Result<Uuid, AppError> {
+    let email = parse_email(email)?;
+    if !organization_exists(ctx, organization_id).await? {
+        return Err(AppError::not_found("organization"));
+    }
+    let user = UserRecord { id, email, password_hash: None, created_at: storage::now() };
+    ctx.store.insert_user(&user, organization_id).await.map_err(|e| match e {
+        StorageError::UniqueViolation(_) => AppError::Conflict(format!("a user with email {} or this id already exists", user.email)),
+        other => other.into(),
+    })?;
+    Ok(id)
+}
+
 /// Makes an existing user (by email) a member of another organization too; returns the user id.
 /// Adding a member twice changes nothing.
 pub async fn add_user_to_organization(ctx: &Context, email: &str, organization_id: Uuid) -> Result<Uuid, AppError> {

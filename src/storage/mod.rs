@@ -165,6 +165,14 @@ pub trait Storage: Send + Sync {
     /// The user's organizations, oldest membership first.
     async fn organizations_of(&self, user_id: Uuid) -> Result<Vec<OrganizationRecord>>;
 
+    // Dashboard sessions
+    async fn insert_session(&self, session: &SessionRecord) -> Result<()>;
+    async fn session(&self, id: Uuid) -> Result<Option<SessionRecord>>;
+    /// Records the session as revoked at `session.revoked_at` (inserting it if it is not known:
+    /// a Supabase session); an earlier revocation stands.
+    async fn end_session(&self, session: &SessionRecord) -> Result<()>;
+    async fn forget_sessions_expired_before(&self, at: Timestamp) -> Result<()>;
+
     // API keys
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<()>;
     async fn api_key_by_id(&self, id: Uuid) -> Result<Option<ApiKeyRecord>>;
@@ -284,4 +292,19 @@ where
         .bind(n.created_at)
         .bind(n.updated_at)
         .bind(n.released_at)
+}
+
+/// Binds every column of a session, in the order `id, user_id, created_at, expires_at,
+/// revoked_at`, on either database.
+pub(crate) fn bind_session<'q, DB>(
+    query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
+    s: &'q SessionRecord,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Timestamp: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<Timestamp>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    query.bind(s.id).bind(s.user_id).bind(s.created_at).bind(s.expires_at).bind(s.revoked_at)
 }

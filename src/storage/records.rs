@@ -34,6 +34,17 @@ pub struct UserRecord {
     pub created_at: Timestamp,
 }
 
+/// A dashboard session: a built-in account's (live while unrevoked and unexpired), or a
+/// Supabase session signed out here (kept revoked until its tokens would have expired).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SessionRecord {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ApiKeyRecord {
     pub id: Uuid,

@@ -26,6 +26,9 @@ use tokio::sync::{Mutex, OwnedRwLockReadGuard, RwLock};
 
 static MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 
+const INSERT_SESSION: &str =
+    "INSERT INTO sessions (id, user_id, created_at, expires_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+
 const INVENTORY_COLUMNS: &str =
     "id, livemode, e164, country, number_type, setup_cost_cents, monthly_cost_cents, currency, available, created_at";
 
@@ -437,6 +440,30 @@ impl Storage for SqliteStorage {
         .fetch_all(&self.pools.read().await.readers)
         .await
         .map_err(classify)
+    }
+
+    async fn insert_session(&self, session: &SessionRecord) -> Result<()> {
+        self.write(bind_session(sqlx::query(INSERT_SESSION), session)).await?;
+        Ok(())
+    }
+
+    async fn session(&self, id: Uuid) -> Result<Option<SessionRecord>> {
+        sqlx::query_as("SELECT id, user_id, created_at, expires_at, revoked_at FROM sessions WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&self.pools.read().await.readers)
+            .await
+            .map_err(classify)
+    }
+
+    async fn end_session(&self, session: &SessionRecord) -> Result<()> {
+        let sql = format!("{INSERT_SESSION} ON CONFLICT (id) DO UPDATE SET revoked_at = COALESCE(sessions.revoked_at, excluded.revoked_at)");
+        self.write(bind_session(sqlx::query(&sql), session)).await?;
+        Ok(())
+    }
+
+    async fn forget_sessions_expired_before(&self, at: Timestamp) -> Result<()> {
+        self.write(sqlx::query("DELETE FROM sessions WHERE expires_at < ?1").bind(at)).await?;
+        Ok(())
     }
 
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<()> {

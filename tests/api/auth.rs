@@ -265,7 +265,9 @@ async fn jwt_of_unknown_user_is_401() {
 
 #[tokio::test]
 async fn jwt_of_unknown_user_with_auto_create_is_403_and_creates_the_user() {
-    let app = TestApp::spawn_with(Options { auto_create_users: true, ..Options::default() }).await;
+    let mut options = Options::default();
+    options.auth.auto_create_users = true;
+    let app = TestApp::spawn_with(options).await;
     let stranger = Uuid::new_v4();
     let token = app.jwt(stranger);
     assert_error(app.call(Method::GET, LIST, &token).await, 403, "forbidden").await;
@@ -277,11 +279,9 @@ async fn jwt_of_unknown_user_with_auto_create_is_403_and_creates_the_user() {
 
 #[tokio::test]
 async fn with_supabase_url_jwt_issuer_must_match() {
-    let app = TestApp::spawn_with(Options {
-        supabase_url: Some("https://proj.supabase.co".into()),
-        ..Options::default()
-    })
-    .await;
+    let mut options = Options::default();
+    options.auth.supabase_url = Some("https://proj.supabase.co".into());
+    let app = TestApp::spawn_with(options).await;
     let (org, user) = org_with_member(&app).await;
 
     let right = app.jwt_with(claims(user, json!({"iss": "https://proj.supabase.co/auth/v1"})), JWT_SECRET);

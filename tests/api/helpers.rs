@@ -14,7 +14,7 @@ use crate::pg;
 use kros_numbers::storage::{IfMissing, PoolSettings};
 use kros_numbers::domain::Mode;
 use kros_numbers::server::{self, ServerSettings};
-use kros_numbers::service::auth::JwtSettings;
+use kros_numbers::service::auth::AuthSettings;
 use kros_numbers::service::inventory::{self, NewInventoryNumber};
 use kros_numbers::service::{api_keys, organizations, Context};
 use reqwest::{Method, RequestBuilder, Response};
@@ -53,13 +53,14 @@ impl Drop for TestApp {
 pub struct Options {
     pub rate_limit_per_second: u32,
     pub rate_limit_burst: u32,
-    pub supabase_url: Option<String>,
-    pub auto_create_users: bool,
+    /// How session tokens are checked; by default legacy HS256 tokens with [`JWT_SECRET`].
+    pub auth: AuthSettings,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { rate_limit_per_second: 0, rate_limit_burst: 0, supabase_url: None, auto_create_users: false }
+        let auth = AuthSettings { jwt_secret: Some(JWT_SECRET.to_string()), ..AuthSettings::default() };
+        Options { rate_limit_per_second: 0, rate_limit_burst: 0, auth }
     }
 }
 
@@ -91,7 +92,7 @@ impl TestApp {
             database_url: database_url.clone(),
             pool,
             sip_domain: SIP_DOMAIN.to_string(),
-            jwt: JwtSettings::new(Some(JWT_SECRET.to_string()), options.supabase_url, options.auto_create_users),
+            auth: options.auth.clone(),
             rate_limit_per_second: options.rate_limit_per_second,
             rate_limit_burst: options.rate_limit_burst,
             site_root: "target/site".to_string(),

@@ -4,6 +4,8 @@
 mod helpers;
 #[path = "../support/pg.rs"]
 mod pg;
+#[path = "../support/supabase_jwks.rs"]
+mod supabase_jwks;
 
 mod auth;
 mod endpoints;
@@ -12,4 +14,6 @@ mod idempotency;
 mod list;
 mod number_lifecycle;
 mod purchase;
+mod sessions;
+mod supabase_tokens;
 mod tenancy;
