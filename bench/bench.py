@@ -13,11 +13,8 @@ and into BENCHMARKS.md between this backend's markers (the rest of the file is l
 """
 
 import argparse
-import base64
 import datetime
 import gzip
-import hashlib
-import hmac
 import http.client
 import json
 import os
@@ -30,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # BENCH_BIN: another build of the server to measure (an A/B against an older binary, by hand).
@@ -42,8 +40,6 @@ LUA = os.path.join(ROOT, "bench", "wrk", "scenario.lua")
 # The server-rendered page to measure: the dashboard's numbers page (`/`), signed in as a user of
 # the benchmark organization (see `page_session_cookie`). BENCH_PAGE_PATH measures another page.
 PAGE_PATH = os.environ.get("BENCH_PAGE_PATH", "/")
-# The server's session-token secret for the run (the dashboard's sessions are HS256 JWTs).
-JWT_SECRET = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
 BENCH_USER_EMAIL, BENCH_USER_PASSWORD = "bench@kros.local", "bench-password-2026"
 
 CONNECTION_LEVELS = (1, 64)
@@ -304,9 +300,10 @@ def server_env(database_url):
         "LEPTOS_ENV": "PROD",
         "KROS_RATE_LIMIT_PER_SECOND": "0",
     })
-    for var in ("SUPABASE_URL", "LEPTOS_SITE_ADDR", "KROS_JWT_AUTO_CREATE_USERS"):
+    # Built-in accounts only: no Supabase project is involved in a run.
+    for var in ("SUPABASE_URL", "SUPABASE_JWKS_URL", "SUPABASE_JWT_SECRET", "SUPABASE_PUBLISHABLE_KEY",
+                "SUPABASE_ANON_KEY", "LEPTOS_SITE_ADDR", "KROS_JWT_AUTO_CREATE_USERS"):
         env.pop(var, None)
-    env["SUPABASE_JWT_SECRET"] = JWT_SECRET
     return env
 
 
@@ -423,23 +420,26 @@ def summarize(raw, purchase=False):
 # The dashboard page
 
 
-def page_session_cookie(user_id):
-    """The Cookie header of a dashboard session for the benchmark user.
+def page_session_cookie(port):
+    """The Cookie header of a dashboard session for the benchmark user, from signing in.
 
-    The dashboard's session cookie (`kros_session`) holds a Supabase-format HS256 JWT signed with
-    the server's SUPABASE_JWT_SECRET, exactly what its sign-in issues (aud and role
-    `authenticated`, sub the user id). The organization is the user's only one. If the dashboard's
-    session format changes, sign in through its sign-in form here instead.
+    Signs in as a browser does: the sign-in page's form (its action is the sign-in server
+    function), posted with the user's email and password; the answer sets `kros_session`, a
+    built-in session that every page request checks (signature and session row).
     """
-    def b64(data):
-        return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-    now = int(time.time())
-    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    claims = b64(json.dumps({"sub": user_id, "aud": "authenticated", "role": "authenticated",
-                             "email": BENCH_USER_EMAIL, "iat": now, "exp": now + 3600}).encode())
-    signature = b64(hmac.new(JWT_SECRET.encode(), f"{header}.{claims}".encode(), hashlib.sha256).digest())
-    return f"kros_session={header}.{claims}.{signature}"
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/sign-in")
+    page = conn.getresponse().read().decode()
+    action = re.search(r'<form method="post" action="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({"email": BENCH_USER_EMAIL, "password": BENCH_USER_PASSWORD, "next": "/"})
+    conn.request("POST", action, body=form, headers={
+        "content-type": "application/x-www-form-urlencoded", "accept": "text/html"})
+    answer = conn.getresponse()
+    answer.read()
+    for name, value in answer.getheaders():
+        if name.lower() == "set-cookie" and value.startswith("kros_session="):
+            return value.split(";", 1)[0]
+    raise SystemExit(f"signing in as {BENCH_USER_EMAIL} failed: {answer.status}")
 
 
 def check_page(port, cookie):
@@ -536,7 +536,7 @@ def main():
         wait_ready(ceiling_port, ceiling, path="/")
 
         base = f"http://127.0.0.1:{port}"
-        cookie = page_session_cookie(user_id)
+        cookie = page_session_cookie(port)
         page_status, page_bytes, page_location = check_page(port, cookie)
         results["page"] = {"path": PAGE_PATH, "status": page_status, "bytes": page_bytes, "location": page_location}
         # The dashboard's first page: sign-in for a new visitor, the numbers page once signed in.

@@ -4,6 +4,13 @@ import { defineConfig, devices } from '@playwright/test';
 // (no browser download: this machine reaches only the package registries).
 const port = Number(process.env.E2E_PORT ?? 3100);
 export const baseURL = `http://127.0.0.1:${port}`;
+// A second server that signs in through a Supabase project: the loopback stand-in of
+// supabase-stand-in/ (no Supabase project is reachable from here). Its tokens last 20 s, so that
+// the refresh before expiry happens within a test.
+const supabasePort = port + 1;
+const projectPort = port + 90;
+export const supabaseBaseURL = `http://127.0.0.1:${supabasePort}`;
+export const projectURL = `http://127.0.0.1:${projectPort}`;
 
 export default defineConfig({
   testDir: './tests',
@@ -25,12 +32,29 @@ export default defineConfig({
     },
   },
   projects: [{ name: 'chromium', use: { ...devices['Desktop Chrome'] } }],
-  webServer: {
-    command: `./start-server.sh ${port}`,
-    url: `${baseURL}/healthz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: 'pipe',
-    stderr: 'pipe',
-  },
+  webServer: [
+    {
+      command: `./start-server.sh ${port}`,
+      url: `${baseURL}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+    },
+    {
+      command: `node supabase-stand-in/server.mjs ${projectPort}`,
+      url: `${projectURL}/auth/v1/health`,
+      env: { STAND_IN_TOKEN_SECONDS: '20' },
+      reuseExistingServer: false,
+      timeout: 10_000,
+    },
+    {
+      command: `./start-supabase-server.sh ${supabasePort} ${projectPort}`,
+      url: `${supabaseBaseURL}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+    },
+  ],
 });

@@ -7,14 +7,6 @@ export DATABASE_URL="${DATABASE_URL:-sqlite://data/kros-numbers.db}"
 export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-$PWD/target/site}"
 export LEPTOS_SITE_ADDR="${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"
 export LEPTOS_ENV="${LEPTOS_ENV:-PROD}"
-# A session-token secret for this installation, generated once and kept under data/.
-if [ -z "${SUPABASE_JWT_SECRET:-}" ]; then
-  if [ ! -s data/jwt-secret ]; then
-    (umask 077; head -c 32 /dev/urandom | base64 | tr -d '\n=' > data/jwt-secret)
-  fi
-  SUPABASE_JWT_SECRET=$(cat data/jwt-secret)
-  export SUPABASE_JWT_SECRET
-fi
 BIN=target/release/kros-numbers
 $BIN migrate >/dev/null
 SEED=$($BIN seed-demo --key-file data/demo-api-key)

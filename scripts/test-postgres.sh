@@ -69,7 +69,8 @@ if [ "$e2e" = 1 ]; then
   db="kros_e2e_$$"
   bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
   "$bin/psql" -q -d "$url/postgres" -c "CREATE DATABASE $db" >/dev/null
-  (cd end2end && E2E_DATABASE_URL="$url/$db" npx playwright test)
+  "$bin/psql" -q -d "$url/postgres" -c "CREATE DATABASE ${db}_supabase" >/dev/null
+  (cd end2end && E2E_DATABASE_URL="$url/$db" E2E_SUPABASE_DATABASE_URL="$url/${db}_supabase" npx playwright test)
   summary+=("Playwright $((SECONDS - step))s")
 fi
 

@@ -86,6 +86,24 @@ fn user_create_prints_the_user_id_and_refuses_bad_input() {
 }
 
 #[test]
+fn user_create_with_a_supabase_id_makes_a_user_who_signs_in_through_the_project() {
+    let cli = Cli::new();
+    let org = cli.ok(&["org", "create", "Acme"]);
+    let supabase_id = uuid::Uuid::new_v4().to_string();
+    let user = cli.ok(&["user", "create", "sam@example.com", "--supabase-id", &supabase_id, "--org", &org]);
+    assert_eq!(user, supabase_id, "the user is known by their Supabase id (their tokens' sub)");
+
+    let bad_id = cli.run(&["user", "create", "bob@example.com", "--supabase-id", "nope", "--org", &org]);
+    assert!(!bad_id.status.success());
+    assert!(stderr(&bad_id).contains("--supabase-id must be"), "{}", stderr(&bad_id));
+    let neither = cli.run(&["user", "create", "bob@example.com", "--org", &org]);
+    assert!(!neither.status.success());
+    assert!(stderr(&neither).contains("--password"), "{}", stderr(&neither));
+    let both = cli.run(&["user", "create", "bob@example.com", "--password", "correct horse", "--supabase-id", &supabase_id, "--org", &org]);
+    assert!(!both.status.success(), "a user signs in one way");
+}
+
+#[test]
 fn user_add_makes_an_existing_user_a_member_of_another_organization() {
     let cli = Cli::new();
     let first = cli.ok(&["org", "create", "First"]);

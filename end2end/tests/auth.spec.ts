@@ -37,16 +37,24 @@ test('a wrong password is refused with a message that does not tell whether the 
   expect(failures).toEqual([]);
 });
 
-test('sign in with the demo login, then sign out', async ({ page, context }) => {
+test('sign in with the demo login, then sign out: the session ends on both doors', async ({ page, context, request }) => {
   const failures = watchForFailures(page);
   await signIn(page);
   await expect(page.getByRole('heading', { name: 'Numbers', exact: true })).toBeVisible();
   const cookie = (await context.cookies()).find((c) => c.name === 'kros_session');
   expect(cookie?.httpOnly).toBe(true);
   expect(cookie?.sameSite).toBe('Lax');
+  const bearer = { headers: { Authorization: `Bearer ${cookie!.value}` } };
+  expect((await request.get('/v1/phone-numbers', bearer)).status()).toBe(200);
 
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/sign-in/);
+  await page.goto('/');
+  await expect(page).toHaveURL(/\/sign-in/);
+  // The old token, kept by someone who copied it, no longer works: not as a REST Bearer token,
+  // and not as the dashboard's cookie put back.
+  expect((await request.get('/v1/phone-numbers', bearer)).status()).toBe(401);
+  await context.addCookies([{ ...cookie!, expires: -1 }]);
   await page.goto('/');
   await expect(page).toHaveURL(/\/sign-in/);
   expect(failures).toEqual([]);
