@@ -74,13 +74,16 @@ pub async fn context(
     let store = storage::open(database_url, pool, if_missing)
         .await
         .map_err(|e| AppError::internal_caused_by("cannot open the database", e))?;
+    // Made by the first command that opens the database (`migrate` at the latest), so that a
+    // server whose database is read-only still starts.
     let api_key_pepper = settings::secret(store.as_ref(), "api_key_pepper").await?;
-    Ok(Context { store, sip_domain: sip_domain.to_string(), api_key_pepper })
+    let session_secret = settings::secret(store.as_ref(), "session_secret").await?;
+    Ok(Context { store, sip_domain: sip_domain.to_string(), api_key_pepper, session_secret })
 }
 
 pub async fn state(settings: &ServerSettings) -> Result<AppState, AppError> {
     let ctx = context(&settings.database_url, &settings.pool, &settings.sip_domain, settings.if_missing).await?;
-    let auth = Auth::new(&ctx, &settings.auth).await?;
+    let auth = Auth::new(&ctx, &settings.auth);
     let leptos_options = LeptosOptions::builder()
         .output_name("kros-numbers")
         .site_root(settings.site_root.as_str())

@@ -183,6 +183,11 @@ pub mod server {
     /// out elsewhere, reused) ends the dashboard session.
     pub async fn refresh_supabase_session(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
         let Some(project) = &state.auth.supabase else { return next.run(request).await };
+        // The REST API takes no cookies; the bundle's files need no session.
+        let path = request.uri().path();
+        if path.starts_with("/v1/") || path.starts_with("/pkg/") {
+            return next.run(request).await;
+        }
         let headers = request.headers();
         let Some(refresh_token) = cookie(headers, REFRESH_COOKIE).map(str::to_string) else {
             return next.run(request).await;

@@ -28,6 +28,8 @@ pub struct Context {
     pub sip_domain: String,
     /// The server secret that API-key hashes are keyed with.
     pub api_key_pepper: String,
+    /// Signs the built-in sessions, unless `KROS_SESSION_SECRET` is set (see `auth::Auth`).
+    pub session_secret: String,
 }
 
 /// Who is acting, for which organization, in which mode: the result of authentication.

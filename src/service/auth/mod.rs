@@ -13,7 +13,7 @@ mod tokens;
 
 pub use tokens::{Claims, Issuer, Verified};
 
-use super::{api_keys, organizations, settings, Actor, Context, Tenant};
+use super::{api_keys, organizations, Actor, Context, Tenant};
 use crate::domain::Mode;
 use crate::error::AppError;
 use std::time::Duration;
@@ -74,16 +74,13 @@ fn non_empty(value: &Option<String>) -> Option<&str> {
 }
 
 impl Auth {
-    pub async fn new(ctx: &Context, settings: &AuthSettings) -> Result<Auth, AppError> {
+    pub fn new(ctx: &Context, settings: &AuthSettings) -> Auth {
         let project = non_empty(&settings.supabase_url).map(|u| u.trim_end_matches('/').to_string());
         let jwks_url = non_empty(&settings.jwks_url)
             .map(str::to_string)
             .or_else(|| project.as_ref().map(|p| format!("{p}/auth/v1/.well-known/jwks.json")));
         let jwks = jwks_url.map(|url| jwks::Jwks::new(url, settings.jwks_ttl, settings.jwks_refetch_interval));
-        let session_secret = match non_empty(&settings.session_secret) {
-            Some(secret) => secret.to_string(),
-            None => settings::secret(ctx.store.as_ref(), "session_secret").await?,
-        };
+        let session_secret = non_empty(&settings.session_secret).unwrap_or(&ctx.session_secret);
         let supabase = match (&project, non_empty(&settings.publishable_key)) {
             (Some(project), Some(key)) => Some(supabase::SupabaseAuthClient::new(project, key.to_string())),
             _ => None,
@@ -92,10 +89,10 @@ impl Auth {
             non_empty(&settings.jwt_secret),
             jwks,
             project.map(|p| format!("{p}/auth/v1")),
-            &session_secret,
+            session_secret,
             settings.max_token_lifetime.as_secs().min(i64::MAX as u64) as i64,
         );
-        Ok(Auth { tokens, supabase, auto_create_users: settings.auto_create_users })
+        Auth { tokens, supabase, auto_create_users: settings.auto_create_users }
     }
 
     /// The token's signature and claims (no database; its session may have ended).
