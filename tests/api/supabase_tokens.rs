@@ -152,12 +152,15 @@ async fn hs256_with_the_shared_secret_keeps_working_beside_the_jwks() {
 async fn a_rotated_key_is_found_by_its_kid_without_a_restart() {
     let project = StandInProject::start(&[ES256_A]).await;
     let mut options = options_for(&project);
+    // Short enough for a test: keys are trusted for half a second, fetched at most twice a second.
+    options.auth.jwks_ttl = Duration::from_millis(500);
     options.auth.jwks_refetch_interval = Duration::from_millis(500);
     let app = TestApp::spawn_with(options).await;
     let user = member(&app).await;
     assert_accepted(&app, &ES256_A.sign(&claims(&project, user, json!({})))).await;
 
-    // The project rotates: B is the signing key now, A is retired.
+    // The project rotates: B is the signing key now, A is retired (and refused once the keys
+    // cached before the rotation are past their TTL).
     project.serve_keys(&[ES256_B]);
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_accepted(&app, &ES256_B.sign(&claims(&project, user, json!({})))).await;
