@@ -5,7 +5,7 @@ use crate::storage::{IfMissing, PoolSettings};
 use crate::domain::parse::parse_enum;
 use crate::domain::Mode;
 use crate::error::AppError;
-use crate::server::{self, ServerSettings};
+use crate::server::{self, ServerSettings, ThrottleSettings};
 use crate::service::auth::AuthSettings;
 use crate::service::{api_keys, inventory, organizations, Context};
 use clap::{Args, Parser, Subcommand};
@@ -87,6 +87,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
+    /// Where browsers reach the dashboard (`https://numbers.example.com`): its forms must come from
+    /// this origin, and with https the session cookies are `Secure`. Unset: the request's Host.
+    #[arg(long, env = "KROS_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// The built dashboard (cargo-leptos output).
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
@@ -121,6 +125,19 @@ pub struct ServeArgs {
     /// The least time between two JWKS fetches (a token with an unknown kid waits for it), in seconds.
     #[arg(long, env = "KROS_JWKS_REFETCH_INTERVAL_SECS", default_value_t = 30)]
     pub jwks_refetch_interval_secs: u64,
+    /// Failed sign-ins allowed per account per 15 minutes before it is refused for a while; 0 disables.
+    #[arg(long, env = "KROS_SIGN_IN_FAILURES_PER_ACCOUNT", default_value_t = 10)]
+    pub sign_in_failures_per_account: u32,
+    /// Failed sign-ins allowed per client address per 15 minutes; 0 disables.
+    #[arg(long, env = "KROS_SIGN_IN_FAILURES_PER_ADDRESS", default_value_t = 50)]
+    pub sign_in_failures_per_address: u32,
+    /// Failed API-key or token authentications allowed per client address per minute; 0 disables.
+    #[arg(long, env = "KROS_AUTH_FAILURES_PER_ADDRESS", default_value_t = 100)]
+    pub auth_failures_per_address: u32,
+    /// Behind a proxy: the header it puts the client's address in (`x-forwarded-for`,
+    /// `x-real-ip`). Only set it when every request comes through that proxy.
+    #[arg(long, env = "KROS_CLIENT_IP_HEADER")]
+    pub client_ip_header: Option<String>,
     /// Requests per second per credential (per process); 0 disables.
     #[arg(long, env = "KROS_RATE_LIMIT_PER_SECOND", default_value_t = 50)]
     pub rate_limit_per_second: u32,
@@ -215,6 +232,13 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
                 site_root: args.site_root,
                 site_addr: args.addr,
                 if_missing: IfMissing::Refuse,
+                public_url: args.public_url.clone(),
+                throttle: ThrottleSettings {
+                    sign_in_failures_per_account: args.sign_in_failures_per_account,
+                    sign_in_failures_per_address: args.sign_in_failures_per_address,
+                    auth_failures_per_address: args.auth_failures_per_address,
+                    client_ip_header: args.client_ip_header.clone(),
+                },
             })
             .await
         }

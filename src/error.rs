@@ -196,6 +196,9 @@ impl From<AppError> for ErrorDetail {
         }
         if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
             response.set_status(err.status());
+            if let AppError::RateLimited { retry_after_secs } = err {
+                response.insert_header(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
+            }
         }
         ErrorDetail { code: err.code().to_string(), message: err.public_message(), field: err.field().map(str::to_string) }
     }
@@ -205,6 +208,31 @@ impl From<Invalid> for ErrorDetail {
     fn from(invalid: Invalid) -> Self {
         AppError::from(invalid).into()
     }
+}
+
+/// A server function's failure before its body ran: arguments that do not decode are a 400
+/// `validation_error` (naming the field when serde does), a body over the limit a 413, anything
+/// else a 500. It runs inside leptos_axum's server-function handler, so the status is set through
+/// `ResponseOptions` as for every `AppError` (server_fn itself would answer 500).
+pub fn server_fn_failure(err: leptos::server_fn::error::ServerFnErrorErr) -> ErrorDetail {
+    use leptos::server_fn::error::ServerFnErrorErr as E;
+    let named = |message: &str| {
+        ["missing field `", "unknown field `"]
+            .iter()
+            .find_map(|prefix| message.split(prefix).nth(1))
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_string)
+    };
+    let app = match err {
+        E::Args(message) => AppError::Validation { field: named(&message), message: format!("invalid form fields: {message}") },
+        E::MissingArg(name) => AppError::Validation { message: format!("missing field `{name}`"), field: Some(name) },
+        E::Deserialization(message) if message.contains("length limit exceeded") => AppError::PayloadTooLarge,
+        E::Deserialization(message) => {
+            AppError::Validation { message: format!("the request body cannot be read: {message}"), field: None }
+        }
+        other => AppError::internal(other.to_string()),
+    };
+    app.into()
 }
 
 /// Logs a 5xx with its whole chain of causes.

@@ -34,3 +34,56 @@ impl RateLimit {
         }
     }
 }
+
+/// Failed attempts per key (an account, a client address): `burst` failures are answered as
+/// usual; the one after them blocks the key, which is then refused outright (429 with
+/// `Retry-After`) until its quota refills, at `burst` per `window`.
+/// Only failures count, so a user who keeps getting it right is never slowed down; a key that is
+/// blocked is refused before its credential is even checked, so guessing gains nothing.
+pub struct FailureThrottle {
+    failures: Option<DefaultKeyedRateLimiter<String>>,
+    blocked_until: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+}
+
+impl FailureThrottle {
+    /// `burst` failures per `window`; 0 disables.
+    pub fn new(burst: u32, window: std::time::Duration) -> Self {
+        let failures = NonZeroU32::new(burst).and_then(|burst| {
+            let period = window / burst.get();
+            Quota::with_period(period).map(|quota| RateLimiter::keyed(quota.allow_burst(burst)))
+        });
+        FailureThrottle { failures, blocked_until: Default::default() }
+    }
+
+    /// Refuses while `key` is blocked.
+    pub fn check(&self, key: &str) -> Result<(), AppError> {
+        let blocked = self.blocked_until.lock().unwrap_or_else(|e| e.into_inner());
+        match blocked.get(key) {
+            Some(until) if *until > std::time::Instant::now() => {
+                let wait = until.saturating_duration_since(std::time::Instant::now());
+                Err(AppError::RateLimited { retry_after_secs: wait.as_secs_f64().ceil() as u64 })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts a failure of `key`; the one over the quota blocks it.
+    pub fn failed(&self, key: &str) {
+        let Some(failures) = &self.failures else { return };
+        if let Err(not_until) = failures.check_key(&key.to_string()) {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            let mut blocked = self.blocked_until.lock().unwrap_or_else(|e| e.into_inner());
+            blocked.insert(key.to_string(), std::time::Instant::now() + wait);
+        }
+    }
+
+    /// Forgets keys that are no longer blocked or counted.
+    pub fn forget_idle(&self) {
+        if let Some(failures) = &self.failures {
+            failures.retain_recent();
+            failures.shrink_to_fit();
+        }
+        let now = std::time::Instant::now();
+        self.blocked_until.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, until| *until > now);
+    }
+}

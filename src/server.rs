@@ -5,8 +5,10 @@ use crate::api;
 use crate::app::{shell, App};
 use crate::error::{AppError, ServerFault, REQUEST_ID};
 use crate::pages::session::server as session;
-use crate::rate_limit::RateLimit;
-use crate::service::auth::{Auth, AuthSettings};
+use crate::rate_limit::{FailureThrottle, RateLimit};
+use crate::security::{self, PublicOrigin};
+use crate::service::auth::{self, Auth, AuthSettings, CredentialHeaders};
+use crate::service::Tenant;
 use crate::service::{settings, Context};
 use crate::storage::{self, IfMissing, PoolSettings};
 use axum::extract::{FromRef, Request, State};
@@ -38,7 +40,28 @@ pub struct ServerSettings {
     pub site_addr: SocketAddr,
     /// `serve` refuses a SQLite database that does not exist (see [`IfMissing`]).
     pub if_missing: IfMissing,
+    pub throttle: ThrottleSettings,
+    /// `KROS_PUBLIC_URL`: where browsers reach the dashboard (the origin its forms must come
+    /// from; https makes the cookies `Secure`).
+    pub public_url: Option<String>,
 }
+
+/// How many failed authentications are allowed before a key is refused for a while (0 disables
+/// each); see [`FailureThrottle`].
+#[derive(Debug, Clone, Default)]
+pub struct ThrottleSettings {
+    /// Failed sign-ins per account (email), per 15 minutes.
+    pub sign_in_failures_per_account: u32,
+    /// Failed sign-ins per client address, per 15 minutes.
+    pub sign_in_failures_per_address: u32,
+    /// Failed API-key or token authentications per client address, per minute.
+    pub auth_failures_per_address: u32,
+    /// `KROS_CLIENT_IP_HEADER`: the header a trusted proxy puts the client's address in.
+    pub client_ip_header: Option<String>,
+}
+
+const SIGN_IN_WINDOW: Duration = Duration::from_secs(15 * 60);
+const AUTH_WINDOW: Duration = Duration::from_secs(60);
 
 /// What every request needs; cloned for each one (axum's `State`), so it is one `Arc`.
 #[derive(Clone)]
@@ -56,6 +79,48 @@ pub struct Shared {
     pub auth: Auth,
     pub rate_limit: RateLimit,
     pub leptos_options: LeptosOptions,
+    pub public_origin: PublicOrigin,
+    pub sign_in_failures: SignInThrottle,
+    /// Failed API-key and token authentications, per client address (both doors).
+    pub auth_failures: FailureThrottle,
+    pub client_ip_header: Option<HeaderName>,
+}
+
+/// Failed sign-ins, per account and per client address.
+pub struct SignInThrottle {
+    pub per_account: FailureThrottle,
+    pub per_address: FailureThrottle,
+}
+
+impl Shared {
+    /// The one authorization path of both doors: a client address with too many failed
+    /// authentications is refused (429), the credential is checked (a failure counts against the
+    /// address), and the credential's rate limit applies.
+    pub async fn authorize(&self, request: &CredentialHeaders<'_>, client: &str) -> Result<Tenant, AppError> {
+        self.auth_failures.check(client)?;
+        let tenant = match auth::authenticate(&self.ctx, &self.auth, request).await {
+            Err(err @ AppError::Unauthorized(_)) => {
+                self.auth_failures.failed(client);
+                return Err(err);
+            }
+            other => other?,
+        };
+        self.rate_limit.check(&tenant.actor)?;
+        Ok(tenant)
+    }
+
+    /// The client's address (see [`security::client_address`]).
+    pub fn client_address(&self, headers: &axum::http::HeaderMap, extensions: &axum::http::Extensions) -> String {
+        security::client_address(headers, extensions, self.client_ip_header.as_ref())
+    }
+
+    /// Forgets idle counters (every minute).
+    fn forget_idle(&self) {
+        self.rate_limit.forget_idle();
+        self.auth_failures.forget_idle();
+        self.sign_in_failures.per_account.forget_idle();
+        self.sign_in_failures.per_address.forget_idle();
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -84,6 +149,15 @@ pub async fn context(
 pub async fn state(settings: &ServerSettings) -> Result<AppState, AppError> {
     let ctx = context(&settings.database_url, &settings.pool, &settings.sip_domain, settings.if_missing).await?;
     let auth = Auth::new(&ctx, &settings.auth);
+    let public_origin = PublicOrigin::parse(settings.public_url.as_deref())?;
+    let throttle = &settings.throttle;
+    let client_ip_header = match throttle.client_ip_header.as_deref().map(str::trim).filter(|h| !h.is_empty()) {
+        Some(name) => Some(
+            HeaderName::try_from(name)
+                .map_err(|_| AppError::config(format!("KROS_CLIENT_IP_HEADER is not a header name: {name:?}")))?,
+        ),
+        None => None,
+    };
     let leptos_options = LeptosOptions::builder()
         .output_name("kros-numbers")
         .site_root(settings.site_root.as_str())
@@ -100,6 +174,13 @@ pub async fn state(settings: &ServerSettings) -> Result<AppState, AppError> {
         auth,
         rate_limit: RateLimit::new(settings.rate_limit_per_second, settings.rate_limit_burst),
         leptos_options,
+        public_origin,
+        sign_in_failures: SignInThrottle {
+            per_account: FailureThrottle::new(throttle.sign_in_failures_per_account, SIGN_IN_WINDOW),
+            per_address: FailureThrottle::new(throttle.sign_in_failures_per_address, SIGN_IN_WINDOW),
+        },
+        auth_failures: FailureThrottle::new(throttle.auth_failures_per_address, AUTH_WINDOW),
+        client_ip_header,
     })))
 }
 
@@ -109,6 +190,7 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
     let context = state.clone();
+    let fallback_context = state.clone();
     Router::new()
         .nest("/v1", api::router())
         // `nest` does not route the bare `/v1/`; keep it inside the API's JSON 404.
@@ -118,13 +200,26 @@ pub fn router(state: AppState) -> Router {
             &state,
             routes,
             // Server functions reach the service layer through this context.
-            move || provide_context(context.clone()),
+            move || {
+                provide_context(context.clone());
+                security::set_page_content_security_policy();
+            },
             move || shell(leptos_options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            move || {
+                provide_context(fallback_context.clone());
+                security::set_page_content_security_policy();
+            },
+            shell,
+        ))
+        // The dashboard's requests are as small as the REST API's.
+        .layer(axum::extract::DefaultBodyLimit::max(api::MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), require_session))
         // Before the session is checked: a Supabase access token near expiry is refreshed first.
         .layer(middleware::from_fn_with_state(state.clone(), session::refresh_supabase_session))
+        .layer(middleware::from_fn_with_state(state.clone(), security::refuse_cross_site_requests))
+        .layer(middleware::from_fn_with_state(state.clone(), security::security_headers))
         .with_state(state)
         // Layers run bottom-up: the request id is set first, so every later layer sees it.
         .layer(CatchPanicLayer::custom(|_| {
@@ -138,14 +233,15 @@ pub fn router(state: AppState) -> Router {
         }))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .layer(middleware::from_fn(security::drop_unusable_request_id))
 }
 
-/// The dashboard's pages need a signed-in user: without a live session, go to sign-in (and come
-/// back afterwards). Server functions check the session themselves.
+/// Every dashboard page needs a signed-in user unless it is declared public
+/// ([`security::is_public_path`]): without a live session, go to sign-in (and come back
+/// afterwards). Server functions check the session themselves.
 async fn require_session(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    let is_page = matches!(path, "/" | "/buy" | "/api-keys" | "/endpoints") || path.starts_with("/numbers/");
-    if request.method() == Method::GET && is_page {
+    if request.method() == Method::GET && !security::is_public_path(path) {
         let signed_in = match session::cookie(request.headers(), session::SESSION_COOKIE) {
             // Only a refused token means signed out; a database that cannot answer now is the
             // page's error to show.
@@ -180,11 +276,11 @@ async fn scope_request_id(request: Request, next: Next) -> Response {
 /// Serves until SIGTERM or ctrl-c, then lets in-flight requests finish.
 pub async fn serve(settings: ServerSettings) -> Result<(), AppError> {
     let state = state(&settings).await?;
-    let rate_limit = state.rate_limit.clone();
+    let counters = state.clone();
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(Duration::from_secs(60)).await;
-            rate_limit.forget_idle();
+            counters.forget_idle();
         }
     });
     let listener = tokio::net::TcpListener::bind(settings.site_addr)
@@ -198,7 +294,8 @@ pub async fn serve(settings: ServerSettings) -> Result<(), AppError> {
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, router(state))
+    // The peer's address reaches the handlers (the throttles count failures per client).
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| AppError::internal(format!("server error: {e}")))

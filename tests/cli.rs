@@ -178,6 +178,21 @@ fn inventory_import_reports_the_bad_line_and_imports_nothing() {
 }
 
 #[test]
+fn inventory_import_refuses_prices_past_the_maximum() {
+    let cli = Cli::new();
+    for (setup, monthly) in [(i64::MAX.to_string(), "1".to_string()), ("1".into(), "1000000001".into())] {
+        let csv = format!("e164,country,type,setup_cost_cents,monthly_cost_cents,currency\n+14155550101,US,local,{setup},{monthly},USD\n");
+        let file = cli.file("pricey.csv", &csv);
+        let out = cli.run(&["inventory", "import", &file, "--mode", "live"]);
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains("must be at most 1000000000 cents"), "{}", stderr(&out));
+    }
+    let out = cli.run(&["org", "create", "\u{200b}\u{200b}"]);
+    assert!(!out.status.success(), "an invisible organization name");
+    assert!(stderr(&out).contains("invisible"), "{}", stderr(&out));
+}
+
+#[test]
 fn inventory_import_refuses_invalid_numbers_and_a_wrong_header() {
     let cli = Cli::new();
     let invalid = cli.file("invalid.csv", "e164,country,type,setup_cost_cents,monthly_cost_cents,currency\n+14155550101,GB,local,1,1,USD\n");

@@ -2,7 +2,7 @@
 
 use crate::error::AppError;
 use crate::server::AppState;
-use crate::service::auth::{self, CredentialHeaders};
+use crate::service::auth::CredentialHeaders;
 use crate::service::Tenant;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -43,9 +43,8 @@ impl FromRequestParts<AppState> for Authenticated {
             organization_id: text("x-organization-id")?,
             mode: text("x-kros-mode")?,
         };
-        let tenant = auth::authenticate(&state.ctx, &state.auth, &request).await?;
-        state.rate_limit.check(&tenant.actor)?;
-        Ok(Authenticated(tenant))
+        let client = state.client_address(&parts.headers, &parts.extensions);
+        Ok(Authenticated(state.authorize(&request, &client).await?))
     }
 }
 

@@ -210,7 +210,17 @@ impl leptos::server_fn::error::FromServerFnError for ErrorDetail {
     type Encoder = leptos::server_fn::codec::JsonEncoding;
 
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
-        ErrorDetail { code: "unavailable".into(), message: format!("Could not reach the server: {value}"), field: None }
+        // On the server: the request failed before the function's body ran (its arguments, its
+        // body), answered like the REST API's bad input.
+        #[cfg(feature = "ssr")]
+        {
+            crate::error::server_fn_failure(value)
+        }
+        // In the browser: the call itself failed (the network, an answer that does not decode).
+        #[cfg(not(feature = "ssr"))]
+        {
+            ErrorDetail { code: "unavailable".into(), message: format!("Could not reach the server: {value}"), field: None }
+        }
     }
 }
 

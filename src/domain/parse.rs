@@ -123,10 +123,16 @@ impl Currency {
     }
 }
 
-/// A price in cents: never negative.
+/// The most a number's setup or monthly price may be, in cents (10 million in any currency):
+/// far above any real price, and far below where a setup plus a month could overflow.
+pub const MAX_PRICE_CENTS: i64 = 1_000_000_000;
+
+/// A price (or a setup plus a month) in cents: never negative, never more than two prices.
 pub fn parse_cents(field: &str, value: i64) -> Result<i64, Invalid> {
     if value < 0 {
         Err(Invalid::new(field, format!("{field} must not be negative")))
+    } else if value > 2 * MAX_PRICE_CENTS {
+        Err(Invalid::new(field, format!("{field} must be at most {}", 2 * MAX_PRICE_CENTS)))
     } else {
         Ok(value)
     }
@@ -168,21 +174,39 @@ impl PageRequest {
     }
 }
 
-/// The name of a call-routing endpoint: 1..100 characters after trimming.
+/// A name people give (an endpoint, an API key, an organization), the same rule everywhere: 1 to
+/// `max_chars` characters after trimming, with no control characters, no invisible formatting
+/// (zero-width spaces, bidirectional overrides, byte order marks), no line or paragraph
+/// separators, no private-use or unassigned code points.
+pub fn parse_name(field: &str, raw: &str, max_chars: usize) -> Result<String, Invalid> {
+    use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
+    let name = raw.trim();
+    let chars = name.chars().count();
+    if !(1..=max_chars).contains(&chars) {
+        return Err(Invalid::new(field, format!("{field} must be between 1 and {max_chars} characters")));
+    }
+    let hidden = |c: char| {
+        matches!(
+            c.general_category(),
+            G::Control | G::Format | G::LineSeparator | G::ParagraphSeparator | G::PrivateUse | G::Unassigned
+        )
+    };
+    if let Some(c) = name.chars().find(|&c| hidden(c)) {
+        return Err(Invalid::new(
+            field,
+            format!("{field} must not contain control or invisible characters (found U+{:04X})", c as u32),
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// The name of a call-routing endpoint: see [`parse_name`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndpointName(String);
 
 impl EndpointName {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        let name = raw.trim();
-        let chars = name.chars().count();
-        if !(1..=100).contains(&chars) {
-            return Err(Invalid::new("name", "name must be between 1 and 100 characters"));
-        }
-        if name.chars().any(char::is_control) {
-            return Err(Invalid::new("name", "name must not contain control characters"));
-        }
-        Ok(EndpointName(name.to_string()))
+        parse_name("name", raw, 100).map(EndpointName)
     }
 
     pub fn as_str(&self) -> &str {

@@ -64,7 +64,7 @@ pub async fn buy_number(
         endpoint_id: endpoint_id.filter(|e| !e.is_empty()),
         setup_cost_cents: Some(setup_cost_cents),
         monthly_cost_cents: Some(monthly_cost_cents),
-        total_cost_cents: Some(setup_cost_cents + monthly_cost_cents),
+        total_cost_cents: Some(setup_cost_cents.saturating_add(monthly_cost_cents)),
         ..Default::default()
     };
     let purchase = Purchase::parse(&body)?;
@@ -208,7 +208,7 @@ fn ConfirmPurchase(chosen: RwSignal<Option<Formatted<InventoryNumber>>>, buy: Se
         <Dialog open labelled_by="confirm-title">
             {move || chosen.get().map(|row| {
                 let n = row.item.clone();
-                let total = n.setup_cost_cents + n.monthly_cost_cents;
+                let total = n.setup_cost_cents.saturating_add(n.monthly_cost_cents);
                 let confirm = {
                     let n = n.clone();
                     move |_| {

@@ -54,6 +54,17 @@ pub async fn get_session() -> Result<SessionInfo, ErrorDetail> {
 pub async fn sign_in(email: String, password: String, next: Option<String>) -> Result<(), ErrorDetail> {
     let state = server::state();
     let next = server::safe_next(next.as_deref());
+    let client = server::client_address().await;
+    let account = email.trim().to_lowercase();
+    let back = |query: &[(&str, &str)]| {
+        let query = serde_urlencoded::to_string([&[("next", next.as_str())], query].concat()).unwrap_or_default();
+        leptos_axum::redirect(&format!("/sign-in?{query}"));
+    };
+    if let Some(wait) = server::sign_in_refused_for(&state, &account, &client) {
+        server::set_retry_after(wait);
+        back(&[("failed", "throttled"), ("retry", &wait.to_string())]);
+        return Ok(());
+    }
     let outcome = match &state.auth.supabase {
         Some(project) => server::sign_in_through_supabase(&state, project, &email, &password).await?,
         None => server::sign_in_builtin(&state, &email, &password).await?,
@@ -61,8 +72,10 @@ pub async fn sign_in(email: String, password: String, next: Option<String>) -> R
     match outcome {
         Ok(()) => leptos_axum::redirect(&next),
         Err(failed) => {
-            let query = serde_urlencoded::to_string([("next", next.as_str()), ("failed", failed)]).unwrap_or_default();
-            leptos_axum::redirect(&format!("/sign-in?{query}"));
+            if failed == "1" {
+                server::sign_in_failed(&state, &account, &client);
+            }
+            back(&[("failed", failed)]);
         }
     }
     Ok(())
@@ -121,6 +134,30 @@ pub mod server {
 
     /// Why a sign-in failed, as the sign-in page's `failed=` shows it.
     pub type SignInOutcome = Result<(), &'static str>;
+
+    /// The request's client address (see `security::client_address`).
+    pub async fn client_address() -> String {
+        let headers: HeaderMap = leptos_axum::extract().await.unwrap_or_default();
+        let extensions: axum::http::Extensions = leptos_axum::extract().await.unwrap_or_default();
+        state().client_address(&headers, &extensions)
+    }
+
+    /// Refuses a sign-in while the account or the client address has too many recent failures;
+    /// the wait, in seconds, when it does. Existing sessions are not affected.
+    pub fn sign_in_refused_for(state: &AppState, account: &str, client: &str) -> Option<u64> {
+        let failures = &state.sign_in_failures;
+        let refused = failures.per_account.check(account).and_then(|()| failures.per_address.check(client));
+        match refused {
+            Err(AppError::RateLimited { retry_after_secs }) => Some(retry_after_secs.max(1)),
+            _ => None,
+        }
+    }
+
+    /// Counts a failed sign-in against the account and the client address.
+    pub fn sign_in_failed(state: &AppState, account: &str, client: &str) {
+        state.sign_in_failures.per_account.failed(account);
+        state.sign_in_failures.per_address.failed(client);
+    }
 
     pub async fn sign_in_builtin(state: &AppState, email: &str, password: &str) -> Result<SignInOutcome, AppError> {
         let Some(user_id) = organizations::verify_login(&state.ctx, email, password).await? else {
@@ -207,7 +244,7 @@ pub mod server {
         replace_cookies(request.headers_mut(), &names, &replacements);
         let mut response = next.run(request).await;
         for (name, value) in names.iter().zip(&replacements) {
-            if let Ok(value) = HeaderValue::from_str(&cookie_text(name, value.as_deref().unwrap_or(""), max_age)) {
+            if let Ok(value) = HeaderValue::from_str(&cookie_text(&state, name, value.as_deref().unwrap_or(""), max_age)) {
                 response.headers_mut().append(header::SET_COOKIE, value);
             }
         }
@@ -267,21 +304,38 @@ pub mod server {
             .map(|(_, v)| v)
     }
 
-    fn cookie_text(name: &str, value: &str, max_age_secs: i64) -> String {
-        format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}")
+    /// A `Set-Cookie` value: HttpOnly, SameSite=Lax, and `Secure` behind an https public URL.
+    fn cookie_text(state: &AppState, name: &str, value: &str, max_age_secs: i64) -> String {
+        let secure = if state.public_origin.is_https() { "; Secure" } else { "" };
+        format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}")
+    }
+
+    pub fn set_retry_after(secs: u64) {
+        if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
+            options.insert_header(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
     }
 
     pub fn set_cookie(name: &str, value: &str, max_age_secs: i64) {
-        let cookie = cookie_text(name, value, max_age_secs);
+        let cookie = cookie_text(&state(), name, value, max_age_secs);
         if let (Some(options), Ok(value)) = (use_context::<leptos_axum::ResponseOptions>(), HeaderValue::from_str(&cookie)) {
             options.append_header(header::SET_COOKIE, value);
         }
     }
 
-    /// Only same-site paths: never an open redirect.
+    /// Only a path of this site: never an open redirect. Browsers ignore tabs and line breaks
+    /// in URLs and read `\\` as `/`, so `/\t/evil.example` would be `//evil.example`: the path
+    /// must be visible ASCII without a backslash, start with one `/`, and parse as a path.
     pub fn safe_next(next: Option<&str>) -> String {
+        let same_site = |p: &str| {
+            p.starts_with('/')
+                && !p.starts_with("//")
+                && p.len() <= 2048
+                && p.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'\\')
+                && p.parse::<axum::http::uri::PathAndQuery>().is_ok()
+        };
         match next {
-            Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_string(),
+            Some(p) if same_site(p) => p.to_string(),
             _ => "/".to_string(),
         }
     }
@@ -312,11 +366,13 @@ pub mod server {
             organization_id: chosen_org,
             mode: mode.or_else(|| cookie(&headers, MODE_COOKIE)),
         };
-        let tenant = match auth::authenticate(&state.ctx, &state.auth, &request).await {
+        let client = client_address().await;
+        // The REST API's authorization path: throttles and rate limit included.
+        let tenant = match state.authorize(&request, &client).await {
             // A remembered organization the user has since left: fall back to their first one.
             Err(AppError::Forbidden(_) | AppError::Validation { .. }) if organization.is_none() && chosen_org.is_some() => {
                 let request = CredentialHeaders { organization_id: None, ..request };
-                auth::authenticate(&state.ctx, &state.auth, &request).await?
+                state.authorize(&request, &client).await?
             }
             other => other?,
         };

@@ -11,10 +11,14 @@ use leptos_router::hooks::use_query_map;
 pub fn SignInPage() -> impl IntoView {
     let query = use_query_map();
     let next = query.with_untracked(|q| q.get("next")).unwrap_or_else(|| "/".into());
+    let retry = query.with_untracked(|q| q.get("retry")).and_then(|r| r.parse::<u64>().ok()).unwrap_or(60);
     let failure = query.with_untracked(|q| q.get("failed")).map(|why| match why.as_str() {
-        "unavailable" => "Signing in is not possible right now. Please try again in a moment.",
-        "no-access" => "This account has no access to Kros Numbers yet: ask an administrator to add you to an organization.",
-        _ => "The email or password is incorrect.",
+        "unavailable" => "Signing in is not possible right now. Please try again in a moment.".to_string(),
+        "no-access" => {
+            "This account has no access to Kros Numbers yet: ask an administrator to add you to an organization.".to_string()
+        }
+        "throttled" => format!("Too many failed sign-ins. Please wait {retry} seconds before trying again."),
+        _ => "The email or password is incorrect.".to_string(),
     });
     view! {
         <div class="sign-in card">

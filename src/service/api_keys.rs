@@ -57,10 +57,8 @@ pub fn hash_secret(pepper: &str, secret: &str) -> String {
 }
 
 pub async fn create(ctx: &Context, organization_id: Uuid, mode: Mode, name: &str) -> Result<NewApiKey, AppError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::validation("name", "a key name must be 1 to 100 characters"));
-    }
+    let name = crate::domain::parse::parse_name("name", name, 100)?;
+    let name = name.as_str();
     if !ctx.store.organization_exists(organization_id).await? {
         return Err(AppError::not_found("organization"));
     }

@@ -1,7 +1,7 @@
 //! The inventory of numbers for sale, per mode.
 
 use super::Context;
-use crate::domain::parse::{parse_cents, parse_enum, CountryCode, Currency, DigitPattern, E164, PageRequest};
+use crate::domain::parse::{parse_cents, parse_enum, MAX_PRICE_CENTS, CountryCode, Currency, DigitPattern, E164, PageRequest};
 use crate::domain::{InventoryNumber, Mode, NumberType, Page};
 use crate::error::AppError;
 use crate::storage::{self, InventoryFilter, InventoryRecord};
@@ -63,6 +63,9 @@ impl NewInventoryNumber {
             let value = raw.trim().parse::<i64>().map_err(|_| {
                 AppError::validation(field, format!("{field} must be a whole number of cents, got {raw:?}"))
             })?;
+            if value > MAX_PRICE_CENTS {
+                return Err(AppError::validation(field, format!("{field} must be at most {MAX_PRICE_CENTS} cents")));
+            }
             Ok(parse_cents(field, value)?)
         };
         let country = CountryCode::parse("country", country)?;

@@ -14,10 +14,7 @@ pub struct Organization {
 }
 
 pub async fn create_organization(ctx: &Context, name: &str) -> Result<Uuid, AppError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(AppError::validation("name", "an organization name must be 1 to 200 characters"));
-    }
+    let name = crate::domain::parse::parse_name("name", name, 200)?;
     let org = OrganizationRecord { id: Uuid::new_v4(), name: name.to_string(), created_at: storage::now() };
     ctx.store.insert_organization(&org).await?;
     Ok(org.id)
@@ -101,37 +98,44 @@ pub async fn organizations_of(ctx: &Context, user_id: Uuid) -> Result<Vec<Organi
     Ok(orgs.into_iter().map(|o| Organization { id: o.id, name: o.name }).collect())
 }
 
-/// Checks an email and password; `None` for a wrong password or an unknown email alike.
+/// Checks an email and password; `None` for a wrong password, an unknown email or a user who
+/// signs in elsewhere alike, each after the same argon2 work, so timing does not tell them apart.
 pub async fn verify_login(ctx: &Context, email: &str, password: &str) -> Result<Option<Uuid>, AppError> {
     let user = ctx.store.user_by_email(&email.trim().to_lowercase()).await?;
-    let Some(user) = user else {
-        // Spend the same time as a real check, so timing does not tell whether the email exists.
+    let Some((user_id, hash)) = user.and_then(|u| Some((u.id, u.password_hash?))) else {
         let _ = hash_password(password).await;
         return Ok(None);
     };
-    let Some(hash) = user.password_hash else { return Ok(None) };
     let password = password.to_string();
-    // Argon2 takes tens of milliseconds of CPU: off the async workers.
-    let verified = tokio::task::spawn_blocking(move || {
+    let verified = argon2_work(move || {
         let parsed = PasswordHash::new(&hash).map_err(|e| AppError::internal(e.to_string()))?;
         Ok::<_, AppError>(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
     })
-    .await
-    .map_err(|e| AppError::internal(format!("password check failed: {e}")))??;
-    Ok(verified.then_some(user.id))
+    .await??;
+    Ok(verified.then_some(user_id))
 }
 
 async fn hash_password(password: &str) -> Result<String, AppError> {
     let password = password.to_string();
-    tokio::task::spawn_blocking(move || {
+    argon2_work(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
             .map_err(|e| AppError::internal(e.to_string()))
     })
-    .await
-    .map_err(|e| AppError::internal(format!("password hashing failed: {e}")))?
+    .await?
+}
+
+/// Runs argon2 (tens of milliseconds of CPU) on the blocking pool, at most one per two cores at
+/// a time: a burst of sign-ins queues here instead of taking every core from the API.
+async fn argon2_work<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+    static SLOTS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        tokio::sync::Semaphore::new((cores / 2).max(1))
+    });
+    let _slot = SLOTS.acquire().await.map_err(|e| AppError::internal_caused_by("argon2 slots closed", e))?;
+    tokio::task::spawn_blocking(work).await.map_err(|e| AppError::internal_caused_by("argon2 work failed", e))
 }
 
 pub async fn email_of(ctx: &Context, user_id: Uuid) -> Result<String, AppError> {

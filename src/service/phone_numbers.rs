@@ -152,10 +152,7 @@ impl Purchase {
             }
         };
         let cents = |field: &str, v: Option<i64>| -> Result<Option<i64>, AppError> {
-            match v {
-                Some(c) if c < 0 => Err(AppError::validation(field, format!("{field} must not be negative"))),
-                other => Ok(other),
-            }
+            Ok(v.map(|c| crate::domain::parse::parse_cents(field, c)).transpose()?)
         };
         Ok(Purchase {
             target,
@@ -168,10 +165,11 @@ impl Purchase {
 
     /// Refuses the purchase if the buyer saw another price than the inventory's.
     fn check_price(&self, item: &InventoryRecord) -> Result<(), AppError> {
-        let total = item.setup_cost_cents + item.monthly_cost_cents;
+        // In i128: no stored price, however large, can overflow the sum.
+        let total = i128::from(item.setup_cost_cents) + i128::from(item.monthly_cost_cents);
         let differs = self.seen_setup_cost_cents.is_some_and(|c| c != item.setup_cost_cents)
             || self.seen_monthly_cost_cents.is_some_and(|c| c != item.monthly_cost_cents)
-            || self.seen_total_cost_cents.is_some_and(|c| c != total);
+            || self.seen_total_cost_cents.is_some_and(|c| i128::from(c) != total);
         if differs {
             return Err(AppError::PriceChanged(format!(
                 "the price of {} is now {} setup + {} monthly ({} total) cents {}; nothing was bought",

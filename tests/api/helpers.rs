@@ -13,16 +13,21 @@
 use crate::pg;
 use kros_numbers::storage::{IfMissing, PoolSettings};
 use kros_numbers::domain::Mode;
-use kros_numbers::server::{self, ServerSettings};
+use kros_numbers::server::{self, ServerSettings, ThrottleSettings};
 use kros_numbers::service::auth::AuthSettings;
 use kros_numbers::service::inventory::{self, NewInventoryNumber};
 use kros_numbers::service::{api_keys, organizations, Context};
+use kros_numbers::pages::session::SignIn;
+use leptos::server_fn::ServerFn;
+use reqwest::header::{LOCATION, SET_COOKIE};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 use uuid::Uuid;
 
 pub const JWT_SECRET: &str = "test-jwt-secret-of-a-reasonable-length-0123456789";
 pub const SIP_DOMAIN: &str = "sip.test.kros";
+/// The password of every user `TestApp::user` makes.
+pub const USER_PASSWORD: &str = "a-good-password";
 
 pub struct TestApp {
     /// `http://127.0.0.1:PORT` of the first instance.
@@ -55,12 +60,15 @@ pub struct Options {
     pub rate_limit_burst: u32,
     /// How session tokens are checked; by default legacy HS256 tokens with [`JWT_SECRET`].
     pub auth: AuthSettings,
+    pub public_url: Option<String>,
+    /// Failed-authentication throttles: off unless a test turns them on.
+    pub throttle: ThrottleSettings,
 }
 
 impl Default for Options {
     fn default() -> Self {
         let auth = AuthSettings { jwt_secret: Some(JWT_SECRET.to_string()), ..AuthSettings::default() };
-        Options { rate_limit_per_second: 0, rate_limit_burst: 0, auth }
+        Options { rate_limit_per_second: 0, rate_limit_burst: 0, auth, public_url: None, throttle: ThrottleSettings::default() }
     }
 }
 
@@ -98,6 +106,8 @@ impl TestApp {
             site_root: "target/site".to_string(),
             site_addr: "127.0.0.1:0".parse().unwrap(),
             if_missing: IfMissing::Create,
+            public_url: options.public_url.clone(),
+            throttle: options.throttle.clone(),
         };
         let mut instances = Vec::new();
         for _ in 0..count {
@@ -105,7 +115,8 @@ impl TestApp {
             let ctx = state.ctx.clone();
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
             let address = format!("http://{}", listener.local_addr().unwrap());
-            tokio::spawn(async move { axum::serve(listener, server::router(state)).await.expect("server") });
+            let app = server::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+            tokio::spawn(async move { axum::serve(listener, app).await.expect("server") });
             instances.push((address, ctx));
         }
         let (address, ctx) = instances[0].clone();
@@ -138,7 +149,7 @@ impl TestApp {
 
     /// A user who is a member of `org`; returns the user id.
     pub async fn user(&self, email: &str, org: Uuid) -> Uuid {
-        organizations::create_user(&self.ctx, email, "a-good-password", org).await.unwrap()
+        organizations::create_user(&self.ctx, email, USER_PASSWORD, org).await.unwrap()
     }
 
     /// Makes `user` a member of `org` too (a newer membership than the ones they have).
@@ -332,3 +343,39 @@ impl RawDb {
         assert_eq!(updated, 1, "the key's record exists");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The dashboard door, as a browser uses it: plain form posts to server functions
+
+/// A browser posting plain forms (it accepts HTML), that does not follow redirects, so the tests
+/// see them.
+pub fn browser() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::ACCEPT, "text/html".parse().unwrap());
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).default_headers(headers).build().unwrap()
+}
+
+/// The value a response sets for a cookie.
+pub fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next()?.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// Signs in through the sign-in form's server function; returns the session token.
+pub async fn sign_in(app: &TestApp, email: &str) -> String {
+    let res = browser()
+        .post(app.url(SignIn::PATH))
+        .form(&[("email", email), ("password", USER_PASSWORD), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_redirection(), "sign-in answers a redirect: {}", res.status());
+    assert_eq!(res.headers()[LOCATION], "/");
+    set_cookie(&res, "kros_session").filter(|t| !t.is_empty()).expect("a session cookie")
+}
+

@@ -10,6 +10,7 @@ mod supabase_jwks;
 mod auth;
 mod endpoints;
 mod errors;
+mod hardening;
 mod idempotency;
 mod list;
 mod number_lifecycle;

@@ -4,47 +4,14 @@
 
 use crate::helpers::*;
 use kros_numbers::domain::Mode;
-use kros_numbers::pages::session::{SignIn, SignOut};
+use kros_numbers::pages::session::SignOut;
 use leptos::server_fn::ServerFn;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{COOKIE, LOCATION};
 use reqwest::Method;
 use serde_json::json;
 use uuid::Uuid;
 
 const LIST: &str = "/v1/phone-numbers";
-const PASSWORD: &str = "a-good-password"; // what `TestApp::user` sets
-
-/// A browser posting plain forms (it accepts HTML), that does not follow redirects, so the tests
-/// see them.
-fn browser() -> reqwest::Client {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(reqwest::header::ACCEPT, "text/html".parse().unwrap());
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).default_headers(headers).build().unwrap()
-}
-
-/// The value a response sets for a cookie.
-fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
-    res.headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| v.split(';').next()?.split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
-}
-
-/// Signs in through the sign-in form's server function; returns the session token.
-async fn sign_in(app: &TestApp, email: &str) -> String {
-    let res = browser()
-        .post(app.url(SignIn::PATH))
-        .form(&[("email", email), ("password", PASSWORD), ("next", "/")])
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_redirection(), "sign-in answers a redirect: {}", res.status());
-    assert_eq!(res.headers()[LOCATION], "/");
-    set_cookie(&res, "kros_session").filter(|t| !t.is_empty()).expect("a session cookie")
-}
 
 async fn sign_out(app: &TestApp, token: &str) {
     let res = browser().post(app.url(SignOut::PATH)).header(COOKIE, format!("kros_session={token}")).send().await.unwrap();
