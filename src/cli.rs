@@ -5,6 +5,7 @@ use crate::storage::{IfMissing, PoolSettings};
 use crate::domain::parse::parse_enum;
 use crate::domain::Mode;
 use crate::error::AppError;
+use crate::server::connections::ConnectionLimits;
 use crate::server::{self, ServerSettings, ThrottleSettings};
 use crate::service::auth::AuthSettings;
 use crate::service::{api_keys, inventory, organizations, Context};
@@ -138,6 +139,16 @@ pub struct ServeArgs {
     /// `x-real-ip`). Only set it when every request comes through that proxy.
     #[arg(long, env = "KROS_CLIENT_IP_HEADER")]
     pub client_ip_header: Option<String>,
+    /// Seconds a client has to send a request's headers; an idle keep-alive connection is closed
+    /// after as long.
+    #[arg(long, env = "KROS_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+    /// Seconds a client has to send a request's body.
+    #[arg(long, env = "KROS_BODY_TIMEOUT_SECS", default_value_t = 10)]
+    pub body_timeout_secs: u64,
+    /// Connections served at once (more wait until one closes).
+    #[arg(long, env = "KROS_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
     /// Requests per second per credential (per process); 0 disables.
     #[arg(long, env = "KROS_RATE_LIMIT_PER_SECOND", default_value_t = 50)]
     pub rate_limit_per_second: u32,
@@ -233,6 +244,11 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
                 site_addr: args.addr,
                 if_missing: IfMissing::Refuse,
                 public_url: args.public_url.clone(),
+                connections: ConnectionLimits {
+                    header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
+                    body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
+                    max_connections: args.max_connections.max(1),
+                },
                 throttle: ThrottleSettings {
                     sign_in_failures_per_account: args.sign_in_failures_per_account,
                     sign_in_failures_per_address: args.sign_in_failures_per_address,

@@ -108,6 +108,7 @@ impl TestApp {
             if_missing: IfMissing::Create,
             public_url: options.public_url.clone(),
             throttle: options.throttle.clone(),
+            connections: Default::default(),
         };
         let mut instances = Vec::new();
         for _ in 0..count {

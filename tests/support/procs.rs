@@ -99,6 +99,11 @@ impl Server {
         Server { child, addr, log }
     }
 
+    /// The process id (for its memory, in `/proc/<pid>/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

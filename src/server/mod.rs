@@ -1,5 +1,7 @@
 //! The HTTP server: state, the router with both doors (REST and dashboard), and serving with
-//! graceful shutdown.
+//! graceful shutdown ([`connections`]: the accept loop, its timeouts and its cap).
+
+pub mod connections;
 
 use crate::api;
 use crate::app::{shell, App};
@@ -41,6 +43,7 @@ pub struct ServerSettings {
     /// `serve` refuses a SQLite database that does not exist (see [`IfMissing`]).
     pub if_missing: IfMissing,
     pub throttle: ThrottleSettings,
+    pub connections: connections::ConnectionLimits,
     /// `KROS_PUBLIC_URL`: where browsers reach the dashboard (the origin its forms must come
     /// from; https makes the cookies `Secure`).
     pub public_url: Option<String>,
@@ -289,16 +292,8 @@ pub async fn serve(settings: ServerSettings) -> Result<(), AppError> {
     let addr = listener.local_addr().map_err(|e| AppError::internal(e.to_string()))?;
     tracing::info!(%addr, "listening");
     println!("Kros Numbers is serving on http://{addr}");
-    // The dashboard's pages stream in chunks: without TCP_NODELAY, Nagle's algorithm and delayed
-    // ACKs hold a small last chunk back for ~40 ms.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    // The peer's address reaches the handlers (the throttles count failures per client).
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| AppError::internal(format!("server error: {e}")))
+    connections::serve(listener, router(state), settings.connections.clone(), shutdown_signal()).await;
+    Ok(())
 }
 
 async fn shutdown_signal() {
