@@ -107,7 +107,9 @@ pub struct PhoneNumber {
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
 pub struct SipCredentials {
     pub username: String,
-    pub password: String,
+    /// Null once the number is released: its password is changed at release and withheld, so
+    /// the number's old credentials cannot be used or read again.
+    pub password: Option<String>,
     pub domain: String,
 }
 

@@ -305,14 +305,19 @@ fn NumberSettings(view: NumberView, update: ServerAction<UpdateNumber>, release:
                 <dt>"Username"</dt>
                 <dd><code>{details.sip_credentials.username.clone()}</code> <CopyButton text=details.sip_credentials.username.clone() label="Copy SIP username"/></dd>
                 <dt>"Password"</dt>
-                <dd>
-                    <code data-testid="sip-password">{let p = password.clone(); move || if reveal.get() { p.clone() } else { "••••••••••••".to_string() }}</code>
-                    " "
-                    <button type="button" class="secondary small" aria-pressed=move || reveal.get().to_string() on:click=move |_| reveal.update(|r| *r = !*r)>
-                        {move || if reveal.get() { "Hide" } else { "Reveal" }}
-                    </button>
-                    <CopyButton text=password.clone() label="Copy SIP password"/>
-                </dd>
+                {match password.clone() {
+                    Some(password) => view! {
+                        <dd>
+                            <code data-testid="sip-password">{let p = password.clone(); move || if reveal.get() { p.clone() } else { "••••••••••••".to_string() }}</code>
+                            " "
+                            <button type="button" class="secondary small" aria-pressed=move || reveal.get().to_string() on:click=move |_| reveal.update(|r| *r = !*r)>
+                                {move || if reveal.get() { "Hide" } else { "Reveal" }}
+                            </button>
+                            <CopyButton text=password label="Copy SIP password"/>
+                        </dd>
+                    }.into_any(),
+                    None => view! { <dd data-testid="sip-password">"Withheld: a released number has no usable SIP password."</dd> }.into_any(),
+                }}
                 <dt>"Domain"</dt>
                 <dd><code>{details.sip_credentials.domain.clone()}</code></dd>
             </dl>

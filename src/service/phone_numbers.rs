@@ -38,10 +38,14 @@ fn to_details(row: &NumberRecord, sip_domain: &str) -> PhoneNumberDetails {
         number: to_number(row, sip_domain),
         sip_credentials: SipCredentials {
             username: row.sip_username.clone(),
-            password: row.sip_password.clone(),
+            password: row.released_at.is_none().then(|| row.sip_password.clone()),
             domain: sip_domain.to_string(),
         },
     }
+}
+
+fn new_sip_password() -> String {
+    super::random_string(24, super::ALNUM)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -264,7 +268,7 @@ async fn purchase_number(
         allow_inbound: true,
         allow_outbound: false,
         sip_username: format!("kros{}", super::random_string(12, super::LOWER_ALNUM)),
-        sip_password: super::random_string(24, super::ALNUM),
+        sip_password: new_sip_password(),
         setup_cost_cents: item.setup_cost_cents,
         monthly_cost_cents: item.monthly_cost_cents,
         currency: item.currency.clone(),
@@ -419,7 +423,14 @@ pub async fn release(ctx: &Context, tenant: &Tenant, id: Uuid) -> Result<PhoneNu
         return Ok(to_number(&before, &ctx.sip_domain));
     }
     let now = storage::now();
-    let after = NumberRecord { status: NumberStatus::Inactive, released_at: Some(now), updated_at: now, ..before.clone() };
+    let after = NumberRecord {
+        status: NumberStatus::Inactive,
+        released_at: Some(now),
+        updated_at: now,
+        // The old SIP password dies with the release (and is withheld from then on).
+        sip_password: new_sip_password(),
+        ..before.clone()
+    };
     tx.update_number(&after).await?;
     tx.return_inventory(before.inventory_id).await?;
     let (before, after) = (to_number(&before, &ctx.sip_domain), to_number(&after, &ctx.sip_domain));

@@ -312,6 +312,15 @@ impl RawDb {
         }
     }
 
+    /// The SIP password stored for a phone number.
+    pub async fn sip_password_of(&self, id: Uuid) -> String {
+        let sql = "SELECT sip_password FROM phone_numbers WHERE id = $1";
+        match self {
+            RawDb::Sqlite(db) => sqlx::query_scalar(sql).bind(id).fetch_one(db).await.unwrap(),
+            RawDb::Postgres(db) => sqlx::query_scalar(sql).bind(id).fetch_one(db).await.unwrap(),
+        }
+    }
+
     /// The organization that owns an inventory number's live phone number.
     pub async fn owner_of(&self, inventory_id: Uuid) -> Uuid {
         let sql = "SELECT organization_id FROM phone_numbers WHERE inventory_id = $1 AND released_at IS NULL";

@@ -82,6 +82,20 @@ async fn get_includes_sip_credentials() {
 }
 
 #[tokio::test]
+async fn a_released_number_withholds_its_sip_password_and_the_old_one_is_changed() {
+    let f = Fixture::new().await;
+    let before = f.get().await["sip_credentials"].clone();
+    let id = uuid::Uuid::parse_str(f.number["id"].as_str().unwrap()).unwrap();
+    let stored = || async { f.app.raw.sip_password_of(id).await };
+    let stored_before = stored().await;
+    f.release().await;
+    let after = f.get().await["sip_credentials"].clone();
+    assert!(after["password"].is_null(), "withheld once released: {after}");
+    assert_eq!(after["username"], before["username"]);
+    assert_ne!(stored().await, stored_before, "the old password is replaced in the database");
+}
+
+#[tokio::test]
 async fn lists_and_other_responses_never_include_the_sip_password() {
     let f = Fixture::new().await;
     let password = f.get().await["sip_credentials"]["password"].as_str().unwrap().to_string();
