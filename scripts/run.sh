@@ -7,6 +7,13 @@ export DATABASE_URL="${DATABASE_URL:-sqlite://data/kros-numbers.db}"
 export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-$PWD/target/site}"
 export LEPTOS_SITE_ADDR="${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"
 export LEPTOS_ENV="${LEPTOS_ENV:-PROD}"
+# The secrets kept out of the database, made once under data/ (README: Security). Keys and SIP
+# passwords from before keep working: they move to these at first use / at start.
+for name in api-key-pepper sip-encryption-key; do
+  [ -s "data/$name" ] || (umask 077; head -c 32 /dev/urandom | base64 > "data/$name")
+done
+export KROS_API_KEY_PEPPER_FILE="${KROS_API_KEY_PEPPER_FILE:-$PWD/data/api-key-pepper}"
+export KROS_SIP_ENCRYPTION_KEY_FILE="${KROS_SIP_ENCRYPTION_KEY_FILE:-$PWD/data/sip-encryption-key}"
 BIN=target/release/kros-numbers
 $BIN migrate >/dev/null
 SEED=$($BIN seed-demo --key-file data/demo-api-key)

@@ -8,6 +8,7 @@ use crate::error::AppError;
 use crate::server::connections::ConnectionLimits;
 use crate::server::{self, ServerSettings, ThrottleSettings};
 use crate::service::auth::AuthSettings;
+use crate::service::secrets::{from_env_or_file, SecretSettings};
 use crate::service::{api_keys, inventory, organizations, Context};
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
@@ -53,7 +54,7 @@ impl Config {
 
     /// The operator commands' context: they may create the database (`migrate` is how to).
     async fn context(&self) -> Result<Context, AppError> {
-        server::context(&self.database_url, &self.pool(), &self.sip_domain, IfMissing::Create).await
+        server::context(&self.database_url, &self.pool(), &self.sip_domain, IfMissing::Create, &secrets()?).await
     }
 }
 
@@ -210,6 +211,16 @@ pub enum InventoryCommand {
     },
 }
 
+/// The secrets kept out of the database, from the environment or files (see `service::secrets`).
+fn secrets() -> Result<SecretSettings, AppError> {
+    let old_keys = from_env_or_file("KROS_SIP_ENCRYPTION_OLD_KEYS")?.unwrap_or_default();
+    Ok(SecretSettings {
+        api_key_pepper: from_env_or_file("KROS_API_KEY_PEPPER")?,
+        sip_encryption_key: from_env_or_file("KROS_SIP_ENCRYPTION_KEY")?,
+        sip_old_keys: old_keys.split(',').map(str::trim).filter(|k| !k.is_empty()).map(str::to_string).collect(),
+    })
+}
+
 fn parse_mode(raw: &str) -> Result<Mode, String> {
     parse_enum::<Mode>("mode", raw).map_err(|e| e.message)
 }
@@ -244,6 +255,7 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
                 site_addr: args.addr,
                 if_missing: IfMissing::Refuse,
                 public_url: args.public_url.clone(),
+                secrets: secrets()?,
                 connections: ConnectionLimits {
                     header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
                     body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),

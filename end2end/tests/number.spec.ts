@@ -84,6 +84,8 @@ test('release keeps the record read-only; delete removes it; both ask first', as
   await dialog.getByRole('button', { name: 'Release number' }).click();
   await expect(page.getByText('Number released')).toBeVisible();
   await expect(page.getByText(/Released on/)).toBeVisible();
+  // A released number's SIP password is changed and withheld.
+  await expect(page.getByTestId('sip-password')).toContainText('Withheld');
   await expect(page.getByRole('button', { name: 'Save settings' })).toBeDisabled();
   const after = await (await rest(request, key, 'GET', `/v1/phone-numbers/${released.id}`)).json();
   expect(after.status).toBe('inactive');

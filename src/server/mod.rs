@@ -11,6 +11,7 @@ use crate::rate_limit::{FailureThrottle, RateLimit};
 use crate::security::{self, PublicOrigin};
 use crate::service::auth::{self, Auth, AuthSettings, CredentialHeaders};
 use crate::service::Tenant;
+use crate::service::secrets::{SecretSettings, SipCipher};
 use crate::service::{settings, Context};
 use crate::storage::{self, IfMissing, PoolSettings};
 use axum::extract::{FromRef, Request, State};
@@ -44,6 +45,7 @@ pub struct ServerSettings {
     pub if_missing: IfMissing,
     pub throttle: ThrottleSettings,
     pub connections: connections::ConnectionLimits,
+    pub secrets: SecretSettings,
     /// `KROS_PUBLIC_URL`: where browsers reach the dashboard (the origin its forms must come
     /// from; https makes the cookies `Secure`).
     pub public_url: Option<String>,
@@ -138,19 +140,52 @@ pub async fn context(
     pool: &PoolSettings,
     sip_domain: &str,
     if_missing: IfMissing,
+    secrets: &SecretSettings,
 ) -> Result<Context, AppError> {
     let store = storage::open(database_url, pool, if_missing)
         .await
         .map_err(|e| AppError::internal_caused_by("cannot open the database", e))?;
     // Made by the first command that opens the database (`migrate` at the latest), so that a
-    // server whose database is read-only still starts.
-    let api_key_pepper = settings::secret(store.as_ref(), "api_key_pepper").await?;
+    // server whose database is read-only still starts. The database's pepper and SIP key are the
+    // fallbacks when none is configured, and what older rows were made with.
+    let stored_pepper = settings::secret(store.as_ref(), "api_key_pepper").await?;
     let session_secret = settings::secret(store.as_ref(), "session_secret").await?;
-    Ok(Context { store, sip_domain: sip_domain.to_string(), api_key_pepper, session_secret })
+    let stored_sip_key = settings::value_or_insert(store.as_ref(), "sip_encryption_key", &SipCipher::generate_key()).await?;
+    let (api_key_pepper, legacy_api_key_pepper) = match &secrets.api_key_pepper {
+        Some(pepper) if *pepper != stored_pepper => (pepper.clone(), Some(stored_pepper)),
+        Some(pepper) => (pepper.clone(), None),
+        None => (stored_pepper, None),
+    };
+    let sip_cipher = match &secrets.sip_encryption_key {
+        Some(key) => SipCipher::new(key, &[secrets.sip_old_keys.clone(), vec![stored_sip_key]].concat())?,
+        None => SipCipher::new(&stored_sip_key, &secrets.sip_old_keys)?,
+    };
+    let ctx = Context {
+        store,
+        sip_domain: sip_domain.to_string(),
+        api_key_pepper,
+        legacy_api_key_pepper,
+        session_secret,
+        sip_cipher: std::sync::Arc::new(sip_cipher),
+    };
+    crate::service::phone_numbers::seal_stored_sip_passwords(&ctx).await;
+    Ok(ctx)
+}
+
+/// Says at start which secrets live in the database they protect (the embedded default).
+fn warn_about_stored_secrets(secrets: &SecretSettings) {
+    if secrets.api_key_pepper.is_none() {
+        tracing::warn!("KROS_API_KEY_PEPPER is not set: API-key hashes are keyed with a pepper kept in the database");
+    }
+    if secrets.sip_encryption_key.is_none() {
+        tracing::warn!("KROS_SIP_ENCRYPTION_KEY is not set: SIP passwords are encrypted with a key kept in the database");
+    }
 }
 
 pub async fn state(settings: &ServerSettings) -> Result<AppState, AppError> {
-    let ctx = context(&settings.database_url, &settings.pool, &settings.sip_domain, settings.if_missing).await?;
+    warn_about_stored_secrets(&settings.secrets);
+    let ctx =
+        context(&settings.database_url, &settings.pool, &settings.sip_domain, settings.if_missing, &settings.secrets).await?;
     let auth = Auth::new(&ctx, &settings.auth);
     let public_origin = PublicOrigin::parse(settings.public_url.as_deref())?;
     let throttle = &settings.throttle;

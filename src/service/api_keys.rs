@@ -136,7 +136,8 @@ pub async fn authenticate(ctx: &Context, credential: &str) -> Result<Tenant, App
         return Err(refused());
     }
     let key = ctx.store.api_key_by_public_id(public_id).await?.ok_or_else(refused)?;
-    let matches: bool = hash_secret(&ctx.api_key_pepper, secret).as_bytes().ct_eq(key.secret_hash.as_bytes()).into();
+    let hashed_with = |pepper: &str| -> bool { hash_secret(pepper, secret).as_bytes().ct_eq(key.secret_hash.as_bytes()).into() };
+    let matches = hashed_with(&ctx.api_key_pepper) || matches_legacy_pepper(ctx, key.id, secret, hashed_with).await;
     if !matches || key.revoked_at.is_some() || Mode::from_livemode(key.livemode) != mode {
         return Err(refused());
     }
@@ -145,6 +146,19 @@ pub async fn authenticate(ctx: &Context, credential: &str) -> Result<Tenant, App
         tracing::warn!(error = %err.chain(), "could not record the API key's last use");
     }
     Ok(Tenant { organization_id: key.organization_id, mode, actor: Actor::ApiKey(key.id) })
+}
+
+/// A key made before `KROS_API_KEY_PEPPER` was set is hashed with the database's pepper: it keeps
+/// working, and is moved to the configured pepper the first time it is used.
+async fn matches_legacy_pepper(ctx: &Context, id: Uuid, secret: &str, hashed_with: impl Fn(&str) -> bool) -> bool {
+    let Some(legacy) = ctx.legacy_api_key_pepper.as_deref() else { return false };
+    if !hashed_with(legacy) {
+        return false;
+    }
+    if let Err(err) = ctx.store.set_api_key_hash(id, &hash_secret(&ctx.api_key_pepper, secret)).await {
+        tracing::warn!(error = %err.chain(), "could not move an API key to the configured pepper; retried at its next use");
+    }
+    true
 }
 
 async fn touch_last_used(ctx: &Context, id: Uuid, last_used_at: Option<Timestamp>) -> Result<(), AppError> {

@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod inventory;
 pub mod organizations;
 pub mod phone_numbers;
+pub mod secrets;
 pub mod settings;
 
 use crate::domain::Mode;
@@ -28,8 +29,13 @@ pub struct Context {
     pub sip_domain: String,
     /// The server secret that API-key hashes are keyed with.
     pub api_key_pepper: String,
+    /// The pepper keys created before `KROS_API_KEY_PEPPER` was set were hashed with (they are
+    /// moved to the new one the first time they are used).
+    pub legacy_api_key_pepper: Option<String>,
     /// Signs the built-in sessions, unless `KROS_SESSION_SECRET` is set (see `auth::Auth`).
     pub session_secret: String,
+    /// Seals SIP passwords at rest.
+    pub sip_cipher: Arc<secrets::SipCipher>,
 }
 
 /// Who is acting, for which organization, in which mode: the result of authentication.

@@ -33,19 +33,41 @@ fn to_number(row: &NumberRecord, sip_domain: &str) -> PhoneNumber {
     }
 }
 
-fn to_details(row: &NumberRecord, sip_domain: &str) -> PhoneNumberDetails {
-    PhoneNumberDetails {
-        number: to_number(row, sip_domain),
-        sip_credentials: SipCredentials {
-            username: row.sip_username.clone(),
-            password: row.released_at.is_none().then(|| row.sip_password.clone()),
-            domain: sip_domain.to_string(),
-        },
-    }
+fn to_details(row: &NumberRecord, ctx: &Context) -> Result<PhoneNumberDetails, AppError> {
+    let password = match row.released_at {
+        None => Some(ctx.sip_cipher.open(&row.sip_password)?),
+        Some(_) => None,
+    };
+    Ok(PhoneNumberDetails {
+        number: to_number(row, &ctx.sip_domain),
+        sip_credentials: SipCredentials { username: row.sip_username.clone(), password, domain: ctx.sip_domain.clone() },
+    })
 }
 
-fn new_sip_password() -> String {
-    super::random_string(24, super::ALNUM)
+/// A new SIP password, sealed for storage.
+fn new_sip_password(ctx: &Context) -> Result<String, AppError> {
+    ctx.sip_cipher.seal(&super::random_string(24, super::ALNUM))
+}
+
+/// Seals every SIP password still in clear text (stored before encryption) or under a key that
+/// has been rotated out. Run at start; a database that takes no writes now is left for the next.
+pub async fn seal_stored_sip_passwords(ctx: &Context) {
+    let resealed = async {
+        let mut count = 0;
+        for (id, stored) in ctx.store.stored_sip_passwords().await? {
+            if ctx.sip_cipher.needs_resealing(&stored) {
+                let sealed = ctx.sip_cipher.seal(&ctx.sip_cipher.open(&stored)?)?;
+                ctx.store.set_stored_sip_password(id, &sealed).await?;
+                count += 1;
+            }
+        }
+        Ok::<_, AppError>(count)
+    };
+    match resealed.await {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, "SIP passwords encrypted with the current key"),
+        Err(err) => tracing::warn!(error = %err.chain(), "SIP passwords could not all be encrypted now; retried at the next start"),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -268,7 +290,7 @@ async fn purchase_number(
         allow_inbound: true,
         allow_outbound: false,
         sip_username: format!("kros{}", super::random_string(12, super::LOWER_ALNUM)),
-        sip_password: new_sip_password(),
+        sip_password: new_sip_password(ctx)?,
         setup_cost_cents: item.setup_cost_cents,
         monthly_cost_cents: item.monthly_cost_cents,
         currency: item.currency.clone(),
@@ -338,7 +360,7 @@ fn number_not_found() -> AppError {
 /// "not found" exactly like an id that never existed.
 pub async fn get(ctx: &Context, tenant: &Tenant, id: Uuid) -> Result<PhoneNumberDetails, AppError> {
     let row = ctx.store.number(tenant.scope(), id).await?.ok_or_else(number_not_found)?;
-    Ok(to_details(&row, &ctx.sip_domain))
+    to_details(&row, ctx)
 }
 
 /// The tenant's number, locked for change until the transaction ends.
@@ -428,7 +450,7 @@ pub async fn release(ctx: &Context, tenant: &Tenant, id: Uuid) -> Result<PhoneNu
         released_at: Some(now),
         updated_at: now,
         // The old SIP password dies with the release (and is withheld from then on).
-        sip_password: new_sip_password(),
+        sip_password: new_sip_password(ctx)?,
         ..before.clone()
     };
     tx.update_number(&after).await?;

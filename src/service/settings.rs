@@ -9,3 +9,8 @@ pub async fn secret(store: &dyn Storage, name: &str) -> Result<String, AppError>
     let fresh = super::random_string(48, super::ALNUM);
     Ok(store.setting_or_insert(name, &fresh).await?)
 }
+
+/// Returns the named value, storing `fresh` the first time (the first writer wins).
+pub async fn value_or_insert(store: &dyn Storage, name: &str, fresh: &str) -> Result<String, AppError> {
+    Ok(store.setting_or_insert(name, fresh).await?)
+}

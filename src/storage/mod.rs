@@ -181,6 +181,8 @@ pub trait Storage: Send + Sync {
     async fn api_keys_of(&self, organization_id: Uuid) -> Result<Vec<ApiKeyRecord>>;
     /// Sets `revoked_at` unless already set.
     async fn revoke_api_key(&self, id: Uuid, at: Timestamp) -> Result<()>;
+    /// Replaces a key's stored hash (moving it to a new pepper).
+    async fn set_api_key_hash(&self, id: Uuid, secret_hash: &str) -> Result<()>;
     /// Sets `last_used_at = at` unless it is already later than `unless_after`.
     async fn touch_api_key(&self, id: Uuid, at: Timestamp, unless_after: Timestamp) -> Result<()>;
 
@@ -211,6 +213,9 @@ pub trait Storage: Send + Sync {
         window: Window,
     ) -> Result<Counted<NumberRecord>>;
     async fn number(&self, scope: Scope, id: Uuid) -> Result<Option<NumberRecord>>;
+    /// Every number's stored SIP password (to seal the ones in clear text or under an old key).
+    async fn stored_sip_passwords(&self) -> Result<Vec<(Uuid, String)>>;
+    async fn set_stored_sip_password(&self, id: Uuid, stored: &str) -> Result<()>;
 
     // Audit log
     /// One number's history, oldest first.

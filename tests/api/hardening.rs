@@ -336,3 +336,68 @@ async fn prices_are_bounded_so_that_totals_never_overflow() {
     let body = assert_error(buy(i64::MAX).await, 400, "validation_error").await;
     assert_eq!(body["error"]["field"], "totalCostCents");
 }
+
+#[tokio::test]
+async fn sip_passwords_are_encrypted_at_rest_and_old_rows_are_sealed() {
+    use kros_numbers::service::phone_numbers;
+    use kros_numbers::service::secrets::SipCipher;
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    let inv = app.inventory(Mode::Live, "+14155550101", "US", "local", 100, 115).await;
+    let id = app.buy(&org.live_key, inv).await["id"].as_str().unwrap().to_string();
+    let id = uuid::Uuid::parse_str(&id).unwrap();
+    let path = format!("{LIST}/{id}");
+    let password = app.get_ok(&path, &org.live_key).await["sip_credentials"]["password"].as_str().unwrap().to_string();
+    let stored = app.raw.sip_password_of(id).await;
+    assert!(stored.starts_with("aes256gcm:") && !stored.contains(&password), "sealed: {stored}");
+
+    // A row from before encryption, in clear text, is sealed at start and reads the same.
+    app.raw.set_sip_password(id, "clear-text-from-2026-11").await;
+    phone_numbers::seal_stored_sip_passwords(&app.ctx).await;
+    assert!(app.raw.sip_password_of(id).await.starts_with("aes256gcm:"));
+    assert_eq!(app.get_ok(&path, &org.live_key).await["sip_credentials"]["password"], "clear-text-from-2026-11");
+
+    // Rotation: a new key, the old one kept for opening; at start every row moves to the new key.
+    let old_key = app.ctx.store.setting_or_insert("sip_encryption_key", "unused").await.unwrap();
+    let new_key = SipCipher::generate_key();
+    let rotated = kros_numbers::service::Context {
+        sip_cipher: std::sync::Arc::new(SipCipher::new(&new_key, &[old_key]).unwrap()),
+        ..app.ctx.clone()
+    };
+    phone_numbers::seal_stored_sip_passwords(&rotated).await;
+    let tenant = kros_numbers::service::Tenant {
+        organization_id: org.id,
+        mode: Mode::Live,
+        actor: kros_numbers::service::Actor::Operator,
+    };
+    let details = phone_numbers::get(&rotated, &tenant, id).await.unwrap();
+    assert_eq!(details.sip_credentials.password.as_deref(), Some("clear-text-from-2026-11"));
+    let only_new = kros_numbers::service::Context {
+        sip_cipher: std::sync::Arc::new(SipCipher::new(&new_key, &[]).unwrap()),
+        ..app.ctx.clone()
+    };
+    assert!(phone_numbers::get(&only_new, &tenant, id).await.is_ok(), "no row needs the old key any more");
+}
+
+#[tokio::test]
+async fn keys_made_before_a_pepper_was_configured_keep_working_and_move_to_it() {
+    use kros_numbers::service::api_keys;
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await; // hashed with the pepper kept in the database
+    let stored_pepper = app.ctx.api_key_pepper.clone();
+    let configured = kros_numbers::service::Context {
+        api_key_pepper: "a-pepper-from-the-environment-0123456789".into(),
+        legacy_api_key_pepper: Some(stored_pepper.clone()),
+        ..app.ctx.clone()
+    };
+    let key_id = app.key_id(&org.live_key).await;
+    let hash_before = app.ctx.store.api_key_by_id(key_id).await.unwrap().unwrap().secret_hash;
+    api_keys::authenticate(&configured, &org.live_key).await.expect("an older key keeps working");
+    let hash_after = app.ctx.store.api_key_by_id(key_id).await.unwrap().unwrap().secret_hash;
+    assert_ne!(hash_before, hash_after, "moved to the configured pepper");
+    // From now on the configured pepper alone verifies it; the database's no longer does.
+    let no_fallback = kros_numbers::service::Context { legacy_api_key_pepper: None, ..configured.clone() };
+    api_keys::authenticate(&no_fallback, &org.live_key).await.expect("verified with the configured pepper");
+    assert!(api_keys::authenticate(&app.ctx, &org.live_key).await.is_err(), "the stored pepper alone does not");
+    let _ = stored_pepper;
+}

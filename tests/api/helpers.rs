@@ -63,12 +63,14 @@ pub struct Options {
     pub public_url: Option<String>,
     /// Failed-authentication throttles: off unless a test turns them on.
     pub throttle: ThrottleSettings,
+    /// The secrets kept out of the database; none by default (the database's fallbacks).
+    pub secrets: kros_numbers::service::secrets::SecretSettings,
 }
 
 impl Default for Options {
     fn default() -> Self {
         let auth = AuthSettings { jwt_secret: Some(JWT_SECRET.to_string()), ..AuthSettings::default() };
-        Options { rate_limit_per_second: 0, rate_limit_burst: 0, auth, public_url: None, throttle: ThrottleSettings::default() }
+        Options { rate_limit_per_second: 0, rate_limit_burst: 0, auth, public_url: None, throttle: ThrottleSettings::default(), secrets: Default::default() }
     }
 }
 
@@ -109,6 +111,7 @@ impl TestApp {
             public_url: options.public_url.clone(),
             throttle: options.throttle.clone(),
             connections: Default::default(),
+            secrets: options.secrets.clone(),
         };
         let mut instances = Vec::new();
         for _ in 0..count {
@@ -319,6 +322,15 @@ impl RawDb {
             RawDb::Sqlite(db) => sqlx::query_scalar(sql).bind(id).fetch_one(db).await.unwrap(),
             RawDb::Postgres(db) => sqlx::query_scalar(sql).bind(id).fetch_one(db).await.unwrap(),
         }
+    }
+
+    pub async fn set_sip_password(&self, id: Uuid, stored: &str) {
+        let sql = "UPDATE phone_numbers SET sip_password = $1 WHERE id = $2";
+        match self {
+            RawDb::Sqlite(db) => sqlx::query(sql).bind(stored).bind(id).execute(db).await.map(|_| ()),
+            RawDb::Postgres(db) => sqlx::query(sql).bind(stored).bind(id).execute(db).await.map(|_| ()),
+        }
+        .unwrap();
     }
 
     /// The organization that owns an inventory number's live phone number.
