@@ -105,7 +105,7 @@ fn connections_past_the_cap_wait_for_a_free_one() {
     assert!(fifth.read(&mut buf).is_err(), "not served while the cap is reached");
     // The idle ones are cut off after the header timeout; then the fifth is served.
     let (answer, _) = until_closed(&mut fifth, &[], Duration::from_secs(6));
-    assert!(answer.starts_with("HTTP/1.1 200"), "served once a slot was free: {answer:?}");
+    assert!(answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"), "served once a slot was free: {answer:?}");
     drop(idle);
 }
 
@@ -114,7 +114,7 @@ fn memory_comes_back_after_a_flood_of_idle_connections() {
     let (_dir, server, _) = server("flood", &SHORT);
     let baseline = rss_kib(&server);
     let mut flood: Vec<TcpStream> = Vec::new();
-    for _ in 0..900 {
+    for _ in 0..2000 {
         let mut stream = connect(&server);
         let _ = stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n");
         flood.push(stream);
@@ -122,15 +122,17 @@ fn memory_comes_back_after_a_flood_of_idle_connections() {
     std::thread::sleep(Duration::from_millis(500));
     let peak = rss_kib(&server);
     // The header timeout cuts them all off; the memory goes back.
-    std::thread::sleep(Duration::from_secs(4));
+    std::thread::sleep(Duration::from_secs(3));
     drop(flood);
-    std::thread::sleep(Duration::from_secs(1));
+    std::thread::sleep(Duration::from_secs(5));
     let after = rss_kib(&server);
-    eprintln!("RSS: {baseline} KiB before, {peak} KiB with 900 idle connections, {after} KiB after");
-    assert!(after < baseline + 16 * 1024, "RSS {after} KiB after the flood, {baseline} KiB before (peak {peak} KiB)");
+    eprintln!("RSS: {baseline} KiB before, {peak} KiB with 2000 idle connections, {after} KiB after");
+    let growth = peak.saturating_sub(baseline);
+    assert!(growth > 8 * 1024, "the flood did cost memory ({growth} KiB), so the test means something");
+    assert!(after < baseline + growth / 3, "RSS {after} KiB after the flood, {baseline} KiB before (peak {peak} KiB)");
     // And the server still answers.
     let mut stream = connect(&server);
     stream.write_all(b"GET /healthz HTTP/1.0\r\n\r\n").unwrap();
     let (answer, _) = until_closed(&mut stream, &[], Duration::from_secs(3));
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"), "{answer}");
 }

@@ -6,11 +6,10 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -49,6 +48,8 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     // Each connection holds a receiver; the sender tells them to finish.
     let (stop_tx, stop_rx) = watch::channel(());
+    let closed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    tokio::spawn(give_back_memory(closed.clone()));
     tokio::pin!(shutdown);
     loop {
         let slot = tokio::select! {
@@ -77,11 +78,15 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
         });
         let mut stop = stop_rx.clone();
         let header_timeout = limits.header_timeout;
+        let closed = closed.clone();
         tokio::spawn(async move {
-            let mut builder = Builder::new(TokioExecutor::new());
-            builder.http1().timer(TokioTimer::new()).header_read_timeout(header_timeout);
-            builder.http2().timer(TokioTimer::new()).keep_alive_interval(header_timeout).keep_alive_timeout(header_timeout);
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(tcp), TowerToHyperService::new(service));
+            // HTTP/1 only: HTTP/2 is for the proxy in front to speak with browsers (and a server
+            // sniffing for it would wait on a silent connection with no timeout running).
+            let connection = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(service))
+                .with_upgrades();
             tokio::pin!(connection);
             tokio::select! {
                 _ = connection.as_mut() => {}
@@ -91,6 +96,7 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
                 }
             }
             drop(slot);
+            closed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         });
     }
     drop(listener);
@@ -98,4 +104,23 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
     drop(stop_rx);
     // Every connection task holds a receiver: the channel closes when the last one ends.
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, stop_tx.closed()).await;
+}
+
+/// After connections have closed, hands the memory they used back to the system: the allocator
+/// (glibc's) keeps freed memory for reuse, so a flood of connections would otherwise leave the
+/// process at its peak size.
+async fn give_back_memory(closed: Arc<std::sync::atomic::AtomicUsize>) {
+    let mut seen = 0;
+    loop {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let now = closed.load(std::sync::atomic::Ordering::Relaxed);
+        if now.wrapping_sub(seen) >= 64 {
+            #[cfg(all(target_os = "linux", target_env = "gnu"))]
+            // SAFETY: malloc_trim only releases free memory; it is safe to call at any time.
+            unsafe {
+                libc::malloc_trim(0);
+            }
+        }
+        seen = now;
+    }
 }

@@ -156,7 +156,7 @@ async fn matches_legacy_pepper(ctx: &Context, id: Uuid, secret: &str, hashed_wit
         return false;
     }
     if let Err(err) = ctx.store.set_api_key_hash(id, &hash_secret(&ctx.api_key_pepper, secret)).await {
-        tracing::warn!(error = %err.chain(), "could not move an API key to the configured pepper; retried at its next use");
+        tracing::warn!(error = %AppError::from(err).chain(), "could not move an API key to the configured pepper; retried at its next use");
     }
     true
 }

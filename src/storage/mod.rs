@@ -244,7 +244,7 @@ pub trait WriteTx: Send {
     /// Puts an inventory number back on sale.
     async fn return_inventory(&mut self, id: Uuid) -> Result<()>;
     async fn insert_number(&mut self, number: &NumberRecord) -> Result<()>;
-    /// Writes the number's changeable columns (endpoint, flags, status, times).
+    /// Writes the number's changeable columns (endpoint, flags, status, times, SIP password).
     async fn update_number(&mut self, number: &NumberRecord) -> Result<()>;
     async fn delete_number(&mut self, id: Uuid) -> Result<()>;
     async fn append_audit(&mut self, entry: &AuditRecord) -> Result<()>;

@@ -881,7 +881,7 @@ impl WriteTx for SqliteWriteTx {
     async fn update_number(&mut self, n: &NumberRecord) -> Result<()> {
         let updated = sqlx::query(
             "UPDATE phone_numbers SET endpoint_id = ?1, allow_inbound = ?2, allow_outbound = ?3, status = ?4, \
-             updated_at = ?5, released_at = ?6 WHERE id = ?7",
+             updated_at = ?5, released_at = ?6, sip_password = ?8 WHERE id = ?7",
         )
         .bind(n.endpoint_id)
         .bind(n.allow_inbound)
@@ -890,6 +890,7 @@ impl WriteTx for SqliteWriteTx {
         .bind(n.updated_at)
         .bind(n.released_at)
         .bind(n.id)
+        .bind(&n.sip_password)
         .execute(self.writer.conn())
         .await;
         self.writer.check(updated)?;
