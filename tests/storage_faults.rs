@@ -5,7 +5,8 @@
 //!
 //! The SQLite tests run on a real file system: a small tmpfs for the full disk (mounting needs
 //! root; the test says why it skips otherwise) and an unprivileged user for the read-only file
-//! (root ignores permissions). The PostgreSQL test runs when `KROS_TEST_POSTGRES_URL` is set.
+//! (root ignores permissions). The PostgreSQL tests run when `KROS_TEST_POSTGRES_URL` is set; the
+//! disk-full one puts the test database's tablespace on a small tmpfs (root, as for SQLite).
 
 #[path = "support/pg.rs"]
 mod pg;
@@ -283,4 +284,71 @@ async fn postgres_read_only_session_answers_503_and_recovers_when_writable() {
     admin.close().await;
     drop(server);
     pg::drop_database_blocking(&pg_server, &name);
+}
+
+#[tokio::test]
+async fn postgres_disk_full_answers_503_and_recovers_when_space_is_freed() {
+    let Some(pg_server) = pg::server_url() else {
+        pg::say_skipped("the PostgreSQL disk-full test needs a server");
+        return;
+    };
+    if !is_root() {
+        say_skipped("the PostgreSQL disk-full test mounts a small tmpfs, which needs root");
+        return;
+    }
+    // The database's own tablespace on a small tmpfs (the write-ahead log stays on the cluster's
+    // disk): tables that need a new page then fail with 53100 disk_full.
+    let base = tempfile::tempdir().unwrap();
+    let disk = base.path().join("disk");
+    std::fs::create_dir(&disk).unwrap();
+    Command::new("chmod").args(["755", base.path().to_str().unwrap()]).status().unwrap();
+    let Some(_tmpfs) = Tmpfs::mount(&disk, "48m") else {
+        say_skipped("this machine does not allow mounting a tmpfs");
+        return;
+    };
+    Command::new("chown").args(["postgres:postgres", disk.to_str().unwrap()]).status().unwrap();
+    let admin = sqlx::PgPool::connect(&pg::database_url(&pg_server, "postgres")).await.unwrap();
+    let tablespace = format!("kros_small_{}", uuid::Uuid::new_v4().simple());
+    sqlx::raw_sql(&format!("CREATE TABLESPACE {tablespace} LOCATION '{}'", disk.display())).execute(&admin).await.unwrap();
+    let name = format!("kros_full_{}", uuid::Uuid::new_v4().simple());
+    sqlx::raw_sql(&format!("CREATE DATABASE {name} TABLESPACE {tablespace}")).execute(&admin).await.unwrap();
+    let url = pg::database_url(&pg_server, &name);
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = Installation::fill(url, dir.path(), 400);
+    let mut server = Server::start(&db.url, dir.path(), "pg-disk-full", &[]);
+    server.wait_ready();
+    let client = Client::new(&db.key);
+    client.purchases_succeed(&server, 2).await;
+
+    let filler = fill_disk(&disk);
+    // Purchases go on while their rows fit in pages that still have room; then every one is a 503.
+    let mut sold = 2;
+    let mut refused = false;
+    for _ in 0..300 {
+        let (status, body) = client.buy_one(&server).await;
+        match status {
+            StatusCode::CREATED => sold += 1,
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert_eq!(body["error"]["code"], "unavailable");
+                refused = true;
+                break;
+            }
+            other => panic!("a full disk is a 503, never {other}: {body}\n{}", server.log_text()),
+        }
+    }
+    assert!(refused, "the tablespace filled up");
+    assert_eq!(client.ready(&server).await, StatusCode::SERVICE_UNAVAILABLE, "not ready while writes fail");
+    client.purchases_are_unavailable(&server, 5).await;
+    assert_eq!(client.owned(&server).await, sold, "reads go on; nothing half-written");
+
+    std::fs::remove_file(filler).unwrap();
+    client.wait_ready(&server, StatusCode::OK, Duration::from_secs(15)).await;
+    client.purchases_succeed(&server, 10).await;
+    assert_eq!(client.owned(&server).await, sold + 10, "every acknowledged sale is there");
+
+    drop(server);
+    pg::drop_database_blocking(&pg_server, &name);
+    let _ = sqlx::raw_sql(&format!("DROP TABLESPACE IF EXISTS {tablespace}")).execute(&admin).await;
+    admin.close().await;
 }

@@ -16,6 +16,9 @@
 use super::{Result, StorageError};
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Executor};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::OwnedMutexGuard;
 
 /// A connection kept out of its pool between uses, and the lock that makes its users queue.
@@ -26,6 +29,34 @@ pub(super) struct ErrorRules {
     /// Does this error leave the connection suspect (I/O, disk, file)? It is then closed.
     pub poisons_connection: fn(&sqlx::Error) -> bool,
     pub classify: fn(sqlx::Error) -> StorageError,
+}
+
+/// Whether writes have recently failed for want of resources (a full disk, say): readiness says
+/// no while they do, even when its own tiny write still fits in a page that has room.
+#[derive(Debug, Default)]
+pub(super) struct WriteHealth {
+    /// When a write last failed as unavailable (ms since the epoch); 0 once a commit succeeded.
+    failed_at_ms: AtomicU64,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(1)
+}
+
+impl WriteHealth {
+    fn failed(&self) {
+        self.failed_at_ms.store(now_ms(), Ordering::Relaxed);
+    }
+
+    fn succeeded(&self) {
+        self.failed_at_ms.store(0, Ordering::Relaxed);
+    }
+
+    /// Did a write fail within `window`, with no commit succeeding since?
+    pub fn failing_within(&self, window: Duration) -> bool {
+        let at = self.failed_at_ms.load(Ordering::Relaxed);
+        at != 0 && now_ms().saturating_sub(at) < window.as_millis() as u64
+    }
 }
 
 pub(super) struct HeldConnection<DB: Database>
@@ -39,6 +70,8 @@ where
     /// Closed on drop, never reused.
     discarded: bool,
     rules: &'static ErrorRules,
+    /// Told of every write failure that is an unavailability, and of every commit.
+    health: Option<Arc<WriteHealth>>,
 }
 
 impl<DB: Database> HeldConnection<DB>
@@ -46,12 +79,25 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
 {
     pub fn new(conn: PoolConnection<DB>, rules: &'static ErrorRules) -> Self {
-        HeldConnection { conn: Some(conn), slot: None, in_transaction: false, discarded: false, rules }
+        HeldConnection { conn: Some(conn), slot: None, in_transaction: false, discarded: false, rules, health: None }
+    }
+
+    /// Reports failures and commits to `health`.
+    pub fn watched_by(mut self, health: Arc<WriteHealth>) -> Self {
+        self.health = Some(health);
+        self
     }
 
     /// A connection that goes back into `slot` when done (unless it was discarded).
     pub fn in_slot(slot: Slot<DB>, conn: PoolConnection<DB>, rules: &'static ErrorRules) -> Self {
-        HeldConnection { conn: Some(conn), slot: Some(slot), in_transaction: false, discarded: false, rules }
+        HeldConnection {
+            conn: Some(conn),
+            slot: Some(slot),
+            in_transaction: false,
+            discarded: false,
+            rules,
+            health: None,
+        }
     }
 
     pub fn conn(&mut self) -> &mut DB::Connection {
@@ -65,8 +111,15 @@ where
             if (self.rules.poisons_connection)(&err) {
                 self.discard();
             }
-            (self.rules.classify)(err)
+            self.note((self.rules.classify)(err))
         })
+    }
+
+    fn note(&self, err: StorageError) -> StorageError {
+        if let (StorageError::Unavailable(_), Some(health)) = (&err, &self.health) {
+            health.failed();
+        }
+        err
     }
 
     fn discard(&mut self) {
@@ -89,10 +142,18 @@ where
     pub async fn finish(mut self, statement: &'static str) -> Result<()> {
         let outcome = self.conn().execute(statement).await;
         self.in_transaction = false;
-        if outcome.is_err() {
-            self.discard();
+        match outcome {
+            Ok(_) => {
+                if let (Some(health), "COMMIT") = (&self.health, statement) {
+                    health.succeeded();
+                }
+                Ok(())
+            }
+            Err(err) => {
+                self.discard();
+                Err(self.note((self.rules.classify)(err)))
+            }
         }
-        outcome.map(|_| ()).map_err(self.rules.classify)
     }
 }
 

@@ -2,7 +2,7 @@
 //! types and `jsonb`; a write transaction locks the rows it changes (`FOR UPDATE`), and time
 //! arithmetic uses the database's clock (`now()`), which every process shares.
 
-use super::held::{ErrorRules, HeldConnection};
+use super::held::{ErrorRules, HeldConnection, WriteHealth};
 use super::*;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgQueryResult};
@@ -19,7 +19,13 @@ const INVENTORY_COLUMNS: &str =
 
 pub struct PgStorage {
     pool: PgPool,
+    /// Recent write failures (see [`PgStorage::probe_write`]).
+    health: Arc<WriteHealth>,
 }
+
+/// After a write failed as unavailable, readiness says no for this long (unless a commit
+/// succeeds first): a probe's own write may fit where the application's do not.
+const UNREADY_AFTER_WRITE_FAILURE: Duration = Duration::from_secs(5);
 
 impl PgStorage {
     pub async fn open(url: &str, settings: &PoolSettings) -> Result<Self, OpenError> {
@@ -41,12 +47,12 @@ impl PgStorage {
             .map_err(OpenError::Connect)?;
         // sqlx holds an advisory lock meanwhile: processes starting at once do not race.
         MIGRATIONS.run(&pool).await.map_err(OpenError::Migrate)?;
-        Ok(PgStorage { pool })
+        Ok(PgStorage { pool, health: Default::default() })
     }
 
     async fn held(&self) -> Result<Held> {
         let conn = self.pool.acquire().await.map_err(classify)?;
-        Ok(Held::new(conn, &ERROR_RULES))
+        Ok(Held::new(conn, &ERROR_RULES).watched_by(self.health.clone()))
     }
 
     /// Runs one write on a connection of its own, outside any transaction: a connection the
@@ -128,6 +134,11 @@ fn seconds(d: Duration) -> f64 {
 #[async_trait]
 impl Storage for PgStorage {
     async fn probe_write(&self) -> Result<()> {
+        // A full tablespace fails the application's inserts long before this one-row update,
+        // which fits in its page: writes that failed just now count too.
+        if self.health.failing_within(UNREADY_AFTER_WRITE_FAILURE) {
+            return Err(StorageError::Unavailable("writes are failing (see the log)".into()));
+        }
         self.write(sqlx::query(
             "INSERT INTO settings (name, value) VALUES ('readiness_probe', now()::text) \
              ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -330,7 +341,8 @@ impl Storage for PgStorage {
     }
 
     async fn set_api_key_hash(&self, id: Uuid, secret_hash: &str) -> Result<()> {
-        self.write(sqlx::query("UPDATE api_keys SET secret_hash = $1 WHERE id = $2").bind(secret_hash).bind(id)).await?;
+        self.write(sqlx::query("UPDATE api_keys SET secret_hash = $1 WHERE id = $2").bind(secret_hash).bind(id))
+            .await?;
         Ok(())
     }
 
@@ -339,7 +351,8 @@ impl Storage for PgStorage {
     }
 
     async fn set_stored_sip_password(&self, id: Uuid, stored: &str) -> Result<()> {
-        self.write(sqlx::query("UPDATE phone_numbers SET sip_password = $1 WHERE id = $2").bind(stored).bind(id)).await?;
+        self.write(sqlx::query("UPDATE phone_numbers SET sip_password = $1 WHERE id = $2").bind(stored).bind(id))
+            .await?;
         Ok(())
     }
 

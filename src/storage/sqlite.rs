@@ -517,16 +517,21 @@ impl Storage for SqliteStorage {
     }
 
     async fn set_api_key_hash(&self, id: Uuid, secret_hash: &str) -> Result<()> {
-        self.write(sqlx::query("UPDATE api_keys SET secret_hash = ?1 WHERE id = ?2").bind(secret_hash).bind(id)).await?;
+        self.write(sqlx::query("UPDATE api_keys SET secret_hash = ?1 WHERE id = ?2").bind(secret_hash).bind(id))
+            .await?;
         Ok(())
     }
 
     async fn stored_sip_passwords(&self) -> Result<Vec<(Uuid, String)>> {
-        sqlx::query_as("SELECT id, sip_password FROM phone_numbers").fetch_all(&self.pools.read().await.readers).await.map_err(classify)
+        sqlx::query_as("SELECT id, sip_password FROM phone_numbers")
+            .fetch_all(&self.pools.read().await.readers)
+            .await
+            .map_err(classify)
     }
 
     async fn set_stored_sip_password(&self, id: Uuid, stored: &str) -> Result<()> {
-        self.write(sqlx::query("UPDATE phone_numbers SET sip_password = ?1 WHERE id = ?2").bind(stored).bind(id)).await?;
+        self.write(sqlx::query("UPDATE phone_numbers SET sip_password = ?1 WHERE id = ?2").bind(stored).bind(id))
+            .await?;
         Ok(())
     }
 
