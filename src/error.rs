@@ -29,6 +29,10 @@ pub enum AppError {
     Conflict(String),
     #[error("request body is larger than 64 KiB")]
     PayloadTooLarge,
+    #[error("the URL is longer than {0} bytes")]
+    UriTooLong(usize),
+    #[error("the request's headers are too large (at most {count} headers, {bytes} bytes in all)")]
+    HeadersTooLarge { count: usize, bytes: usize },
     #[error("this Idempotency-Key was already used with a different request")]
     IdempotencyKeyReused,
     #[error("too many requests; retry after {retry_after_secs} s")]
@@ -86,6 +90,8 @@ impl AppError {
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::NumberUnavailable(_) | AppError::PriceChanged(_) | AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
+            AppError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             AppError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -105,6 +111,8 @@ impl AppError {
             AppError::PriceChanged(_) => "price_changed",
             AppError::Conflict(_) => "conflict",
             AppError::PayloadTooLarge => "payload_too_large",
+            AppError::UriTooLong(_) => "uri_too_long",
+            AppError::HeadersTooLarge { .. } => "headers_too_large",
             AppError::IdempotencyKeyReused => "idempotency_key_reused",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::Unavailable { .. } => "unavailable",

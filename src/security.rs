@@ -155,3 +155,25 @@ pub fn client_address(
     let peer = extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
     from_proxy.or(peer).map(|ip| ip.to_string()).unwrap_or_else(|| "unknown".into())
 }
+
+/// The longest URL (path and query) a request may have.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// At most this many headers, of at most this many bytes in all (names and values).
+pub const MAX_HEADERS: usize = 100;
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// Refuses a request whose URL or headers are too large with the API's JSON error (414, 431),
+/// before anything reads it. hyper's own limits are set above these (see `server::connections`),
+/// so that it is this answer, with a body, that clients get.
+pub async fn refuse_oversized_requests(request: Request, next: Next) -> Response {
+    let uri_bytes = request.uri().path_and_query().map(|pq| pq.as_str().len()).unwrap_or(0);
+    if uri_bytes > MAX_URI_BYTES {
+        return AppError::UriTooLong(MAX_URI_BYTES).into_response();
+    }
+    let headers = request.headers();
+    let header_bytes: usize = headers.iter().map(|(name, value)| name.as_str().len() + value.len()).sum();
+    if headers.len() > MAX_HEADERS || header_bytes > MAX_HEADER_BYTES {
+        return AppError::HeadersTooLarge { count: MAX_HEADERS, bytes: MAX_HEADER_BYTES }.into_response();
+    }
+    next.run(request).await
+}

@@ -85,6 +85,9 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
             let connection = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_timeout)
+                // Above `security::MAX_HEADERS`: past ours, the refusal is the API's JSON error,
+                // not hyper's empty 431.
+                .max_headers(4 * crate::security::MAX_HEADERS)
                 .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(service))
                 .with_upgrades();
             tokio::pin!(connection);

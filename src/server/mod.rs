@@ -264,6 +264,8 @@ pub fn router(state: AppState) -> Router {
             AppError::internal("a handler panicked").into_response()
         }))
         .layer(middleware::from_fn(log_server_faults))
+        // Before anything reads the request, but with a request id for the error's body.
+        .layer(middleware::from_fn(security::refuse_oversized_requests))
         .layer(middleware::from_fn(scope_request_id))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");

@@ -401,3 +401,22 @@ async fn keys_made_before_a_pepper_was_configured_keep_working_and_move_to_it() 
     assert!(api_keys::authenticate(&app.ctx, &org.live_key).await.is_err(), "the stored pepper alone does not");
     let _ = stored_pepper;
 }
+
+#[tokio::test]
+async fn oversized_urls_and_headers_get_the_json_error_shape() {
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    let long = format!("{LIST}?country={}", "A".repeat(9 * 1024));
+    let body = assert_error(app.call(Method::GET, &long, &org.live_key).await, 414, "uri_too_long").await;
+    assert!(body["request_id"].as_str().is_some_and(|id| !id.is_empty()), "{body}");
+
+    let mut many = app.request(Method::GET, LIST, &org.live_key);
+    for i in 0..150 {
+        many = many.header(format!("x-extra-{i}"), "1");
+    }
+    assert_error(many.send().await.unwrap(), 431, "headers_too_large").await;
+    let big = app.request(Method::GET, LIST, &org.live_key).header("x-big", "b".repeat(40 * 1024));
+    assert_error(big.send().await.unwrap(), 431, "headers_too_large").await;
+    // Within the limits, all is as before.
+    assert_eq!(app.call(Method::GET, LIST, &org.live_key).await.status(), 200);
+}

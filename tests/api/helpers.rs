@@ -119,8 +119,9 @@ impl TestApp {
             let ctx = state.ctx.clone();
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
             let address = format!("http://{}", listener.local_addr().unwrap());
-            let app = server::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-            tokio::spawn(async move { axum::serve(listener, app).await.expect("server") });
+            // The accept loop `serve` runs (timeouts, limits, the client's address).
+            let app = server::router(state);
+            tokio::spawn(server::connections::serve(listener, app, Default::default(), std::future::pending()));
             instances.push((address, ctx));
         }
         let (address, ctx) = instances[0].clone();
