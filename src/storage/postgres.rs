@@ -50,9 +50,16 @@ impl PgStorage {
         Ok(PgStorage { pool, health: Default::default() })
     }
 
+    /// A connection for the application's writes, whose failures and commits `health` hears of.
     async fn held(&self) -> Result<Held> {
+        Ok(self.unwatched().await?.watched_by(self.health.clone()))
+    }
+
+    /// A connection whose outcome `health` does not hear of (the readiness probe's: its own
+    /// failures must not keep it failing after the database is back).
+    async fn unwatched(&self) -> Result<Held> {
         let conn = self.pool.acquire().await.map_err(classify)?;
-        Ok(Held::new(conn, &ERROR_RULES).watched_by(self.health.clone()))
+        Ok(Held::new(conn, &ERROR_RULES))
     }
 
     /// Runs one write on a connection of its own, outside any transaction: a connection the
@@ -139,11 +146,14 @@ impl Storage for PgStorage {
         if self.health.failing_within(UNREADY_AFTER_WRITE_FAILURE) {
             return Err(StorageError::Unavailable("writes are failing (see the log)".into()));
         }
-        self.write(sqlx::query(
+        let mut held = self.unwatched().await?;
+        let outcome = sqlx::query(
             "INSERT INTO settings (name, value) VALUES ('readiness_probe', now()::text) \
              ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-        ))
-        .await?;
+        )
+        .execute(held.conn())
+        .await;
+        held.check(outcome)?;
         Ok(())
     }
 
