@@ -58,11 +58,9 @@ impl FailureThrottle {
     /// Refuses while `key` is blocked.
     pub fn check(&self, key: &str) -> Result<(), AppError> {
         let blocked = self.blocked_until.lock().unwrap_or_else(|e| e.into_inner());
-        match blocked.get(key) {
-            Some(until) if *until > std::time::Instant::now() => {
-                let wait = until.saturating_duration_since(std::time::Instant::now());
-                Err(AppError::RateLimited { retry_after_secs: wait.as_secs_f64().ceil() as u64 })
-            }
+        let wait = blocked.get(key).map(|until| until.saturating_duration_since(std::time::Instant::now()));
+        match wait {
+            Some(wait) if !wait.is_zero() => Err(AppError::RateLimited { retry_after_secs: wait.as_secs_f64().ceil() as u64 }),
             _ => Ok(()),
         }
     }

@@ -38,19 +38,15 @@ pub async fn create_user(ctx: &Context, email: &str, password: &str, organizatio
     if password.chars().count() < 8 {
         return Err(AppError::validation("password", "a password must be at least 8 characters"));
     }
-    if !organization_exists(ctx, organization_id).await? {
-        return Err(AppError::not_found("organization"));
-    }
+    require_organization(ctx, organization_id).await?;
     let user = UserRecord {
         id: Uuid::new_v4(),
         password_hash: Some(hash_password(password).await?),
         email,
         created_at: storage::now(),
     };
-    ctx.store.insert_user(&user, organization_id).await.map_err(|e| match e {
-        StorageError::UniqueViolation(_) => AppError::Conflict(format!("a user with email {} already exists", user.email)),
-        other => other.into(),
-    })?;
+    let taken = format!("a user with email {} already exists", user.email);
+    insert_member(ctx, &user, organization_id, taken).await?;
     Ok(user.id)
 }
 
@@ -58,24 +54,34 @@ pub async fn create_user(ctx: &Context, email: &str, password: &str, organizatio
 /// `sub` of their tokens) and makes them a member of `organization_id`.
 pub async fn create_supabase_user(ctx: &Context, id: Uuid, email: &str, organization_id: Uuid) -> Result<Uuid, AppError> {
     let email = parse_email(email)?;
-    if !organization_exists(ctx, organization_id).await? {
-        return Err(AppError::not_found("organization"));
-    }
+    require_organization(ctx, organization_id).await?;
     let user = UserRecord { id, email, password_hash: None, created_at: storage::now() };
-    ctx.store.insert_user(&user, organization_id).await.map_err(|e| match e {
-        StorageError::UniqueViolation(_) => AppError::Conflict(format!("a user with email {} or this id already exists", user.email)),
-        other => other.into(),
-    })?;
+    let taken = format!("a user with email {} or this id already exists", user.email);
+    insert_member(ctx, &user, organization_id, taken).await?;
     Ok(id)
+}
+
+async fn require_organization(ctx: &Context, id: Uuid) -> Result<(), AppError> {
+    if organization_exists(ctx, id).await? {
+        Ok(())
+    } else {
+        Err(AppError::not_found("organization"))
+    }
+}
+
+/// A new user and their first membership; `taken` is the answer when the user already exists.
+async fn insert_member(ctx: &Context, user: &UserRecord, organization_id: Uuid, taken: String) -> Result<(), AppError> {
+    ctx.store.insert_user(user, organization_id).await.map_err(|e| match e {
+        StorageError::UniqueViolation(_) => AppError::Conflict(taken),
+        other => other.into(),
+    })
 }
 
 /// Makes an existing user (by email) a member of another organization too; returns the user id.
 /// Adding a member twice changes nothing.
 pub async fn add_user_to_organization(ctx: &Context, email: &str, organization_id: Uuid) -> Result<Uuid, AppError> {
     let email = parse_email(email)?;
-    if !organization_exists(ctx, organization_id).await? {
-        return Err(AppError::not_found("organization"));
-    }
+    require_organization(ctx, organization_id).await?;
     let user = ctx.store.user_by_email(&email).await?.ok_or_else(|| AppError::not_found("user"))?;
     ctx.store.insert_membership(user.id, organization_id).await?;
     Ok(user.id)

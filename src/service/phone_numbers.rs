@@ -54,12 +54,10 @@ fn new_sip_password(ctx: &Context) -> Result<String, AppError> {
 pub async fn seal_stored_sip_passwords(ctx: &Context) {
     let resealed = async {
         let mut count = 0;
-        for (id, stored) in ctx.store.stored_sip_passwords().await? {
-            if ctx.sip_cipher.needs_resealing(&stored) {
-                let sealed = ctx.sip_cipher.seal(&ctx.sip_cipher.open(&stored)?)?;
-                ctx.store.set_stored_sip_password(id, &sealed).await?;
-                count += 1;
-            }
+        for (id, stored) in ctx.store.sip_passwords_without_prefix(&ctx.sip_cipher.current_prefix()).await? {
+            let sealed = ctx.sip_cipher.seal(&ctx.sip_cipher.open(&stored)?)?;
+            ctx.store.set_stored_sip_password(id, &sealed).await?;
+            count += 1;
         }
         Ok::<_, AppError>(count)
     };

@@ -98,8 +98,9 @@ impl SipCipher {
         String::from_utf8(plain).map_err(|_| unreadable("not text"))
     }
 
-    /// Is this stored value in clear text, or sealed with a key other than the current one?
-    pub fn needs_resealing(&self, stored: &str) -> bool {
-        !stored.starts_with(&format!("{SEALED_PREFIX}{}:", self.current.0))
+    /// How every value sealed with the current key begins: anything else (clear text, an old
+    /// key) is to be sealed again.
+    pub fn current_prefix(&self) -> String {
+        format!("{SEALED_PREFIX}{}:", self.current.0)
     }
 }

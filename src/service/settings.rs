@@ -6,8 +6,7 @@ use crate::storage::Storage;
 /// Returns the named secret, generating and storing it the first time. Safe when several
 /// processes start at once: the first insert wins and everyone reads that one.
 pub async fn secret(store: &dyn Storage, name: &str) -> Result<String, AppError> {
-    let fresh = super::random_string(48, super::ALNUM);
-    Ok(store.setting_or_insert(name, &fresh).await?)
+    value_or_insert(store, name, &super::random_string(48, super::ALNUM)).await
 }
 
 /// Returns the named value, storing `fresh` the first time (the first writer wins).

@@ -213,8 +213,9 @@ pub trait Storage: Send + Sync {
         window: Window,
     ) -> Result<Counted<NumberRecord>>;
     async fn number(&self, scope: Scope, id: Uuid) -> Result<Option<NumberRecord>>;
-    /// Every number's stored SIP password (to seal the ones in clear text or under an old key).
-    async fn stored_sip_passwords(&self) -> Result<Vec<(Uuid, String)>>;
+    /// The stored SIP passwords that do not start with `prefix` (those in clear text or sealed
+    /// under an old key, to be sealed again).
+    async fn sip_passwords_without_prefix(&self, prefix: &str) -> Result<Vec<(Uuid, String)>>;
     async fn set_stored_sip_password(&self, id: Uuid, stored: &str) -> Result<()>;
 
     // Audit log
@@ -253,6 +254,9 @@ pub trait WriteTx: Send {
     async fn rollback(self: Box<Self>) -> Result<()>;
 }
 
+/// A statement with its arguments, on either database (what the bind helpers below take and give).
+pub(crate) type Query<'q, DB> = sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>;
+
 /// The columns of a phone number, in the order [`bind_number`] binds them (the same on both
 /// databases).
 pub(crate) const NUMBER_COLUMNS: &str =
@@ -261,10 +265,7 @@ pub(crate) const NUMBER_COLUMNS: &str =
     monthly_cost_cents, currency, created_at, updated_at, released_at";
 
 /// Binds every column of `n`, in [`NUMBER_COLUMNS`] order, on either database.
-pub(crate) fn bind_number<'q, DB>(
-    query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
-    n: &'q NumberRecord,
-) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+pub(crate) fn bind_number<'q, DB>(query: Query<'q, DB>, n: &'q NumberRecord) -> Query<'q, DB>
 where
     DB: sqlx::Database,
     Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
@@ -301,10 +302,7 @@ where
 
 /// Binds every column of a session, in the order `id, user_id, created_at, expires_at,
 /// revoked_at`, on either database.
-pub(crate) fn bind_session<'q, DB>(
-    query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
-    s: &'q SessionRecord,
-) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+pub(crate) fn bind_session<'q, DB>(query: Query<'q, DB>, s: &'q SessionRecord) -> Query<'q, DB>
 where
     DB: sqlx::Database,
     Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,

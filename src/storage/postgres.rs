@@ -356,8 +356,12 @@ impl Storage for PgStorage {
         Ok(())
     }
 
-    async fn stored_sip_passwords(&self) -> Result<Vec<(Uuid, String)>> {
-        sqlx::query_as("SELECT id, sip_password FROM phone_numbers").fetch_all(&self.pool).await.map_err(classify)
+    async fn sip_passwords_without_prefix(&self, prefix: &str) -> Result<Vec<(Uuid, String)>> {
+        sqlx::query_as("SELECT id, sip_password FROM phone_numbers WHERE NOT starts_with(sip_password, $1)")
+            .bind(prefix)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)
     }
 
     async fn set_stored_sip_password(&self, id: Uuid, stored: &str) -> Result<()> {

@@ -522,8 +522,9 @@ impl Storage for SqliteStorage {
         Ok(())
     }
 
-    async fn stored_sip_passwords(&self) -> Result<Vec<(Uuid, String)>> {
-        sqlx::query_as("SELECT id, sip_password FROM phone_numbers")
+    async fn sip_passwords_without_prefix(&self, prefix: &str) -> Result<Vec<(Uuid, String)>> {
+        sqlx::query_as("SELECT id, sip_password FROM phone_numbers WHERE substr(sip_password, 1, length(?1)) <> ?1")
+            .bind(prefix)
             .fetch_all(&self.pools.read().await.readers)
             .await
             .map_err(classify)

@@ -58,7 +58,7 @@ pub async fn ensure_live(ctx: &Context, token: &Verified) -> Result<(), AppError
 /// Ends the token's session: from now on no token of it is accepted, on either door.
 pub async fn end(ctx: &Context, token: &Verified) -> Result<(), AppError> {
     let Some(id) = token.claims.session_id else { return Ok(()) };
-    if ctx.store.user_by_id(token.user_id).await?.is_none() {
+    if !crate::service::organizations::user_exists(ctx, token.user_id).await? {
         return Ok(()); // a user unknown here has no session here to end
     }
     let now = storage::now();
