@@ -2,6 +2,7 @@
 //! headers a byte at a time, dribbles a body, or opens connections and leaves them idle cannot
 //! hold the server's sockets or memory (axum::serve has no timeouts and no cap).
 
+use super::protocol_errors::JsonProtocolErrors;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::Router;
@@ -88,7 +89,7 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
                 // Above `security::MAX_HEADERS`: past ours, the refusal is the API's JSON error,
                 // not hyper's empty 431.
                 .max_headers(4 * crate::security::MAX_HEADERS)
-                .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(service))
+                .serve_connection(JsonProtocolErrors::new(TokioIo::new(tcp)), TowerToHyperService::new(service))
                 .with_upgrades();
             tokio::pin!(connection);
             tokio::select! {

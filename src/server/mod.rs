@@ -2,6 +2,7 @@
 //! graceful shutdown ([`connections`]: the accept loop, its timeouts and its cap).
 
 pub mod connections;
+mod protocol_errors;
 
 use crate::api;
 use crate::app::{shell, App};

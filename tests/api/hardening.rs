@@ -420,3 +420,61 @@ async fn oversized_urls_and_headers_get_the_json_error_shape() {
     // Within the limits, all is as before.
     assert_eq!(app.call(Method::GET, LIST, &org.live_key).await.status(), 200);
 }
+
+/// Sends `request` as raw bytes (no client would send these) and reads the answer until the
+/// server closes the connection; the writing side runs apart, since the server may answer and
+/// close before reading everything.
+async fn raw_exchange(address: &str, request: Vec<u8>) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stream = tokio::net::TcpStream::connect(address.trim_start_matches("http://")).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let sending = tokio::spawn(async move {
+        let _ = writer.write_all(&request).await;
+        writer
+    });
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), reader.read_to_end(&mut answer)).await;
+    drop(sending.await);
+    let answer = String::from_utf8_lossy(&answer).to_string();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no HTTP answer: {answer:?}"));
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("{head}"));
+    assert!(head.to_ascii_lowercase().contains("content-type: application/json"), "{head}");
+    (status, serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body:?}")))
+}
+
+#[tokio::test]
+async fn what_hyper_refuses_while_parsing_gets_the_json_error_shape_too() {
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    let auth = format!("Authorization: Bearer {}\r\n", org.live_key);
+    let code = |body: &Value| body["error"]["code"].as_str().unwrap_or_default().to_string();
+
+    // A URL past hyper's own 64 KiB limit (ours, 8 KiB, never sees it).
+    let long = format!("GET {LIST}?country={} HTTP/1.1\r\nHost: x\r\n{auth}\r\n", "A".repeat(70 * 1024));
+    let (status, body) = raw_exchange(&app.address, long.into_bytes()).await;
+    assert_eq!((status, code(&body).as_str()), (414, "uri_too_long"), "{body}");
+    assert!(body["request_id"].as_str().is_some_and(|id| !id.is_empty()), "{body}");
+
+    // A head past hyper's read buffer (~400 KiB), in headers of 8 KiB each.
+    let mut huge = format!("GET {LIST} HTTP/1.1\r\nHost: x\r\n{auth}");
+    for i in 0..60 {
+        huge.push_str(&format!("x-filler-{i}: {}\r\n", "f".repeat(8 * 1024)));
+    }
+    huge.push_str("\r\n");
+    let (status, body) = raw_exchange(&app.address, huge.into_bytes()).await;
+    assert_eq!((status, code(&body).as_str()), (431, "headers_too_large"), "{body}");
+
+    // Two different lengths for one body: which is the body is ambiguous (request smuggling).
+    let twice = format!(
+        "POST /v1/endpoints HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 2\r\nContent-Length: 14\r\n\r\n{{\"name\":\"x\"}}"
+    );
+    let (status, body) = raw_exchange(&app.address, twice.into_bytes()).await;
+    assert_eq!((status, code(&body).as_str()), (400, "validation_error"), "{body}");
+    // A header line that is not one.
+    let broken = format!("GET {LIST} HTTP/1.1\r\nHost: x\r\n{auth}no colon here\r\n\r\n");
+    let (status, _) = raw_exchange(&app.address, broken.into_bytes()).await;
+    assert_eq!(status, 400);
+    // Nothing was created, and the server serves on.
+    let endpoints: Value = app.call(Method::GET, "/v1/endpoints", &org.live_key).await.json().await.unwrap();
+    assert_eq!(endpoints["total"], 0, "{endpoints}");
+}
