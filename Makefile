@@ -9,12 +9,19 @@ run: build
 	scripts/run.sh
 
 ## test: every test: unit and REST integration tests (SQLite, then PostgreSQL with the scale-out
-## and fault tests), then the browser tests (SQLite, then PostgreSQL)
-test: unit test-postgres e2e e2e-postgres
+## and fault tests), the OpenAPI document against the wire, then the browser tests (SQLite, then
+## PostgreSQL)
+test: unit openapi test-postgres e2e e2e-postgres
 
 ## unit: Rust unit tests and the REST API integration tests (real server, real database)
 unit:
 	cargo test --features ssr
+
+## openapi: a client generated from the served document drives the whole flow, then Schemathesis
+## fuzzes every route with all its checks (tools pinned, installed into .tools/openapi-venv)
+.PHONY: openapi
+openapi:
+	tests/openapi/run.sh
 
 ## test-postgres: on a throw-away PostgreSQL cluster (installed if missing, stopped afterwards):
 ## the REST suite, the two-process race tests and the database fault test

@@ -2,7 +2,8 @@
 
 use super::extract::{ApiJson, ApiQuery, Authenticated};
 use crate::domain::parse::{EndpointName, PageRequest};
-use crate::domain::{CreateEndpointBody, Endpoint, ErrorBody, Page, PageQuery};
+use super::openapi::{BodyRefusals, EndpointPage, Refusals, TenancyHeaders};
+use crate::domain::{CreateEndpointBody, Endpoint, PageQuery};
 use crate::error::AppError;
 use crate::server::AppState;
 use crate::service::endpoints;
@@ -12,9 +13,9 @@ use axum::Json;
 
 /// Create an endpoint.
 #[utoipa::path(
-    post, path = "/v1/endpoints", tag = "Endpoints",
-    request_body = CreateEndpointBody, params(super::openapi::TenancyHeaders),
-    responses((status = 201, body = Endpoint), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody))
+    post, path = "/endpoints", operation_id = "create_endpoint", tag = "Endpoints",
+    request_body = CreateEndpointBody, params(TenancyHeaders),
+    responses((status = 201, body = Endpoint), Refusals, BodyRefusals)
 )]
 pub async fn create(
     State(state): State<AppState>,
@@ -27,9 +28,9 @@ pub async fn create(
 
 /// The organization's endpoints in this mode, newest first.
 #[utoipa::path(
-    get, path = "/v1/endpoints", tag = "Endpoints",
-    params(PageQuery, super::openapi::TenancyHeaders),
-    responses((status = 200, body = Page<Endpoint>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody))
+    get, path = "/endpoints", operation_id = "list_endpoints", tag = "Endpoints",
+    params(PageQuery, TenancyHeaders),
+    responses((status = 200, body = EndpointPage), Refusals)
 )]
 pub async fn list(
     State(state): State<AppState>,

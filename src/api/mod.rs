@@ -11,20 +11,31 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// Request bodies larger than this are refused with 413 `payload_too_large`.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The `/v1` routes. Unknown paths and wrong methods answer the API's JSON error too.
+/// The `/v1` routes with their OpenAPI entries, from one list: utoipa-axum routes each handler
+/// by the path and method its `#[utoipa::path]` documents.
+pub fn v1() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(phone_numbers::list, phone_numbers::purchase))
+        .routes(routes!(phone_numbers::get, phone_numbers::update, phone_numbers::delete))
+        .routes(routes!(endpoints::list, endpoints::create))
+}
+
+/// The `/v1` routes and the document that describes them. Unknown paths and wrong methods
+/// answer the API's JSON error too.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/phone-numbers", get(phone_numbers::list).post(phone_numbers::purchase))
+    // Serialized once: the document is the same for every request.
+    let document = axum::body::Bytes::from(openapi::document().to_pretty_json().expect("the document serializes"));
+    let (routes, _) = v1().split_for_parts();
+    routes
         .route(
-            "/phone-numbers/{id}",
-            get(phone_numbers::get).patch(phone_numbers::update).delete(phone_numbers::delete),
+            "/openapi.json",
+            get(move || async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], document.clone()) }),
         )
-        .route("/endpoints", get(endpoints::list).post(endpoints::create))
-        .route("/openapi.json", get(|| async { Json(openapi::document()) }))
         .fallback(unknown_route)
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -1,8 +1,14 @@
-//! `GET /v1/openapi.json`: the OpenAPI 3 document, generated from the handlers and types.
+//! `GET /v1/openapi.json`: the OpenAPI 3.1 document. The routes' entries come from the router
+//! itself ([`super::v1`], with utoipa-axum), so a route cannot be served undocumented; the
+//! schemas come from the types the handlers read and write. What OpenAPI cannot state (a
+//! parameter required by another's value, a phone number that must be real) is in the
+//! descriptions; `tests/openapi/` holds the snapshot and the checks that keep it exact.
 
+use crate::domain::parse::{CountryCode, E164};
 use crate::domain::*;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{IntoParams, Modify, OpenApi};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, PartialSchema, ToSchema};
 
 /// The tenancy headers every route accepts.
 #[derive(IntoParams)]
@@ -10,33 +16,138 @@ use utoipa::{IntoParams, Modify, OpenApi};
 #[allow(dead_code)]
 pub struct TenancyHeaders {
     /// The organization to act in. With a session JWT: one of the user's organizations (default:
-    /// the oldest membership). With an API key: absent or the key's own organization.
-    #[param(rename = "x-organization-id")]
+    /// the oldest membership). With an API key: absent or the key's own organization (another
+    /// one is a 403).
+    #[param(rename = "x-organization-id", nullable = false)]
     x_organization_id: Option<uuid::Uuid>,
-    /// `live` or `test`, for session JWTs (default `live`). An API key's mode is its prefix.
-    #[param(rename = "x-kros-mode")]
-    x_kros_mode: Option<String>,
+    /// For session JWTs: which data to act on (default `live`). With an API key: absent or the
+    /// key's own mode (its prefix; the other mode is a 403).
+    #[param(rename = "x-kros-mode", nullable = false)]
+    x_kros_mode: Option<Mode>,
+}
+
+/// The purchase's own header.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct IdempotencyHeader {
+    /// A retry with the same key and body answers the first response (with
+    /// `Idempotent-Replayed: true`) and buys nothing; the same key with another body is a 422.
+    /// Keys are kept 24 hours.
+    #[param(rename = "Idempotency-Key", nullable = false, min_length = 1, max_length = 255, pattern = r"^[!-~]+$")]
+    idempotency_key: Option<String>,
+}
+
+/// What any authenticated route can answer besides its own outcomes.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum Refusals {
+    /// `validation_error`: a parameter, header or body field is not valid; `field` names it.
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// `unauthorized`: no credential, or one that is unknown, revoked or expired.
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// `forbidden`: `x-organization-id` or `x-kros-mode` names what this credential cannot act on.
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
+    /// `rate_limited`: too many requests with this credential, or too many failed
+    /// authentications from this address.
+    #[response(status = 429, headers(("Retry-After" = u64, description = "Seconds to wait")))]
+    RateLimited(ErrorBody),
+    /// `unavailable`: the database cannot serve now; retry shortly.
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
+}
+
+/// The refusals of routes that read a body.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum BodyRefusals {
+    /// `payload_too_large`: bodies are at most 64 KiB.
+    #[response(status = 413)]
+    PayloadTooLarge(ErrorBody),
+}
+
+/// The refusal of routes about one number.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum NumberNotFound {
+    /// `not_found`: no such number in this organization and mode.
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+}
+
+/// `GET /v1/phone-numbers` answers one of two pages, by `action`: `anyOf` them (not `oneOf`:
+/// an empty page is both).
+pub struct NumberListPage;
+
+/// The two pages' schema names (utoipa names a generic's instances at derive sites only).
+const ASSIGNED_PAGE: &str = "Page_PhoneNumber";
+const AVAILABLE_PAGE: &str = "Page_InventoryNumber";
+
+impl PartialSchema for NumberListPage {
+    fn schema() -> RefOr<Schema> {
+        utoipa::openapi::schema::AnyOfBuilder::new()
+            .item(utoipa::openapi::Ref::from_schema_name(ASSIGNED_PAGE))
+            .item(utoipa::openapi::Ref::from_schema_name(AVAILABLE_PAGE))
+            .description(Some(
+                "`action=assigned`: a page of the organization's `PhoneNumber`s; \
+                 `action=available`: a page of `InventoryNumber`s for sale",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for NumberListPage {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((ASSIGNED_PAGE.into(), <Page<PhoneNumber>>::schema()));
+        schemas.push((AVAILABLE_PAGE.into(), <Page<InventoryNumber>>::schema()));
+        for (name, schema) in [(PhoneNumber::name(), PhoneNumber::schema()), (InventoryNumber::name(), InventoryNumber::schema())] {
+            schemas.push((name.into(), schema));
+        }
+        <PhoneNumber as ToSchema>::schemas(schemas);
+        <InventoryNumber as ToSchema>::schemas(schemas);
+    }
+}
+
+/// `GET /v1/endpoints`' page, with its items as references to `Endpoint` (utoipa would inline
+/// them at the route).
+pub struct EndpointPage;
+
+impl PartialSchema for EndpointPage {
+    fn schema() -> RefOr<Schema> {
+        <Page<Endpoint>>::schema()
+    }
+}
+
+impl ToSchema for EndpointPage {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Page_Endpoint".into()
+    }
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((Endpoint::name().into(), Endpoint::schema()));
+        <Endpoint as ToSchema>::schemas(schemas);
+    }
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Kros Numbers API",
-        description = "Provision and manage phone numbers. Every error is JSON: \
-            `{\"error\": {\"code\", \"message\", \"field\"?}, \"request_id\"}`.",
+        description = "Provision and manage phone numbers. Every error, from every route, is JSON: \
+            `{\"error\": {\"code\", \"message\", \"field\"?}, \"request_id\"}`. Beyond each route's own \
+            answers: a URL over 8 KiB is `414 uri_too_long`, more than 100 headers or over 32 KiB of them \
+            `431 headers_too_large`, a method a path does not serve `405 method_not_allowed`, an unknown \
+            path under /v1 `404 not_found`.",
     ),
-    paths(
-        super::phone_numbers::list, super::phone_numbers::purchase, super::phone_numbers::get,
-        super::phone_numbers::update, super::phone_numbers::delete,
-        super::endpoints::create, super::endpoints::list,
-    ),
-    components(schemas(
-        PhoneNumber, PhoneNumberDetails, SipCredentials, InventoryNumber, Endpoint, NumberType, NumberStatus,
-        PurchaseBody, UpdateBody, CreateEndpointBody, ErrorBody, ErrorDetail, Page<InventoryNumber>,
-    )),
+    components(schemas(CountryCode, E164, ListAction, DeleteAction, Mode)),
     modifiers(&Security),
     security(("bearer" = []), ("api_key" = [])),
-    tags((name = "Phone numbers"), (name = "Endpoints")),
+    tags(
+        (name = "Phone numbers", description = "Search the inventory, buy, configure and release numbers"),
+        (name = "Endpoints", description = "Where numbers route their calls"),
+    ),
 )]
 pub struct ApiDoc;
 
@@ -59,6 +170,7 @@ impl Modify for Security {
     }
 }
 
+/// The whole document: the routes' entries (under `/v1`) and the shared parts above.
 pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    ApiDoc::openapi().nest("/v1", super::v1().into_openapi())
 }

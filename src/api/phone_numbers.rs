@@ -1,9 +1,11 @@
 //! `/v1/phone-numbers`: parse, authenticate, call the service, map the result.
 
 use super::extract::{idempotency_key, ApiJson, ApiQuery, Authenticated, IdPath};
+use super::openapi::{BodyRefusals, IdempotencyHeader, NumberListPage, NumberNotFound, Refusals, TenancyHeaders};
+use crate::domain::parse::parse_enum;
 use crate::domain::{
-    DeleteQuery, ErrorBody, ListNumbersQuery, Page, PhoneNumber, PhoneNumberDetails,
-    PurchaseBody, UpdateBody,
+    DeleteAction, DeleteQuery, ErrorBody, ListNumbersQuery, PhoneNumber, PhoneNumberDetails, PurchaseBody,
+    UpdateBody,
 };
 use crate::error::{current_request_id, AppError};
 use crate::server::AppState;
@@ -16,13 +18,13 @@ use axum::Json;
 
 /// List the organization's numbers, or search the inventory.
 #[utoipa::path(
-    get, path = "/v1/phone-numbers", tag = "Phone numbers",
-    params(ListNumbersQuery, super::openapi::TenancyHeaders),
+    get, path = "/phone-numbers", operation_id = "list_phone_numbers", tag = "Phone numbers",
+    params(ListNumbersQuery, TenancyHeaders),
     responses(
-        (status = 200, description = "`action=assigned`: owned numbers, newest first ; \
-            `action=available`: inventory numbers for sale, by E.164 (same envelope, `data` holds `InventoryNumber`s)",
-            body = Page<PhoneNumber>),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 200, description = "`action=assigned`: the organization's numbers (not released), newest \
+            first; `action=available`: inventory numbers for sale, by E.164. The order is stable across pages.",
+            body = NumberListPage),
+        Refusals,
     )
 )]
 pub async fn list(
@@ -44,18 +46,19 @@ pub async fn list(
 
 /// Purchase a number from the inventory.
 #[utoipa::path(
-    post, path = "/v1/phone-numbers", tag = "Phone numbers",
+    post, path = "/phone-numbers", operation_id = "purchase_phone_number", tag = "Phone numbers",
     request_body = PurchaseBody,
-    params(
-        super::openapi::TenancyHeaders,
-        ("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters; a retry with the same key and body returns the first response and buys nothing"),
-    ),
+    params(TenancyHeaders, IdempotencyHeader),
     responses(
-        (status = 201, description = "Bought", body = PhoneNumber),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, description = "Unknown inventory number", body = ErrorBody),
-        (status = 409, description = "`number_unavailable` (already sold), `price_changed`, or `conflict` (the same Idempotency-Key is still in progress)", body = ErrorBody),
-        (status = 422, description = "`idempotency_key_reused`: the key was used with another body", body = ErrorBody),
+        (status = 201, description = "Bought (or, with `Idempotent-Replayed: true`, the first answer to this \
+            Idempotency-Key)", body = PhoneNumber,
+            headers(("Idempotent-Replayed" = bool, description = "Present on a replayed answer"))),
+        (status = 404, description = "`not_found`: no such inventory number in this mode", body = ErrorBody),
+        (status = 409, description = "`number_unavailable` (already sold), `price_changed` (the costs sent are \
+            not the current price; the message states it), or `conflict` (this Idempotency-Key is still in progress)",
+            body = ErrorBody),
+        (status = 422, description = "`idempotency_key_reused`: this Idempotency-Key was used with another body", body = ErrorBody),
+        Refusals, BodyRefusals,
     )
 )]
 pub async fn purchase(
@@ -95,12 +98,9 @@ fn with_current_request_id(body: String) -> String {
 
 /// A number with its SIP credentials.
 #[utoipa::path(
-    get, path = "/v1/phone-numbers/{id}", tag = "Phone numbers",
-    params(("id" = uuid::Uuid, Path, description = "Phone number id"), super::openapi::TenancyHeaders),
-    responses(
-        (status = 200, body = PhoneNumberDetails),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-    )
+    get, path = "/phone-numbers/{id}", operation_id = "get_phone_number", tag = "Phone numbers",
+    params(("id" = uuid::Uuid, Path, description = "Phone number id"), TenancyHeaders),
+    responses((status = 200, body = PhoneNumberDetails), NumberNotFound, Refusals)
 )]
 pub async fn get(
     State(state): State<AppState>,
@@ -112,13 +112,14 @@ pub async fn get(
 
 /// Change a number's settings.
 #[utoipa::path(
-    patch, path = "/v1/phone-numbers/{id}", tag = "Phone numbers",
+    patch, path = "/phone-numbers/{id}", operation_id = "update_phone_number", tag = "Phone numbers",
     request_body = UpdateBody,
-    params(("id" = uuid::Uuid, Path, description = "Phone number id"), super::openapi::TenancyHeaders),
+    params(("id" = uuid::Uuid, Path, description = "Phone number id"), TenancyHeaders),
     responses(
         (status = 200, body = PhoneNumber),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 404, description = "`not_found`: no such number in this organization and mode", body = ErrorBody),
         (status = 409, description = "`conflict`: the number was released", body = ErrorBody),
+        Refusals, BodyRefusals,
     )
 )]
 pub async fn update(
@@ -133,12 +134,13 @@ pub async fn update(
 
 /// Delete (no query) or release (`?action=release`) a number.
 #[utoipa::path(
-    delete, path = "/v1/phone-numbers/{id}", tag = "Phone numbers",
-    params(("id" = uuid::Uuid, Path, description = "Phone number id"), DeleteQuery, super::openapi::TenancyHeaders),
+    delete, path = "/phone-numbers/{id}", operation_id = "delete_phone_number", tag = "Phone numbers",
+    params(("id" = uuid::Uuid, Path, description = "Phone number id"), DeleteQuery, TenancyHeaders),
     responses(
-        (status = 200, description = "Released: the record stays, inactive, with `released_at`", body = PhoneNumber),
+        (status = 200, description = "Released (`action=release`): the record stays, inactive, with \
+            `released_at`, and its SIP password is changed and withheld", body = PhoneNumber),
         (status = 204, description = "Deleted: the record is gone"),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        NumberNotFound, Refusals,
     )
 )]
 pub async fn delete(
@@ -147,12 +149,14 @@ pub async fn delete(
     IdPath(id): IdPath,
     ApiQuery(query): ApiQuery<DeleteQuery>,
 ) -> Result<Response, AppError> {
-    match query.action.as_deref() {
+    let action = query.action.as_deref().map(|a| parse_enum::<DeleteAction>("action", a)).transpose().map_err(
+        |_| AppError::validation("action", "action must be release, or absent for a hard delete"),
+    )?;
+    match action {
         None => {
             numbers::delete(&state.ctx, &tenant, id).await?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
-        Some("release") => Ok(Json(numbers::release(&state.ctx, &tenant, id).await?).into_response()),
-        Some(_) => Err(AppError::validation("action", "action must be release, or absent for a hard delete")),
+        Some(DeleteAction::Release) => Ok(Json(numbers::release(&state.ctx, &tenant, id).await?).into_response()),
     }
 }

@@ -12,8 +12,21 @@ macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $wire:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[cfg_attr(feature = "ssr", derive(ToSchema))]
         pub enum $name { $(#[serde(rename = $wire)] #[cfg_attr(feature = "ssr", sqlx(rename = $wire))] $variant),+ }
+
+        // By hand: utoipa's derive does not see the `rename`s through this macro and would
+        // document the Rust names (`TollFree`) instead of the wire's (`toll_free`).
+        #[cfg(feature = "ssr")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($wire),+]))
+                    .into()
+            }
+        }
+        #[cfg(feature = "ssr")]
+        impl ToSchema for $name {}
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -62,6 +75,16 @@ wire_enum!(
     #[cfg_attr(feature = "ssr", derive(sqlx::Type), sqlx(type_name = "text"))]
     Mode { Live = "live", Test = "test" }
 );
+wire_enum!(
+    /// What `GET /v1/phone-numbers` lists: the organization's numbers, or the inventory for sale.
+    #[cfg_attr(feature = "ssr", derive(sqlx::Type), sqlx(type_name = "text"))]
+    ListAction { Assigned = "assigned", Available = "available" }
+);
+wire_enum!(
+    /// `DELETE /v1/phone-numbers/{id}?action=release`: keep the record, released.
+    #[cfg_attr(feature = "ssr", derive(sqlx::Type), sqlx(type_name = "text"))]
+    DeleteAction { Release = "release" }
+);
 
 impl Mode {
     pub fn is_live(self) -> bool {
@@ -84,6 +107,8 @@ pub struct PhoneNumber {
     #[serde(rename = "type")]
     pub number_type: NumberType,
     pub status: NumberStatus,
+    /// The endpoint calls are routed to; null when none is attached.
+    #[cfg_attr(feature = "ssr", schema(required = true))]
     pub endpoint_id: Option<Uuid>,
     pub allow_inbound: bool,
     pub allow_outbound: bool,
@@ -96,9 +121,12 @@ pub struct PhoneNumber {
     #[cfg_attr(feature = "ssr", schema(example = "USD"))]
     pub currency: String,
     /// RFC 3339, UTC.
+    #[cfg_attr(feature = "ssr", schema(format = DateTime))]
     pub created_at: String,
+    #[cfg_attr(feature = "ssr", schema(format = DateTime))]
     pub updated_at: String,
     /// Null unless the number was released.
+    #[cfg_attr(feature = "ssr", schema(format = DateTime, required = true))]
     pub released_at: Option<String>,
 }
 
@@ -109,6 +137,7 @@ pub struct SipCredentials {
     pub username: String,
     /// Null once the number is released: its password is changed at release and withheld, so
     /// the number's old credentials cannot be used or read again.
+    #[cfg_attr(feature = "ssr", schema(required = true))]
     pub password: Option<String>,
     pub domain: String,
 }
@@ -142,8 +171,10 @@ pub struct InventoryNumber {
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
 pub struct Endpoint {
     pub id: Uuid,
+    #[cfg_attr(feature = "ssr", schema(example = "Support line"))]
     pub name: String,
     pub livemode: bool,
+    #[cfg_attr(feature = "ssr", schema(format = DateTime))]
     pub created_at: String,
 }
 
@@ -162,6 +193,8 @@ pub struct Page<T> {
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
+    /// The request's `x-request-id`, also in the response's header.
+    #[cfg_attr(feature = "ssr", schema(required = true))]
     pub request_id: Option<String>,
 }
 
@@ -169,10 +202,12 @@ pub struct ErrorBody {
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
 pub struct ErrorDetail {
     /// A stable machine-readable code, e.g. `validation_error`, `number_unavailable`.
+    #[cfg_attr(feature = "ssr", schema(example = "validation_error"))]
     pub code: String,
     pub message: String,
-    /// The request field the error is about, when there is one.
+    /// The request field the error is about, when there is one (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(nullable = false))]
     pub field: Option<String>,
 }
 

@@ -56,6 +56,27 @@ impl fmt::Display for CountryCode {
     }
 }
 
+/// Documented as the list of regions the numbering metadata knows (upper case, as stored;
+/// lower case is accepted too and normalised).
+impl utoipa::PartialSchema for CountryCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let letters = b'A'..=b'Z';
+        let known: Vec<String> = letters
+            .clone()
+            .flat_map(|a| letters.clone().map(move |b| String::from_utf8(vec![a, b]).expect("ASCII")))
+            .filter(|code| country::Id::from_str(code).is_ok())
+            .collect();
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("ISO 3166-1 alpha-2 country code of a region with a telephone numbering plan"))
+            .enum_values(Some(known))
+            .examples(["NG"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for CountryCode {}
+
 /// A phone number in E.164 form that is a valid number of its country, checked with Google's
 /// libphonenumber metadata (the `phonenumber` crate), not a regex.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -91,6 +112,21 @@ impl fmt::Display for E164 {
         f.write_str(&self.0)
     }
 }
+
+/// Documented by its form; that it is a real number of its country is beyond what a schema can
+/// say (the description says it).
+impl utoipa::PartialSchema for E164 {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("E.164: + and up to 15 digits; it must be a valid number of the given country"))
+            .pattern(Some(r"^\+[1-9][0-9]{1,14}$"))
+            .examples(["+2348031234567"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for E164 {}
 
 /// Human formats of a stored E.164 number, for the dashboard (done on the server, so the browser
 /// bundle stays small). Falls back to the E.164 text if the number no longer parses.

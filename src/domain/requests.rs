@@ -11,57 +11,74 @@ use utoipa::{IntoParams, ToSchema};
 /// (dashboard flow); the optional costs are the price the buyer saw.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[cfg_attr(feature = "ssr", schema(
+    description = "Give `inventory_id` (the API flow), or `e164` with `country` and `type` (the dashboard \
+        flow): one of `e164`, `country`, `type` asks for all three; `null` is the same as absent. Both flows at once must name the same \
+        inventory number. Any cost given must be the current price, else 409 `price_changed` and nothing is bought.",
+    example = json!({"inventory_id": "5b0f4c1e-8a43-4f0e-9d8e-2f1c7b5d9a10", "totalCostCents": 215}),
+))]
 #[serde(deny_unknown_fields)]
 pub struct PurchaseBody {
+    /// An inventory number's `id`, from `GET /v1/phone-numbers?action=available`.
     #[serde(alias = "inventoryId", default)]
-    #[cfg_attr(feature = "ssr", schema(format = "uuid"))]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<uuid::Uuid>, nullable))]
     pub inventory_id: Option<String>,
     #[serde(default)]
-    #[cfg_attr(feature = "ssr", schema(example = "+2348031234567"))]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<super::parse::E164>, nullable))]
     pub e164: Option<String>,
     #[serde(default)]
-    #[cfg_attr(feature = "ssr", schema(example = "NG"))]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<super::parse::CountryCode>, nullable))]
     pub country: Option<String>,
     #[serde(rename = "type", default)]
-    #[cfg_attr(feature = "ssr", schema(value_type = Option<super::NumberType>))]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<super::NumberType>, nullable))]
     pub number_type: Option<String>,
+    /// An endpoint of this organization and mode to attach the number to (another id is a 400).
     #[serde(rename = "endpointId", alias = "endpoint_id", default)]
-    #[cfg_attr(feature = "ssr", schema(format = "uuid"))]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<uuid::Uuid>, nullable))]
     pub endpoint_id: Option<String>,
-    /// Setup plus the first month, in cents.
-    #[serde(rename = "totalCostCents", alias = "total_cost_cents", default)]
+    /// Setup plus the first month, in cents, as the buyer saw it.
+    #[serde(rename = "totalCostCents", alias = "total_cost_cents", default, deserialize_with = "whole_cents")]
+    #[cfg_attr(feature = "ssr", schema(nullable, minimum = 0, maximum = 2_000_000_000))]
     pub total_cost_cents: Option<i64>,
-    #[serde(rename = "setupCostCents", alias = "setup_cost_cents", default)]
+    #[serde(rename = "setupCostCents", alias = "setup_cost_cents", default, deserialize_with = "whole_cents")]
+    #[cfg_attr(feature = "ssr", schema(nullable, minimum = 0, maximum = 2_000_000_000))]
     pub setup_cost_cents: Option<i64>,
-    #[serde(rename = "monthlyCostCents", alias = "monthly_cost_cents", default)]
+    #[serde(rename = "monthlyCostCents", alias = "monthly_cost_cents", default, deserialize_with = "whole_cents")]
+    #[cfg_attr(feature = "ssr", schema(nullable, minimum = 0, maximum = 2_000_000_000))]
     pub monthly_cost_cents: Option<i64>,
 }
 
 /// `PATCH /v1/phone-numbers/{id}`: every field optional; `endpointId: null` detaches.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[cfg_attr(feature = "ssr", schema(example = json!({"allowOutbound": true, "status": "active"})))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBody {
     #[serde(rename = "endpointId", alias = "endpoint_id", default, deserialize_with = "present")]
-    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>, format = "uuid", nullable))]
+    /// An endpoint of this organization and mode (another id is a 400), or `null` to detach the
+    /// number.
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<uuid::Uuid>, nullable))]
     pub endpoint_id: Option<Option<String>>,
     #[serde(rename = "allowInbound", alias = "allow_inbound", default, deserialize_with = "present")]
-    #[cfg_attr(feature = "ssr", schema(value_type = Option<bool>))]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<bool>, nullable = false))]
     pub allow_inbound: Option<Option<bool>>,
     #[serde(rename = "allowOutbound", alias = "allow_outbound", default, deserialize_with = "present")]
-    #[cfg_attr(feature = "ssr", schema(value_type = Option<bool>))]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<bool>, nullable = false))]
     pub allow_outbound: Option<Option<bool>>,
     #[serde(default, deserialize_with = "present")]
-    #[cfg_attr(feature = "ssr", schema(value_type = Option<super::NumberStatus>))]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<super::NumberStatus>, nullable = false))]
     pub status: Option<Option<String>>,
 }
 
 /// `POST /v1/endpoints`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[cfg_attr(feature = "ssr", schema(example = json!({"name": "Support line"})))]
 #[serde(deny_unknown_fields)]
 pub struct CreateEndpointBody {
-    /// 1 to 100 characters.
+    /// 1 to 100 characters once trimmed, without control or invisible characters (zero-width
+    /// spaces, bidirectional overrides), line separators, private-use or unassigned code points.
+    #[cfg_attr(feature = "ssr", schema(min_length = 1, max_length = 100, pattern = r"\S"))]
     pub name: String,
 }
 
@@ -71,19 +88,24 @@ pub struct CreateEndpointBody {
 #[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct ListNumbersQuery {
-    /// `assigned` (default): the organization's numbers; `available`: inventory to buy.
-    #[cfg_attr(feature = "ssr", param(example = "available"))]
+    /// `assigned` (default): the organization's numbers, newest first; `available`: the inventory
+    /// for sale, by E.164, and then `country` is required.
+    #[cfg_attr(feature = "ssr", param(value_type = Option<super::ListAction>, nullable = false, example = "available"))]
     pub action: Option<String>,
-    /// ISO 3166-1 alpha-2; required with `action=available`.
+    /// Required with `action=available` (a 400 without it); filters both lists.
+    #[cfg_attr(feature = "ssr", param(value_type = Option<super::parse::CountryCode>, nullable = false))]
     pub country: Option<String>,
-    /// `local`, `mobile`, `toll_free` or `national`.
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "ssr", param(value_type = Option<super::NumberType>, nullable = false))]
     pub number_type: Option<String>,
-    /// Digits the number must contain (`available` only).
+    /// Digits the number must contain; `action=available` only (a 400 with `assigned`).
+    #[cfg_attr(feature = "ssr", param(value_type = Option<String>, nullable = false, pattern = r"^\+?[0-9]{1,15}$"))]
     pub contains: Option<String>,
-    /// 1..100, default 20.
+    /// Default 20.
+    #[cfg_attr(feature = "ssr", param(value_type = Option<i64>, nullable = false, minimum = 1, maximum = 100))]
     pub limit: Option<String>,
-    /// >= 0, default 0.
+    /// Default 0.
+    #[cfg_attr(feature = "ssr", param(value_type = Option<i64>, nullable = false, minimum = 0))]
     pub offset: Option<String>,
 }
 
@@ -93,9 +115,11 @@ pub struct ListNumbersQuery {
 #[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
-    /// 1..100, default 20.
+    /// Default 20.
+    #[cfg_attr(feature = "ssr", param(value_type = Option<i64>, nullable = false, minimum = 1, maximum = 100))]
     pub limit: Option<String>,
-    /// >= 0, default 0.
+    /// Default 0.
+    #[cfg_attr(feature = "ssr", param(value_type = Option<i64>, nullable = false, minimum = 0))]
     pub offset: Option<String>,
 }
 
@@ -106,7 +130,23 @@ pub struct PageQuery {
 #[serde(deny_unknown_fields)]
 pub struct DeleteQuery {
     /// `release` to keep the record (soft release); absent for a hard delete.
+    #[cfg_attr(feature = "ssr", param(value_type = Option<super::DeleteAction>, nullable = false))]
     pub action: Option<String>,
+}
+
+/// A whole number of cents, also when written `860.0`: JSON has one number type, and JSON
+/// Schema counts `860.0` as an integer. `null` is the same as absent.
+fn whole_cents<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    if let Some(whole) = number.as_i64() {
+        return Ok(Some(whole));
+    }
+    match number.as_f64() {
+        Some(f) if f.fract() == 0.0 && f.abs() < 9.0e18 => Ok(Some(f as i64)),
+        _ => Err(serde::de::Error::custom(format!("{number} is not a whole number of cents"))),
+    }
 }
 
 /// Tells a field that was sent as `null` (`Some(None)`) from one that was absent (`None`).
@@ -121,6 +161,15 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cents_are_whole_numbers_however_written() {
+        let b: PurchaseBody = serde_json::from_str(r#"{"totalCostCents": 860.0, "setupCostCents": null}"#).unwrap();
+        assert_eq!((b.total_cost_cents, b.setup_cost_cents), (Some(860), None));
+        assert!(serde_json::from_str::<PurchaseBody>(r#"{"totalCostCents": 860.5}"#).is_err());
+        assert!(serde_json::from_str::<PurchaseBody>(r#"{"totalCostCents": 1e300}"#).is_err());
+        assert!(serde_json::from_str::<PurchaseBody>(r#"{"totalCostCents": "860"}"#).is_err());
+    }
 
     #[test]
     fn update_body_tells_null_from_absent() {

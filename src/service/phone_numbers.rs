@@ -2,7 +2,7 @@
 
 use super::{audit, endpoints, idempotency, Context, Tenant};
 use crate::domain::parse::{parse_enum, CountryCode, DigitPattern, E164, PageRequest};
-use crate::domain::{
+use crate::domain::{ListAction, 
     ListNumbersQuery, NumberStatus, NumberType, Page, PhoneNumber, PhoneNumberDetails, PurchaseBody,
     SipCredentials, UpdateBody,
 };
@@ -88,21 +88,21 @@ impl ListRequest {
         let page = PageRequest::parse(query.limit.as_deref(), query.offset.as_deref())?;
         let number_type = query.number_type.as_deref().map(|t| parse_enum::<NumberType>("type", t)).transpose()?;
         let country = query.country.as_deref().map(|c| CountryCode::parse("country", c)).transpose()?;
-        match query.action.as_deref().unwrap_or("assigned") {
-            "assigned" => {
+        let action = query.action.as_deref().map(|a| parse_enum::<ListAction>("action", a)).transpose()?;
+        match action.unwrap_or(ListAction::Assigned) {
+            ListAction::Assigned => {
                 if query.contains.is_some() {
                     return Err(AppError::validation("contains", "contains applies only to action=available"));
                 }
                 Ok(ListRequest::Assigned { country, number_type, page })
             }
-            "available" => {
+            ListAction::Available => {
                 let country = country.ok_or_else(|| {
                     AppError::validation("country", "country is required when action=available")
                 })?;
                 let contains = query.contains.as_deref().map(DigitPattern::parse).transpose()?;
                 Ok(ListRequest::Available { country, number_type, contains, page })
             }
-            _ => Err(AppError::validation("action", "action must be one of assigned or available")),
         }
     }
 }
@@ -473,4 +473,94 @@ pub async fn delete(ctx: &Context, tenant: &Tenant, id: Uuid) -> Result<(), AppE
     audit::record(tx.as_mut(), tenant, id, audit::Action::Delete, Some(&before), None).await?;
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod parser_tests {
+    use super::*;
+
+    fn field_of(err: AppError) -> (String, String) {
+        (err.code().to_string(), err.field().unwrap_or_default().to_string())
+    }
+
+    fn purchase(body: serde_json::Value) -> Result<Purchase, AppError> {
+        Purchase::parse(&serde_json::from_value(body).unwrap())
+    }
+
+    #[test]
+    fn a_purchase_names_an_inventory_id_or_a_whole_number() {
+        let id = Uuid::new_v4();
+        let p = purchase(serde_json::json!({"inventory_id": id, "totalCostCents": 215})).unwrap();
+        assert_eq!(p.target, PurchaseTarget::InventoryId(id));
+        assert_eq!(p.seen_total_cost_cents, Some(215));
+        let p = purchase(serde_json::json!({"e164": "+14155550100", "country": "us", "type": "local"})).unwrap();
+        assert!(matches!(p.target, PurchaseTarget::Number { ref e164, .. } if e164.as_str() == "+14155550100"));
+        let both = serde_json::json!({"inventory_id": id, "e164": "+14155550100", "country": "US", "type": "local"});
+        assert!(matches!(purchase(both).unwrap().target, PurchaseTarget::Both { .. }));
+    }
+
+    #[test]
+    fn a_purchase_refuses_what_is_missing_or_malformed_naming_the_field() {
+        let refused = |body| field_of(purchase(body).unwrap_err());
+        let v = |field: &str| ("validation_error".to_string(), field.to_string());
+        assert_eq!(refused(serde_json::json!({})), v("inventory_id"));
+        assert_eq!(refused(serde_json::json!({"inventory_id": "nope"})), v("inventory_id"));
+        assert_eq!(refused(serde_json::json!({"e164": "+14155550100", "type": "local"})), v("country"));
+        assert_eq!(refused(serde_json::json!({"e164": "+14155550100", "country": "US"})), v("type"));
+        assert_eq!(refused(serde_json::json!({"e164": "+1415", "country": "US", "type": "local"})), v("e164"));
+        assert_eq!(refused(serde_json::json!({"e164": "+14155550100", "country": "GB", "type": "local"})), v("e164"));
+        assert_eq!(refused(serde_json::json!({"e164": "+14155550100", "country": "US", "type": "Local"})), v("type"));
+        let id = Uuid::new_v4();
+        assert_eq!(refused(serde_json::json!({"inventory_id": id, "setupCostCents": -1})), v("setupCostCents"));
+        assert_eq!(refused(serde_json::json!({"inventory_id": id, "endpointId": "x"})), v("endpointId"));
+    }
+
+    #[test]
+    fn changes_tell_a_detach_from_an_absent_field_and_refuse_other_nulls() {
+        let parse = |body| NumberChanges::parse(&serde_json::from_value(body).unwrap());
+        let detach = parse(serde_json::json!({"endpointId": null})).unwrap();
+        assert_eq!(detach.endpoint_id, Some(None));
+        assert!(parse(serde_json::json!({})).unwrap().is_empty());
+        let set = parse(serde_json::json!({"allowInbound": false, "status": "inactive"})).unwrap();
+        assert_eq!((set.allow_inbound, set.status), (Some(false), Some(NumberStatus::Inactive)));
+        for (body, field) in [
+            (serde_json::json!({"allowInbound": null}), "allowInbound"),
+            (serde_json::json!({"allowOutbound": null}), "allowOutbound"),
+            (serde_json::json!({"status": null}), "status"),
+            (serde_json::json!({"status": "Active"}), "status"),
+            (serde_json::json!({"endpointId": "not-a-uuid"}), "endpointId"),
+        ] {
+            assert_eq!(field_of(parse(body).unwrap_err()).1, field);
+        }
+    }
+
+    #[test]
+    fn a_list_request_follows_the_action_rules() {
+        let parse = |pairs: &[(&str, &str)]| {
+            let query: ListNumbersQuery =
+                serde_urlencoded::from_str(&serde_urlencoded::to_string(pairs).unwrap()).unwrap();
+            ListRequest::parse(&query)
+        };
+        let page = PageRequest { limit: 20, offset: 0 };
+        assert_eq!(parse(&[]).unwrap(), ListRequest::Assigned { country: None, number_type: None, page });
+        let Ok(ListRequest::Available { country, contains, .. }) =
+            parse(&[("action", "available"), ("country", "ng"), ("contains", "803")])
+        else {
+            panic!("available with a country")
+        };
+        assert_eq!((country.as_str(), contains.unwrap().as_str()), ("NG", "803"));
+        for (pairs, field) in [
+            (&[("action", "available")][..], "country"),
+            (&[("action", "")][..], "action"),
+            (&[("action", "bought")][..], "action"),
+            (&[("contains", "1")][..], "contains"),
+            (&[("limit", "0")][..], "limit"),
+            (&[("limit", "101")][..], "limit"),
+            (&[("offset", "-1")][..], "offset"),
+            (&[("type", "toll-free")][..], "type"),
+            (&[("country", "XX")][..], "country"),
+        ] {
+            assert_eq!(field_of(parse(pairs).unwrap_err()).1, field, "{pairs:?}");
+        }
+    }
 }

@@ -773,3 +773,21 @@ impl WriteTx for PgWriteTx {
         self.held.finish("ROLLBACK").await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_transient;
+
+    #[test]
+    fn sqlstates_that_a_retry_may_cure_are_transient() {
+        // Connection loss, no resources (disk full, too many connections), system errors,
+        // shutdown, serialization failure, deadlock, a read-only transaction.
+        for code in ["08006", "08001", "53100", "53300", "58030", "57P01", "57P03", "40001", "40P01", "25006"] {
+            assert!(is_transient(code), "{code}");
+        }
+        // The request's own faults: a unique or check violation, a syntax error, a missing table.
+        for code in ["23505", "23514", "42601", "42P01", "22P02"] {
+            assert!(!is_transient(code), "{code}");
+        }
+    }
+}
