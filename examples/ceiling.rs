@@ -21,7 +21,8 @@ async fn main() {
         let body = body.clone();
         async move { ([(header::CONTENT_TYPE, "application/json")], body) }
     });
-    let listener = tokio::net::TcpListener::bind(&addr).await.unwrap_or_else(|e| panic!("cannot listen on {addr}: {e}"));
+    let listener =
+        tokio::net::TcpListener::bind(&addr).await.unwrap_or_else(|e| panic!("cannot listen on {addr}: {e}"));
     println!("ceiling serving on http://{}", listener.local_addr().expect("a bound address"));
     axum::serve(listener, app).await.expect("serve");
 }

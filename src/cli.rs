@@ -1,7 +1,6 @@
 //! The operator CLI. Every command prints its result as the last line of stdout and exits
 //! non-zero with a clear message on bad input.
 
-use crate::storage::{IfMissing, PoolSettings};
 use crate::domain::parse::parse_enum;
 use crate::domain::Mode;
 use crate::error::AppError;
@@ -10,6 +9,7 @@ use crate::server::{self, ServerSettings, ThrottleSettings};
 use crate::service::auth::AuthSettings;
 use crate::service::secrets::{from_env_or_file, SecretSettings};
 use crate::service::{api_keys, inventory, organizations, Context};
+use crate::storage::{IfMissing, PoolSettings};
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -226,7 +226,8 @@ fn parse_mode(raw: &str) -> Result<Mode, String> {
 }
 
 fn parse_org(raw: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(raw.trim()).map_err(|_| AppError::validation("org", format!("--org must be an organization id (a UUID), got {raw:?}")))
+    Uuid::parse_str(raw.trim())
+        .map_err(|_| AppError::validation("org", format!("--org must be an organization id (a UUID), got {raw:?}")))
 }
 
 pub fn init_tracing() {
@@ -297,8 +298,9 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             let id = match (password, supabase_id) {
                 (Some(password), _) => organizations::create_user(&ctx, &email, &password, org).await?,
                 (None, Some(id)) => {
-                    let id = Uuid::parse_str(id.trim())
-                        .map_err(|_| AppError::validation("supabase-id", "--supabase-id must be a Supabase user id (a UUID)"))?;
+                    let id = Uuid::parse_str(id.trim()).map_err(|_| {
+                        AppError::validation("supabase-id", "--supabase-id must be a Supabase user id (a UUID)")
+                    })?;
                     organizations::create_supabase_user(&ctx, id, &email, org).await?
                 }
                 (None, None) => return Err(AppError::validation("password", "give --password or --supabase-id")),

@@ -1,10 +1,10 @@
 //! One error type for every operation, mapped to HTTP in exactly one place.
 
-use crate::domain::{ErrorBody, ErrorDetail};
 use crate::domain::parse::Invalid;
+use crate::domain::{ErrorBody, ErrorDetail};
+use crate::storage::StorageError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use crate::storage::StorageError;
 
 /// What caused an internal or availability error, kept for the log (never shown to clients).
 pub type Cause = std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>;
@@ -39,10 +39,18 @@ pub enum AppError {
     RateLimited { retry_after_secs: u64 },
     /// The database cannot serve now; the cause is logged.
     #[error("{message}")]
-    Unavailable { message: String, #[source] cause: Option<Cause> },
+    Unavailable {
+        message: String,
+        #[source]
+        cause: Option<Cause>,
+    },
     /// A bug or an unexpected state: logged in full, with its cause, answered without details.
     #[error("{message}")]
-    Internal { message: String, #[source] cause: Option<Cause> },
+    Internal {
+        message: String,
+        #[source]
+        cause: Option<Cause>,
+    },
 }
 
 impl AppError {
@@ -60,7 +68,10 @@ impl AppError {
         AppError::internal(message)
     }
     /// An internal error caused by `cause`, which the log shows.
-    pub fn internal_caused_by(message: impl Into<String>, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+    pub fn internal_caused_by(
+        message: impl Into<String>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
         AppError::Internal { message: message.into(), cause: Some(std::sync::Arc::new(cause)) }
     }
 
@@ -208,7 +219,11 @@ impl From<AppError> for ErrorDetail {
                 response.insert_header(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
             }
         }
-        ErrorDetail { code: err.code().to_string(), message: err.public_message(), field: err.field().map(str::to_string) }
+        ErrorDetail {
+            code: err.code().to_string(),
+            message: err.public_message(),
+            field: err.field().map(str::to_string),
+        }
     }
 }
 
@@ -232,7 +247,9 @@ pub fn server_fn_failure(err: leptos::server_fn::error::ServerFnErrorErr) -> Err
             .map(str::to_string)
     };
     let app = match err {
-        E::Args(message) => AppError::Validation { field: named(&message), message: format!("invalid form fields: {message}") },
+        E::Args(message) => {
+            AppError::Validation { field: named(&message), message: format!("invalid form fields: {message}") }
+        }
         E::MissingArg(name) => AppError::Validation { message: format!("missing field `{name}`"), field: Some(name) },
         E::Deserialization(message) if message.contains("length limit exceeded") => AppError::PayloadTooLarge,
         E::Deserialization(message) => {

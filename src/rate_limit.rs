@@ -60,7 +60,9 @@ impl FailureThrottle {
         let blocked = self.blocked_until.lock().unwrap_or_else(|e| e.into_inner());
         let wait = blocked.get(key).map(|until| until.saturating_duration_since(std::time::Instant::now()));
         match wait {
-            Some(wait) if !wait.is_zero() => Err(AppError::RateLimited { retry_after_secs: wait.as_secs_f64().ceil() as u64 }),
+            Some(wait) if !wait.is_zero() => {
+                Err(AppError::RateLimited { retry_after_secs: wait.as_secs_f64().ceil() as u64 })
+            }
             _ => Ok(()),
         }
     }

@@ -49,7 +49,9 @@ impl PublicOrigin {
             None => {
                 let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
                 !host.is_empty()
-                    && [format!("http://{host}"), format!("https://{host}")].iter().any(|o| origin.eq_ignore_ascii_case(o))
+                    && [format!("http://{host}"), format!("https://{host}")]
+                        .iter()
+                        .any(|o| origin.eq_ignore_ascii_case(o))
             }
         }
     }
@@ -73,8 +75,10 @@ pub async fn refuse_cross_site_requests(State(state): State<AppState>, request: 
         (None, None) => true,
     };
     if !same_site {
-        return AppError::Forbidden("cross-site request refused: this form must be sent from the dashboard itself".into())
-            .into_response();
+        return AppError::Forbidden(
+            "cross-site request refused: this form must be sent from the dashboard itself".into(),
+        )
+        .into_response();
     }
     next.run(request).await
 }

@@ -76,7 +76,15 @@ fn user_create_prints_the_user_id_and_refuses_bad_input() {
     assert!(!bad_org.status.success());
     assert!(stderr(&bad_org).contains("--org must be an organization id"), "{}", stderr(&bad_org));
 
-    let unknown_org = cli.run(&["user", "create", "bob@example.com", "--password", "correct horse", "--org", &uuid::Uuid::new_v4().to_string()]);
+    let unknown_org = cli.run(&[
+        "user",
+        "create",
+        "bob@example.com",
+        "--password",
+        "correct horse",
+        "--org",
+        &uuid::Uuid::new_v4().to_string(),
+    ]);
     assert!(!unknown_org.status.success());
     assert!(stderr(&unknown_org).contains("organization not found"));
 
@@ -99,7 +107,17 @@ fn user_create_with_a_supabase_id_makes_a_user_who_signs_in_through_the_project(
     let neither = cli.run(&["user", "create", "bob@example.com", "--org", &org]);
     assert!(!neither.status.success());
     assert!(stderr(&neither).contains("--password"), "{}", stderr(&neither));
-    let both = cli.run(&["user", "create", "bob@example.com", "--password", "correct horse", "--supabase-id", &supabase_id, "--org", &org]);
+    let both = cli.run(&[
+        "user",
+        "create",
+        "bob@example.com",
+        "--password",
+        "correct horse",
+        "--supabase-id",
+        &supabase_id,
+        "--org",
+        &org,
+    ]);
     assert!(!both.status.success(), "a user signs in one way");
 }
 
@@ -195,10 +213,17 @@ fn inventory_import_refuses_prices_past_the_maximum() {
 #[test]
 fn inventory_import_refuses_invalid_numbers_and_a_wrong_header() {
     let cli = Cli::new();
-    let invalid = cli.file("invalid.csv", "e164,country,type,setup_cost_cents,monthly_cost_cents,currency\n+14155550101,GB,local,1,1,USD\n");
+    let invalid = cli.file(
+        "invalid.csv",
+        "e164,country,type,setup_cost_cents,monthly_cost_cents,currency\n+14155550101,GB,local,1,1,USD\n",
+    );
     let out = cli.run(&["inventory", "import", &invalid, "--mode", "live"]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("line 2") && stderr(&out).contains("not a valid phone number of GB"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("line 2") && stderr(&out).contains("not a valid phone number of GB"),
+        "{}",
+        stderr(&out)
+    );
 
     let header = cli.file("header.csv", "number,country\n+14155550101,US\n");
     let out = cli.run(&["inventory", "import", &header, "--mode", "live"]);
@@ -228,7 +253,10 @@ fn seed_demo_is_idempotent_and_keeps_its_key() {
     assert_eq!(org(&first), org(&second));
     let key = |out: &str| out.lines().last().unwrap().to_string();
     assert_eq!(key(&first), key(&second), "the demo key is reused");
-    assert_eq!(std::fs::read_to_string(key_file).unwrap().trim(), key(&first).trim_start_matches("demo test-mode API key: "));
+    assert_eq!(
+        std::fs::read_to_string(key_file).unwrap().trim(),
+        key(&first).trim_start_matches("demo test-mode API key: ")
+    );
 }
 
 #[test]

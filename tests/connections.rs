@@ -105,7 +105,10 @@ fn connections_past_the_cap_wait_for_a_free_one() {
     assert!(fifth.read(&mut buf).is_err(), "not served while the cap is reached");
     // The idle ones are cut off after the header timeout; then the fifth is served.
     let (answer, _) = until_closed(&mut fifth, &[], Duration::from_secs(6));
-    assert!(answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"), "served once a slot was free: {answer:?}");
+    assert!(
+        answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"),
+        "served once a slot was free: {answer:?}"
+    );
     drop(idle);
 }
 

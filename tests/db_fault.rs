@@ -131,7 +131,12 @@ impl Load {
             // Numbers whose release failed earlier are released first.
             let mut still = Vec::new();
             for id in to_release.drain(..) {
-                let r = self.call("release", self.api(reqwest::Method::DELETE, &format!("/v1/phone-numbers/{id}?action=release"))).await;
+                let r = self
+                    .call(
+                        "release",
+                        self.api(reqwest::Method::DELETE, &format!("/v1/phone-numbers/{id}?action=release")),
+                    )
+                    .await;
                 if r.status != 200 {
                     still.push(id);
                 }
@@ -141,13 +146,20 @@ impl Load {
             let inv = &inventory[i % inventory.len()];
             i += 1;
             let bought = self
-                .call("purchase", self.api(reqwest::Method::POST, "/v1/phone-numbers").json(&json!({"inventory_id": inv})))
+                .call(
+                    "purchase",
+                    self.api(reqwest::Method::POST, "/v1/phone-numbers").json(&json!({"inventory_id": inv})),
+                )
                 .await;
             if bought.status == 201 {
                 let id = bought.body["id"].as_str().unwrap().to_string();
                 self.call("get", self.api(reqwest::Method::GET, &format!("/v1/phone-numbers/{id}"))).await;
-                self.call("patch", self.api(reqwest::Method::PATCH, &format!("/v1/phone-numbers/{id}")).json(&json!({"allowOutbound": true})))
-                    .await;
+                self.call(
+                    "patch",
+                    self.api(reqwest::Method::PATCH, &format!("/v1/phone-numbers/{id}"))
+                        .json(&json!({"allowOutbound": true})),
+                )
+                .await;
                 to_release.push(id);
             }
             self.call("list", self.api(reqwest::Method::GET, "/v1/phone-numbers?limit=5")).await;
@@ -264,14 +276,21 @@ async fn database_outages_answer_503_quickly_and_the_app_recovers_without_restar
     // Before the first outage: everything worked.
     let first = &outages[0];
     let before: Vec<&Record> = records.iter().filter(|r| r.ended < first.down_begin).collect();
-    assert!(before.iter().filter(|r| r.what == "purchase" && r.status == 201).count() >= 3, "purchases went through before the outage");
+    assert!(
+        before.iter().filter(|r| r.what == "purchase" && r.status == 201).count() >= 3,
+        "purchases went through before the outage"
+    );
     assert!(before.iter().all(|r| r.status < 500), "no 5xx before the outage");
 
     for o in &outages {
         // While the database was down: 503 `unavailable` for everything that needs it.
         let during: Vec<&Record> =
             records.iter().filter(|r| r.started > o.down_done && r.ended < o.up_begin && r.what != "healthz").collect();
-        assert!(during.iter().filter(|r| r.what != "readyz").count() >= 5, "{}: the load went on during the outage", o.mode);
+        assert!(
+            during.iter().filter(|r| r.what != "readyz").count() >= 5,
+            "{}: the load went on during the outage",
+            o.mode
+        );
         assert!(during.iter().any(|r| r.what == "readyz"), "{}: readiness was probed during the outage", o.mode);
         for r in &during {
             assert_eq!((r.status, r.code.as_str()), (503, "unavailable"), "{}: during the outage: {r:?}", o.mode);
@@ -281,7 +300,12 @@ async fn database_outages_answer_503_quickly_and_the_app_recovers_without_restar
         // Once recovered: no more 5xx, purchases and releases work again, ready again.
         let settle = o.recovered + Duration::from_secs(1);
         let after: Vec<&Record> = records.iter().filter(|r| r.started > settle && r.ended < o.next).collect();
-        assert!(after.iter().all(|r| r.status < 500), "{}: 5xx after recovery: {:?}", o.mode, after.iter().find(|r| r.status >= 500));
+        assert!(
+            after.iter().all(|r| r.status < 500),
+            "{}: 5xx after recovery: {:?}",
+            o.mode,
+            after.iter().find(|r| r.status >= 500)
+        );
         assert!(after.iter().any(|r| r.what == "purchase" && r.status == 201), "{}: purchases succeed again", o.mode);
         assert!(after.iter().any(|r| r.what == "release" && r.status == 200), "{}: releases succeed again", o.mode);
         assert!(after.iter().any(|r| r.what == "readyz" && r.status == 200), "{}: ready again", o.mode);
@@ -300,13 +324,21 @@ async fn database_outages_answer_503_quickly_and_the_app_recovers_without_restar
     procs::check_invariants(&db).await;
     for r in records.iter().filter(|r| r.what == "purchase" && r.status == 201) {
         let id: uuid::Uuid = r.body["id"].as_str().unwrap().parse().unwrap();
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM phone_numbers WHERE id = $1").bind(id).fetch_one(&db).await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM phone_numbers WHERE id = $1")
+            .bind(id)
+            .fetch_one(&db)
+            .await
+            .unwrap();
         assert_eq!(n, 1, "sold number {id} is stored");
     }
     for r in records.iter().filter(|r| r.what == "release" && r.status == 200) {
         let id: uuid::Uuid = r.body["id"].as_str().unwrap().parse().unwrap();
         let released: Option<chrono::DateTime<chrono::Utc>> =
-            sqlx::query_scalar("SELECT released_at FROM phone_numbers WHERE id = $1").bind(id).fetch_one(&db).await.unwrap();
+            sqlx::query_scalar("SELECT released_at FROM phone_numbers WHERE id = $1")
+                .bind(id)
+                .fetch_one(&db)
+                .await
+                .unwrap();
         assert!(released.is_some(), "released number {id} is released");
     }
     db.close().await;

@@ -41,7 +41,8 @@ impl TwoProcesses {
             server.wait_ready();
         }
         let db = procs::pg_pool(&database_url).await;
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).pool_max_idle_per_host(64).build().unwrap();
+        let client =
+            reqwest::Client::builder().timeout(Duration::from_secs(60)).pool_max_idle_per_host(64).build().unwrap();
         TwoProcesses { servers, database_url, db, dir, client, server_url, database }
     }
 
@@ -77,7 +78,13 @@ impl TwoProcesses {
         body["data"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap().to_string()).collect()
     }
 
-    fn purchase(&self, server: usize, key: &str, inventory_id: &str, idempotency_key: Option<&str>) -> BoxFuture<'static, Outcome> {
+    fn purchase(
+        &self,
+        server: usize,
+        key: &str,
+        inventory_id: &str,
+        idempotency_key: Option<&str>,
+    ) -> BoxFuture<'static, Outcome> {
         let mut req = self
             .client
             .post(self.server(server).url("/v1/phone-numbers"))
@@ -168,17 +175,22 @@ async fn two_processes_sell_each_of_20_numbers_exactly_once_under_200_concurrent
     let inventory = env.stock(&orgs[0].1, 101, 20).await;
 
     // 200 attempts, 10 per number, from 4 organizations, spread over both processes.
-    let attempts: Vec<_> = (0..200)
-        .map(|i| env.purchase(i % 2, &orgs[(i / 2) % 4].1, &inventory[i % 20], None))
-        .collect();
+    let attempts: Vec<_> =
+        (0..200).map(|i| env.purchase(i % 2, &orgs[(i / 2) % 4].1, &inventory[i % 20], None)).collect();
     let outcomes = join_all(attempts).await;
     env.assert_both_alive();
 
     assert_no_server_errors(&outcomes);
     let sold: Vec<&Outcome> = outcomes.iter().filter(|o| o.status == 201).collect();
-    let refused: Vec<&Outcome> = outcomes.iter().filter(|o| o.status == 409 && o.code() == "number_unavailable").collect();
+    let refused: Vec<&Outcome> =
+        outcomes.iter().filter(|o| o.status == 409 && o.code() == "number_unavailable").collect();
     assert_eq!(sold.len(), 20, "exactly 20 purchases succeed");
-    assert_eq!(refused.len(), 180, "every other attempt is 409 number_unavailable: {:?}", outcomes.iter().find(|o| o.status != 201 && o.code() != "number_unavailable"));
+    assert_eq!(
+        refused.len(),
+        180,
+        "every other attempt is 409 number_unavailable: {:?}",
+        outcomes.iter().find(|o| o.status != 201 && o.code() != "number_unavailable")
+    );
     let sold_inventory: HashSet<&str> = sold.iter().map(|o| o.target.as_str()).collect();
     assert_eq!(sold_inventory.len(), 20, "no number sold twice, every number sold");
     for o in &sold {
@@ -194,7 +206,8 @@ async fn two_processes_sell_each_of_20_numbers_exactly_once_under_200_concurrent
     for o in &sold {
         assert_eq!(live.get(&o.target).map(String::as_str), o.body["id"].as_str(), "the buyer told 201 is the owner");
     }
-    let for_sale: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inventory_numbers WHERE available").fetch_one(&env.db).await.unwrap();
+    let for_sale: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM inventory_numbers WHERE available").fetch_one(&env.db).await.unwrap();
     assert_eq!(for_sale, 0);
 }
 
@@ -237,10 +250,13 @@ async fn concurrent_release_and_repurchase_across_processes_keep_one_owner_per_n
                 let buyer = &orgs[(round + j + b) % 4].1;
                 let attempt = env.purchase(round + j + b, buyer, inv, None);
                 let delay = Duration::from_millis((b as u64) * 7 + (j as u64 % 3) * 5);
-                requests.push(async move {
-                    tokio::time::sleep(delay).await;
-                    attempt.await
-                }.boxed());
+                requests.push(
+                    async move {
+                        tokio::time::sleep(delay).await;
+                        attempt.await
+                    }
+                    .boxed(),
+                );
             }
         }
         let outcomes = join_all(requests).await;
@@ -334,6 +350,9 @@ async fn the_same_idempotency_key_sent_to_both_processes_at_once_buys_once() {
     }
     let live = check_invariants(&env.db).await;
     assert_eq!(live.len(), 10);
-    let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'purchase'").fetch_one(&env.db).await.unwrap();
+    let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'purchase'")
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
     assert_eq!(audited, 10, "ten purchases, ten audit entries");
 }

@@ -269,7 +269,10 @@ async fn postgres_read_only_session_answers_503_and_recovers_when_writable() {
 
     // The database turns read-only (as after a failover to a standby): every session from now on.
     let admin = sqlx::PgPool::connect(&pg::database_url(&pg_server, "postgres")).await.unwrap();
-    sqlx::raw_sql(&format!("ALTER DATABASE {name} SET default_transaction_read_only = on")).execute(&admin).await.unwrap();
+    sqlx::raw_sql(&format!("ALTER DATABASE {name} SET default_transaction_read_only = on"))
+        .execute(&admin)
+        .await
+        .unwrap();
     let terminate = format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'");
     sqlx::raw_sql(&terminate).execute(&admin).await.unwrap();
     client.wait_ready(&server, StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(10)).await;
@@ -309,7 +312,10 @@ async fn postgres_disk_full_answers_503_and_recovers_when_space_is_freed() {
     Command::new("chown").args(["postgres:postgres", disk.to_str().unwrap()]).status().unwrap();
     let admin = sqlx::PgPool::connect(&pg::database_url(&pg_server, "postgres")).await.unwrap();
     let tablespace = format!("kros_small_{}", uuid::Uuid::new_v4().simple());
-    sqlx::raw_sql(&format!("CREATE TABLESPACE {tablespace} LOCATION '{}'", disk.display())).execute(&admin).await.unwrap();
+    sqlx::raw_sql(&format!("CREATE TABLESPACE {tablespace} LOCATION '{}'", disk.display()))
+        .execute(&admin)
+        .await
+        .unwrap();
     let name = format!("kros_full_{}", uuid::Uuid::new_v4().simple());
     sqlx::raw_sql(&format!("CREATE DATABASE {name} TABLESPACE {tablespace}")).execute(&admin).await.unwrap();
     let url = pg::database_url(&pg_server, &name);

@@ -104,8 +104,16 @@ async fn old_migrator(backend: &str) -> Migrator {
 }
 
 const TABLES: [&str; 10] = [
-    "settings", "organizations", "users", "memberships", "api_keys", "endpoints", "inventory_numbers",
-    "phone_numbers", "idempotency_keys", "audit_log",
+    "settings",
+    "organizations",
+    "users",
+    "memberships",
+    "api_keys",
+    "endpoints",
+    "inventory_numbers",
+    "phone_numbers",
+    "idempotency_keys",
+    "audit_log",
 ];
 
 #[tokio::test]
@@ -138,9 +146,11 @@ async fn sqlite_installation_is_upgraded_in_place_and_keeps_its_data() {
             .unwrap();
         assert_eq!(strict, 1, "{table} is STRICT");
     }
-    let id_type: String = sqlx::query_scalar("SELECT DISTINCT typeof(id) FROM phone_numbers").fetch_one(&db).await.unwrap();
+    let id_type: String =
+        sqlx::query_scalar("SELECT DISTINCT typeof(id) FROM phone_numbers").fetch_one(&db).await.unwrap();
     assert_eq!(id_type, "blob");
-    let broken: Vec<(String,)> = sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check").fetch_all(&db).await.unwrap();
+    let broken: Vec<(String,)> =
+        sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check").fetch_all(&db).await.unwrap();
     assert!(broken.is_empty(), "every foreign key still names its row: {broken:?}");
 }
 
@@ -209,13 +219,17 @@ async fn check_over_rest(database_url: &str, dir: &Path) {
     let details: Value = get(&format!("/v1/phone-numbers/{NUMBER}"), live_key()).await.unwrap().json().await.unwrap();
     assert_eq!(details["sip_credentials"]["username"], "krosolduser0001");
     assert_eq!(details["sip_credentials"]["password"], "old-sip-password-000000001");
-    let released: Value = get(&format!("/v1/phone-numbers/{RELEASED_NUMBER}"), live_key()).await.unwrap().json().await.unwrap();
+    let released: Value =
+        get(&format!("/v1/phone-numbers/{RELEASED_NUMBER}"), live_key()).await.unwrap().json().await.unwrap();
     assert_eq!(released["released_at"], UPDATED);
     assert_eq!(released["status"], "inactive");
 
     // The sale holds: the sold number cannot be bought again.
     let buy = |inventory_id: &str| {
-        http.post(server.url("/v1/phone-numbers")).bearer_auth(live_key()).json(&json!({"inventory_id": inventory_id})).send()
+        http.post(server.url("/v1/phone-numbers"))
+            .bearer_auth(live_key())
+            .json(&json!({"inventory_id": inventory_id}))
+            .send()
     };
     let res = buy(SOLD_INVENTORY).await.unwrap();
     assert_eq!(res.status(), StatusCode::CONFLICT);
@@ -232,9 +246,11 @@ async fn check_over_rest(database_url: &str, dir: &Path) {
     assert_eq!(res.status(), StatusCode::CREATED, "the released number is for sale again");
     let bought: Value = res.json().await.unwrap();
     assert_eq!(bought["endpoint_id"], ENDPOINT);
-    let res = http.delete(server.url(&format!("/v1/phone-numbers/{NUMBER}?action=release"))).bearer_auth(live_key()).send();
+    let res =
+        http.delete(server.url(&format!("/v1/phone-numbers/{NUMBER}?action=release"))).bearer_auth(live_key()).send();
     assert_eq!(res.await.unwrap().status(), StatusCode::OK);
-    let for_sale: Value = get("/v1/phone-numbers?action=available&country=US", live_key()).await.unwrap().json().await.unwrap();
+    let for_sale: Value =
+        get("/v1/phone-numbers?action=available&country=US", live_key()).await.unwrap().json().await.unwrap();
     let e164s: Vec<&str> = for_sale["data"].as_array().unwrap().iter().map(|n| n["e164"].as_str().unwrap()).collect();
     assert_eq!(e164s, ["+14155550123", "+14155550125"], "the released number and the untouched one are for sale");
 

@@ -1,8 +1,8 @@
 //! `/v1/endpoints`: the call-routing endpoints numbers attach to.
 
 use super::extract::{ApiJson, ApiQuery, Authenticated};
-use crate::domain::parse::{EndpointName, PageRequest};
 use super::openapi::{BodyRefusals, EndpointPage, Refusals, TenancyHeaders};
+use crate::domain::parse::{EndpointName, PageRequest};
 use crate::domain::{CreateEndpointBody, Endpoint, PageQuery};
 use crate::error::AppError;
 use crate::server::AppState;

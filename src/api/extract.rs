@@ -26,7 +26,8 @@ impl FromRequestParts<AppState> for Authenticated {
         };
         let credential = match headers.get(header::AUTHORIZATION) {
             Some(value) => {
-                let value = value.to_str().map_err(|_| AppError::Unauthorized("malformed Authorization header".into()))?;
+                let value =
+                    value.to_str().map_err(|_| AppError::Unauthorized("malformed Authorization header".into()))?;
                 let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
                 if !scheme.eq_ignore_ascii_case("bearer") {
                     return Err(AppError::Unauthorized("the Authorization scheme must be Bearer".into()));
@@ -38,11 +39,8 @@ impl FromRequestParts<AppState> for Authenticated {
                 .map(|v| v.to_str().map_err(|_| AppError::Unauthorized("malformed x-api-key header".into())))
                 .transpose()?,
         };
-        let request = CredentialHeaders {
-            credential,
-            organization_id: text("x-organization-id")?,
-            mode: text("x-kros-mode")?,
-        };
+        let request =
+            CredentialHeaders { credential, organization_id: text("x-organization-id")?, mode: text("x-kros-mode")? };
         let client = state.client_address(&parts.headers, &parts.extensions);
         Ok(Authenticated(state.authorize(&request, &client).await?))
     }

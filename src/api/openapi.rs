@@ -103,7 +103,9 @@ impl ToSchema for NumberListPage {
     fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
         schemas.push((ASSIGNED_PAGE.into(), <Page<PhoneNumber>>::schema()));
         schemas.push((AVAILABLE_PAGE.into(), <Page<InventoryNumber>>::schema()));
-        for (name, schema) in [(PhoneNumber::name(), PhoneNumber::schema()), (InventoryNumber::name(), InventoryNumber::schema())] {
+        for (name, schema) in
+            [(PhoneNumber::name(), PhoneNumber::schema()), (InventoryNumber::name(), InventoryNumber::schema())]
+        {
             schemas.push((name.into(), schema));
         }
         <PhoneNumber as ToSchema>::schemas(schemas);
@@ -165,7 +167,8 @@ impl Modify for Security {
                     .build(),
             ),
         );
-        components.add_security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))));
+        components
+            .add_security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))));
         openapi.servers = Some(vec![utoipa::openapi::Server::new("/")]);
     }
 }

@@ -4,8 +4,7 @@ use super::extract::{idempotency_key, ApiJson, ApiQuery, Authenticated, IdPath};
 use super::openapi::{BodyRefusals, IdempotencyHeader, NumberListPage, NumberNotFound, Refusals, TenancyHeaders};
 use crate::domain::parse::parse_enum;
 use crate::domain::{
-    DeleteAction, DeleteQuery, ErrorBody, ListNumbersQuery, PhoneNumber, PhoneNumberDetails, PurchaseBody,
-    UpdateBody,
+    DeleteAction, DeleteQuery, ErrorBody, ListNumbersQuery, PhoneNumber, PhoneNumberDetails, PurchaseBody, UpdateBody,
 };
 use crate::error::{current_request_id, AppError};
 use crate::server::AppState;
@@ -37,8 +36,7 @@ pub async fn list(
             Json(numbers::list_assigned(&state.ctx, &tenant, country, number_type, page).await?).into_response()
         }
         numbers::ListRequest::Available { country, number_type, contains, page } => Json(
-            inventory::search_available(&state.ctx, tenant.mode, country, number_type, contains.as_ref(), page)
-                .await?,
+            inventory::search_available(&state.ctx, tenant.mode, country, number_type, contains.as_ref(), page).await?,
         )
         .into_response(),
     })
@@ -76,7 +74,10 @@ pub async fn purchase(
             let body = if status.is_success() { body } else { with_current_request_id(body) };
             (
                 status,
-                [(header::CONTENT_TYPE, "application/json"), (header::HeaderName::from_static("idempotent-replayed"), "true")],
+                [
+                    (header::CONTENT_TYPE, "application/json"),
+                    (header::HeaderName::from_static("idempotent-replayed"), "true"),
+                ],
                 body,
             )
                 .into_response()
@@ -149,9 +150,12 @@ pub async fn delete(
     IdPath(id): IdPath,
     ApiQuery(query): ApiQuery<DeleteQuery>,
 ) -> Result<Response, AppError> {
-    let action = query.action.as_deref().map(|a| parse_enum::<DeleteAction>("action", a)).transpose().map_err(
-        |_| AppError::validation("action", "action must be release, or absent for a hard delete"),
-    )?;
+    let action = query
+        .action
+        .as_deref()
+        .map(|a| parse_enum::<DeleteAction>("action", a))
+        .transpose()
+        .map_err(|_| AppError::validation("action", "action must be release, or absent for a hard delete"))?;
     match action {
         None => {
             numbers::delete(&state.ctx, &tenant, id).await?;

@@ -5,9 +5,9 @@
 //! [`parse`], so the browser bundle never carries the phone-number metadata.
 
 mod objects;
-mod requests;
 #[cfg(feature = "ssr")]
 pub mod parse;
+mod requests;
 
 pub use objects::*;
 pub use requests::*;

@@ -91,7 +91,11 @@ impl Mode {
         self == Mode::Live
     }
     pub fn from_livemode(livemode: bool) -> Mode {
-        if livemode { Mode::Live } else { Mode::Test }
+        if livemode {
+            Mode::Live
+        } else {
+            Mode::Test
+        }
     }
 }
 
@@ -256,7 +260,11 @@ impl leptos::server_fn::error::FromServerFnError for ErrorDetail {
         // In the browser: the call itself failed (the network, an answer that does not decode).
         #[cfg(not(feature = "ssr"))]
         {
-            ErrorDetail { code: "unavailable".into(), message: format!("Could not reach the server: {value}"), field: None }
+            ErrorDetail {
+                code: "unavailable".into(),
+                message: format!("Could not reach the server: {value}"),
+                field: None,
+            }
         }
     }
 }

@@ -32,9 +32,8 @@ impl CountryCode {
     /// Accepts `NG` or `ng`; refuses anything that is not a known region.
     pub fn parse(field: &str, raw: &str) -> Result<Self, Invalid> {
         let upper = raw.trim().to_ascii_uppercase();
-        let refused = || {
-            Invalid::new(field, format!("{field} must be an ISO 3166-1 alpha-2 country code such as US, GB or NG"))
-        };
+        let refused =
+            || Invalid::new(field, format!("{field} must be an ISO 3166-1 alpha-2 country code such as US, GB or NG"));
         if upper.len() != 2 || !upper.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(refused());
         }

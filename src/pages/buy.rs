@@ -1,6 +1,6 @@
 //! Buying a number: search the inventory, see the price, confirm, buy.
 
-use super::widgets::{TypeSelect, use_toasts, Dialog, ErrorNotice, type_label};
+use super::widgets::{type_label, use_toasts, Dialog, ErrorNotice, TypeSelect};
 use crate::domain::{format_money, ErrorDetail, Formatted, InventoryNumber, Page, PhoneNumber};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -26,7 +26,8 @@ pub async fn search_numbers(
     let ListRequest::Available { country, number_type, contains, page } = ListRequest::parse(&query)? else {
         unreachable!("action=available")
     };
-    let found = inventory::search_available(&state.ctx, tenant.mode, country, number_type, contains.as_ref(), page).await?;
+    let found =
+        inventory::search_available(&state.ctx, tenant.mode, country, number_type, contains.as_ref(), page).await?;
     Ok(found.map(|n| {
         let e164 = n.e164.clone();
         super::numbers::formatted(n, &e164)
@@ -133,7 +134,10 @@ pub fn BuyPage() -> impl IntoView {
 }
 
 #[component]
-fn ResultsTable(page: Page<Formatted<InventoryNumber>>, chosen: RwSignal<Option<Formatted<InventoryNumber>>>) -> impl IntoView {
+fn ResultsTable(
+    page: Page<Formatted<InventoryNumber>>,
+    chosen: RwSignal<Option<Formatted<InventoryNumber>>>,
+) -> impl IntoView {
     view! {
         <p class="muted">{format!("{} numbers for sale", page.total)}</p>
         <div class="table-wrap">
@@ -164,7 +168,10 @@ fn ResultsTable(page: Page<Formatted<InventoryNumber>>, chosen: RwSignal<Option<
 }
 
 #[component]
-fn ConfirmPurchase(chosen: RwSignal<Option<Formatted<InventoryNumber>>>, buy: ServerAction<BuyNumber>) -> impl IntoView {
+fn ConfirmPurchase(
+    chosen: RwSignal<Option<Formatted<InventoryNumber>>>,
+    buy: ServerAction<BuyNumber>,
+) -> impl IntoView {
     let toasts = use_toasts();
     let navigate = use_navigate();
     let open = RwSignal::new(false);

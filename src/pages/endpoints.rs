@@ -7,7 +7,10 @@ use leptos::prelude::*;
 /// The organization's endpoints, as many as one page of the API holds: what every dashboard
 /// list and endpoint picker shows.
 #[cfg(feature = "ssr")]
-pub(crate) async fn all_endpoints(state: &crate::server::AppState, tenant: &crate::service::Tenant) -> Result<Vec<Endpoint>, ErrorDetail> {
+pub(crate) async fn all_endpoints(
+    state: &crate::server::AppState,
+    tenant: &crate::service::Tenant,
+) -> Result<Vec<Endpoint>, ErrorDetail> {
     let page = crate::domain::parse::PageRequest { limit: crate::domain::parse::PageRequest::MAX_LIMIT, offset: 0 };
     Ok(crate::service::endpoints::list(&state.ctx, tenant, page).await?.data)
 }

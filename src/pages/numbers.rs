@@ -1,6 +1,6 @@
 //! The numbers page (home) and one number's settings page, with their server functions.
 
-use super::widgets::{TypeSelect, use_toasts, ConfirmDialog, CopyButton, ErrorNotice, StatusBadge, type_label};
+use super::widgets::{type_label, use_toasts, ConfirmDialog, CopyButton, ErrorNotice, StatusBadge, TypeSelect};
 use crate::domain::{Endpoint, ErrorDetail, Formatted, Page, PhoneNumber, PhoneNumberDetails};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
@@ -29,7 +29,11 @@ pub(crate) fn formatted<T>(item: T, e164: &str) -> Formatted<T> {
 }
 
 #[server]
-pub async fn list_numbers(country: Option<String>, number_type: Option<String>, offset: Option<String>) -> Result<Page<NumberRow>, ErrorDetail> {
+pub async fn list_numbers(
+    country: Option<String>,
+    number_type: Option<String>,
+    offset: Option<String>,
+) -> Result<Page<NumberRow>, ErrorDetail> {
     use crate::domain::ListNumbersQuery;
     use crate::service::phone_numbers::{list_assigned, ListRequest};
     let (state, tenant) = super::session::server::tenant().await?;
@@ -59,7 +63,10 @@ pub async fn get_number(id: String) -> Result<NumberView, ErrorDetail> {
     let id = phone_numbers::parse_uuid("id", &id)?;
     let details = phone_numbers::get(&state.ctx, &tenant, id).await?;
     let e164 = details.number.e164.clone();
-    Ok(NumberView { number: formatted(details, &e164), endpoints: super::endpoints::all_endpoints(&state, &tenant).await? })
+    Ok(NumberView {
+        number: formatted(details, &e164),
+        endpoints: super::endpoints::all_endpoints(&state, &tenant).await?,
+    })
 }
 
 #[server]
@@ -197,7 +204,8 @@ pub fn NumberPage() -> impl IntoView {
     let id = move || params.with(|p| p.get("id")).unwrap_or_default();
     let update = ServerAction::<UpdateNumber>::new();
     let release = ServerAction::<ReleaseNumber>::new();
-    let number = Resource::new(move || (id(), update.version().get(), release.version().get()), |(id, _, _)| get_number(id));
+    let number =
+        Resource::new(move || (id(), update.version().get(), release.version().get()), |(id, _, _)| get_number(id));
     // Here, not in the settings view: that view is rebuilt on every reload of the number, and
     // would announce the same result again.
     let toasts = use_toasts();
@@ -223,7 +231,11 @@ pub fn NumberPage() -> impl IntoView {
 }
 
 #[component]
-fn NumberSettings(view: NumberView, update: ServerAction<UpdateNumber>, release: ServerAction<ReleaseNumber>) -> impl IntoView {
+fn NumberSettings(
+    view: NumberView,
+    update: ServerAction<UpdateNumber>,
+    release: ServerAction<ReleaseNumber>,
+) -> impl IntoView {
     let toasts = use_toasts();
     let navigate = use_navigate();
     let details = view.number.item;

@@ -244,7 +244,9 @@ pub mod server {
         replace_cookies(request.headers_mut(), &names, &replacements);
         let mut response = next.run(request).await;
         for (name, value) in names.iter().zip(&replacements) {
-            if let Ok(value) = HeaderValue::from_str(&cookie_text(&state, name, value.as_deref().unwrap_or(""), max_age)) {
+            if let Ok(value) =
+                HeaderValue::from_str(&cookie_text(&state, name, value.as_deref().unwrap_or(""), max_age))
+            {
                 response.headers_mut().append(header::SET_COOKIE, value);
             }
         }
@@ -318,7 +320,9 @@ pub mod server {
 
     pub fn set_cookie(name: &str, value: &str, max_age_secs: i64) {
         let cookie = cookie_text(&state(), name, value, max_age_secs);
-        if let (Some(options), Ok(value)) = (use_context::<leptos_axum::ResponseOptions>(), HeaderValue::from_str(&cookie)) {
+        if let (Some(options), Ok(value)) =
+            (use_context::<leptos_axum::ResponseOptions>(), HeaderValue::from_str(&cookie))
+        {
             options.append_header(header::SET_COOKIE, value);
         }
     }
@@ -370,7 +374,9 @@ pub mod server {
         // The REST API's authorization path: throttles and rate limit included.
         let tenant = match state.authorize(&request, &client).await {
             // A remembered organization the user has since left: fall back to their first one.
-            Err(AppError::Forbidden(_) | AppError::Validation { .. }) if organization.is_none() && chosen_org.is_some() => {
+            Err(AppError::Forbidden(_) | AppError::Validation { .. })
+                if organization.is_none() && chosen_org.is_some() =>
+            {
                 let request = CredentialHeaders { organization_id: None, ..request };
                 state.authorize(&request, &client).await?
             }

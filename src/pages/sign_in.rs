@@ -15,7 +15,8 @@ pub fn SignInPage() -> impl IntoView {
     let failure = query.with_untracked(|q| q.get("failed")).map(|why| match why.as_str() {
         "unavailable" => "Signing in is not possible right now. Please try again in a moment.".to_string(),
         "no-access" => {
-            "This account has no access to Kros Numbers yet: ask an administrator to add you to an organization.".to_string()
+            "This account has no access to Kros Numbers yet: ask an administrator to add you to an organization."
+                .to_string()
         }
         "throttled" => format!("Too many failed sign-ins. Please wait {retry} seconds before trying again."),
         _ => "The email or password is incorrect.".to_string(),

@@ -11,8 +11,8 @@ use crate::pages::session::server as session;
 use crate::rate_limit::{FailureThrottle, RateLimit};
 use crate::security::{self, PublicOrigin};
 use crate::service::auth::{self, Auth, AuthSettings, CredentialHeaders};
-use crate::service::Tenant;
 use crate::service::secrets::{SecretSettings, SipCipher};
+use crate::service::Tenant;
 use crate::service::{settings, Context};
 use crate::storage::{self, IfMissing, PoolSettings};
 use axum::extract::{FromRef, Request, State};
@@ -151,7 +151,8 @@ pub async fn context(
     // fallbacks when none is configured, and what older rows were made with.
     let stored_pepper = settings::secret(store.as_ref(), "api_key_pepper").await?;
     let session_secret = settings::secret(store.as_ref(), "session_secret").await?;
-    let stored_sip_key = settings::value_or_insert(store.as_ref(), "sip_encryption_key", &SipCipher::generate_key()).await?;
+    let stored_sip_key =
+        settings::value_or_insert(store.as_ref(), "sip_encryption_key", &SipCipher::generate_key()).await?;
     let (api_key_pepper, legacy_api_key_pepper) = match &secrets.api_key_pepper {
         Some(pepper) if *pepper != stored_pepper => (pepper.clone(), Some(stored_pepper)),
         Some(pepper) => (pepper.clone(), None),
@@ -179,14 +180,17 @@ fn warn_about_stored_secrets(secrets: &SecretSettings) {
         tracing::warn!("KROS_API_KEY_PEPPER is not set: API-key hashes are keyed with a pepper kept in the database");
     }
     if secrets.sip_encryption_key.is_none() {
-        tracing::warn!("KROS_SIP_ENCRYPTION_KEY is not set: SIP passwords are encrypted with a key kept in the database");
+        tracing::warn!(
+            "KROS_SIP_ENCRYPTION_KEY is not set: SIP passwords are encrypted with a key kept in the database"
+        );
     }
 }
 
 pub async fn state(settings: &ServerSettings) -> Result<AppState, AppError> {
     warn_about_stored_secrets(&settings.secrets);
     let ctx =
-        context(&settings.database_url, &settings.pool, &settings.sip_domain, settings.if_missing, &settings.secrets).await?;
+        context(&settings.database_url, &settings.pool, &settings.sip_domain, settings.if_missing, &settings.secrets)
+            .await?;
     let auth = Auth::new(&ctx, &settings.auth);
     let public_origin = PublicOrigin::parse(settings.public_url.as_deref())?;
     let throttle = &settings.throttle;
@@ -261,9 +265,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), security::security_headers))
         .with_state(state)
         // Layers run bottom-up: the request id is set first, so every later layer sees it.
-        .layer(CatchPanicLayer::custom(|_| {
-            AppError::internal("a handler panicked").into_response()
-        }))
+        .layer(CatchPanicLayer::custom(|_| AppError::internal("a handler panicked").into_response()))
         .layer(middleware::from_fn(log_server_faults))
         // Before anything reads the request, but with a request id for the error's body.
         .layer(middleware::from_fn(security::refuse_oversized_requests))
@@ -286,7 +288,9 @@ async fn require_session(State(state): State<AppState>, request: Request, next: 
         let signed_in = match session::cookie(request.headers(), session::SESSION_COOKIE) {
             // Only a refused token means signed out; a database that cannot answer now is the
             // page's error to show.
-            Some(token) => !matches!(state.auth.verify_session(&state.ctx, token).await, Err(AppError::Unauthorized(_))),
+            Some(token) => {
+                !matches!(state.auth.verify_session(&state.ctx, token).await, Err(AppError::Unauthorized(_)))
+            }
             None => false,
         };
         if !signed_in {
@@ -349,4 +353,3 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
     tracing::info!("shutting down: finishing in-flight requests");
 }
-

@@ -136,7 +136,8 @@ pub async fn authenticate(ctx: &Context, credential: &str) -> Result<Tenant, App
         return Err(refused());
     }
     let key = ctx.store.api_key_by_public_id(public_id).await?.ok_or_else(refused)?;
-    let hashed_with = |pepper: &str| -> bool { hash_secret(pepper, secret).as_bytes().ct_eq(key.secret_hash.as_bytes()).into() };
+    let hashed_with =
+        |pepper: &str| -> bool { hash_secret(pepper, secret).as_bytes().ct_eq(key.secret_hash.as_bytes()).into() };
     let matches = hashed_with(&ctx.api_key_pepper) || matches_legacy_pepper(ctx, key.id, secret, hashed_with).await;
     if !matches || key.revoked_at.is_some() || Mode::from_livemode(key.livemode) != mode {
         return Err(refused());

@@ -75,9 +75,9 @@ pub async fn begin(ctx: &Context, tenant: &Tenant, claim: &Claim) -> Result<Begi
                 ctx.store.remove_expired_idempotency_key(scope, &claim.key, AGES).await?;
                 continue;
             }
-            _ => Err(AppError::Conflict(
-                "a request with this Idempotency-Key is still in progress; retry later".into(),
-            )),
+            _ => {
+                Err(AppError::Conflict("a request with this Idempotency-Key is still in progress; retry later".into()))
+            }
         };
     }
     Err(AppError::Conflict("this Idempotency-Key is busy; retry later".into()))
@@ -89,7 +89,13 @@ pub async fn complete(ctx: &Context, tenant: &Tenant, claim: &Claim, status: u16
 }
 
 /// Stores the response to replay in the purchase's own transaction.
-pub async fn complete_in(tx: &mut dyn WriteTx, tenant: &Tenant, claim: &Claim, status: u16, body: &str) -> Result<(), AppError> {
+pub async fn complete_in(
+    tx: &mut dyn WriteTx,
+    tenant: &Tenant,
+    claim: &Claim,
+    status: u16,
+    body: &str,
+) -> Result<(), AppError> {
     Ok(tx.complete_idempotency_key(tenant.scope(), &claim.key, status, body).await?)
 }
 

@@ -1,7 +1,9 @@
 //! The inventory of numbers for sale, per mode.
 
 use super::Context;
-use crate::domain::parse::{parse_cents, parse_enum, MAX_PRICE_CENTS, CountryCode, Currency, DigitPattern, E164, PageRequest};
+use crate::domain::parse::{
+    parse_cents, parse_enum, CountryCode, Currency, DigitPattern, PageRequest, E164, MAX_PRICE_CENTS,
+};
 use crate::domain::{InventoryNumber, Mode, NumberType, Page};
 use crate::error::AppError;
 use crate::storage::{self, InventoryFilter, InventoryRecord};

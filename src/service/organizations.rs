@@ -29,7 +29,11 @@ fn parse_email(raw: &str) -> Result<String, AppError> {
     let valid = email.len() <= 254
         && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
         && !email.chars().any(char::is_whitespace);
-    if valid { Ok(email) } else { Err(AppError::validation("email", format!("{raw:?} is not an email address"))) }
+    if valid {
+        Ok(email)
+    } else {
+        Err(AppError::validation("email", format!("{raw:?} is not an email address")))
+    }
 }
 
 /// Creates a user with a password (argon2id) and makes them a member of `organization_id`.
@@ -52,7 +56,12 @@ pub async fn create_user(ctx: &Context, email: &str, password: &str, organizatio
 
 /// Creates a user who signs in through the Supabase project (`id` is their Supabase user id, the
 /// `sub` of their tokens) and makes them a member of `organization_id`.
-pub async fn create_supabase_user(ctx: &Context, id: Uuid, email: &str, organization_id: Uuid) -> Result<Uuid, AppError> {
+pub async fn create_supabase_user(
+    ctx: &Context,
+    id: Uuid,
+    email: &str,
+    organization_id: Uuid,
+) -> Result<Uuid, AppError> {
     let email = parse_email(email)?;
     require_organization(ctx, organization_id).await?;
     let user = UserRecord { id, email, password_hash: None, created_at: storage::now() };

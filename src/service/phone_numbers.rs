@@ -1,9 +1,9 @@
 //! Phone numbers: list, search, purchase, get, update, release, delete.
 
 use super::{audit, endpoints, idempotency, Context, Tenant};
-use crate::domain::parse::{parse_enum, CountryCode, DigitPattern, E164, PageRequest};
-use crate::domain::{ListAction, 
-    ListNumbersQuery, NumberStatus, NumberType, Page, PhoneNumber, PhoneNumberDetails, PurchaseBody,
+use crate::domain::parse::{parse_enum, CountryCode, DigitPattern, PageRequest, E164};
+use crate::domain::{
+    ListAction, ListNumbersQuery, NumberStatus, NumberType, Page, PhoneNumber, PhoneNumberDetails, PurchaseBody,
     SipCredentials, UpdateBody,
 };
 use crate::error::AppError;
@@ -40,7 +40,11 @@ fn to_details(row: &NumberRecord, ctx: &Context) -> Result<PhoneNumberDetails, A
     };
     Ok(PhoneNumberDetails {
         number: to_number(row, &ctx.sip_domain),
-        sip_credentials: SipCredentials { username: row.sip_username.clone(), password, domain: ctx.sip_domain.clone() },
+        sip_credentials: SipCredentials {
+            username: row.sip_username.clone(),
+            password,
+            domain: ctx.sip_domain.clone(),
+        },
     })
 }
 
@@ -64,7 +68,9 @@ pub async fn seal_stored_sip_passwords(ctx: &Context) {
     match resealed.await {
         Ok(0) => {}
         Ok(count) => tracing::info!(count, "SIP passwords encrypted with the current key"),
-        Err(err) => tracing::warn!(error = %err.chain(), "SIP passwords could not all be encrypted now; retried at the next start"),
+        Err(err) => {
+            tracing::warn!(error = %err.chain(), "SIP passwords could not all be encrypted now; retried at the next start")
+        }
     }
 }
 
@@ -74,7 +80,11 @@ pub async fn seal_stored_sip_passwords(ctx: &Context) {
 /// A parsed `GET /phone-numbers` query.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListRequest {
-    Assigned { country: Option<CountryCode>, number_type: Option<NumberType>, page: PageRequest },
+    Assigned {
+        country: Option<CountryCode>,
+        number_type: Option<NumberType>,
+        page: PageRequest,
+    },
     Available {
         country: CountryCode,
         number_type: Option<NumberType>,
@@ -97,9 +107,8 @@ impl ListRequest {
                 Ok(ListRequest::Assigned { country, number_type, page })
             }
             ListAction::Available => {
-                let country = country.ok_or_else(|| {
-                    AppError::validation("country", "country is required when action=available")
-                })?;
+                let country = country
+                    .ok_or_else(|| AppError::validation("country", "country is required when action=available"))?;
                 let contains = query.contains.as_deref().map(DigitPattern::parse).transpose()?;
                 Ok(ListRequest::Available { country, number_type, contains, page })
             }
@@ -169,10 +178,7 @@ impl Purchase {
                 PurchaseTarget::Both { inventory_id, e164, country, number_type }
             }
             (None, None) => {
-                return Err(AppError::validation(
-                    "inventory_id",
-                    "give inventory_id, or e164 with country and type",
-                ))
+                return Err(AppError::validation("inventory_id", "give inventory_id, or e164 with country and type"))
             }
         };
         let cents = |field: &str, v: Option<i64>| -> Result<Option<i64>, AppError> {
@@ -209,7 +215,10 @@ impl Purchase {
 pub enum PurchaseOutcome {
     Bought(PhoneNumber),
     /// The first response to this key, replayed as it was.
-    Replayed { status: u16, body: String },
+    Replayed {
+        status: u16,
+        body: String,
+    },
 }
 
 /// Buys a number, at most once per Idempotency-Key. `request_fingerprint` identifies the
@@ -315,7 +324,11 @@ fn number_unavailable(e164: &str) -> AppError {
     AppError::NumberUnavailable(format!("{e164} has already been sold"))
 }
 
-async fn resolve_inventory(ctx: &Context, tenant: &Tenant, target: &PurchaseTarget) -> Result<InventoryRecord, AppError> {
+async fn resolve_inventory(
+    ctx: &Context,
+    tenant: &Tenant,
+    target: &PurchaseTarget,
+) -> Result<InventoryRecord, AppError> {
     let livemode = tenant.livemode();
     let (by_id, by_number) = match target {
         PurchaseTarget::InventoryId(id) => (Some(*id), None),
@@ -325,10 +338,12 @@ async fn resolve_inventory(ctx: &Context, tenant: &Tenant, target: &PurchaseTarg
         }
     };
     let item = match (by_id, by_number) {
-        (Some(id), _) => ctx.store.inventory_by_id(livemode, id)
-            .await?
-            .ok_or_else(|| AppError::not_found("inventory number"))?,
-        (None, Some((e164, _, _))) => ctx.store.inventory_by_e164(livemode, e164.as_str())
+        (Some(id), _) => {
+            ctx.store.inventory_by_id(livemode, id).await?.ok_or_else(|| AppError::not_found("inventory number"))?
+        }
+        (None, Some((e164, _, _))) => ctx
+            .store
+            .inventory_by_e164(livemode, e164.as_str())
             .await?
             .ok_or_else(|| AppError::NotFound(format!("{e164} is not in the inventory")))?,
         (None, None) => unreachable!("a purchase target names an inventory id or a number"),
@@ -407,7 +422,12 @@ impl NumberChanges {
 }
 
 /// Changes a number's settings. A released number cannot change (409 `conflict`).
-pub async fn update(ctx: &Context, tenant: &Tenant, id: Uuid, changes: &NumberChanges) -> Result<PhoneNumber, AppError> {
+pub async fn update(
+    ctx: &Context,
+    tenant: &Tenant,
+    id: Uuid,
+    changes: &NumberChanges,
+) -> Result<PhoneNumber, AppError> {
     if let Some(Some(endpoint_id)) = changes.endpoint_id {
         endpoints::ensure_exists(ctx, tenant, endpoint_id).await?;
     }

@@ -49,11 +49,9 @@ pub struct SipCipher {
 const SEALED_PREFIX: &str = "aes256gcm:";
 
 fn cipher_of(encoded: &str, what: &str) -> Result<(String, Aes256Gcm), AppError> {
-    let bytes = BASE64
-        .decode(encoded.trim())
-        .ok()
-        .filter(|b| b.len() == 32)
-        .ok_or_else(|| AppError::config(format!("{what} must be 32 bytes in base64 (`head -c 32 /dev/urandom | base64`)")))?;
+    let bytes = BASE64.decode(encoded.trim()).ok().filter(|b| b.len() == 32).ok_or_else(|| {
+        AppError::config(format!("{what} must be 32 bytes in base64 (`head -c 32 /dev/urandom | base64`)"))
+    })?;
     let id = hex::encode(&Sha256::digest(&bytes)[..4]);
     Ok((id, Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&bytes))))
 }
@@ -84,17 +82,17 @@ impl SipCipher {
         let Some(rest) = stored.strip_prefix(SEALED_PREFIX) else { return Ok(stored.to_string()) };
         let unreadable = |why: &str| AppError::internal(format!("cannot decrypt a SIP password: {why}"));
         let (id, data) = rest.split_once(':').ok_or_else(|| unreadable("malformed"))?;
-        let cipher = std::iter::once(&self.current)
-            .chain(&self.old)
-            .find(|(known, _)| known == id)
-            .map(|(_, c)| c)
-            .ok_or_else(|| unreadable(&format!("no key with id {id} (is KROS_SIP_ENCRYPTION_OLD_KEYS missing one?)")))?;
+        let cipher =
+            std::iter::once(&self.current).chain(&self.old).find(|(known, _)| known == id).map(|(_, c)| c).ok_or_else(
+                || unreadable(&format!("no key with id {id} (is KROS_SIP_ENCRYPTION_OLD_KEYS missing one?)")),
+            )?;
         let bytes = BASE64.decode(data).map_err(|_| unreadable("malformed"))?;
         if bytes.len() < 12 {
             return Err(unreadable("malformed"));
         }
         let (nonce, sealed) = bytes.split_at(12);
-        let plain = cipher.decrypt(Nonce::from_slice(nonce), sealed).map_err(|_| unreadable("wrong key or damaged value"))?;
+        let plain =
+            cipher.decrypt(Nonce::from_slice(nonce), sealed).map_err(|_| unreadable("wrong key or damaged value"))?;
         String::from_utf8(plain).map_err(|_| unreadable("not text"))
     }
 

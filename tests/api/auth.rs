@@ -259,7 +259,10 @@ async fn jwt_of_unknown_user_is_401() {
     org_with_member(&app).await;
     let token = app.jwt(Uuid::new_v4());
     assert_error(app.call(Method::GET, LIST, &token).await, 401, "unauthorized").await;
-    let token = app.jwt_with(json!({"sub": "not-a-uuid", "aud": "authenticated", "role": "authenticated", "exp": now() + 60}), JWT_SECRET);
+    let token = app.jwt_with(
+        json!({"sub": "not-a-uuid", "aud": "authenticated", "role": "authenticated", "exp": now() + 60}),
+        JWT_SECRET,
+    );
     assert_error(app.call(Method::GET, LIST, &token).await, 401, "unauthorized").await;
 }
 
@@ -308,7 +311,8 @@ async fn without_supabase_url_jwt_issuer_is_not_checked() {
 
 #[tokio::test]
 async fn rate_limit_answers_429_with_retry_after_per_credential() {
-    let app = TestApp::spawn_with(Options { rate_limit_per_second: 1, rate_limit_burst: 2, ..Options::default() }).await;
+    let app =
+        TestApp::spawn_with(Options { rate_limit_per_second: 1, rate_limit_burst: 2, ..Options::default() }).await;
     let org = app.org("Acme").await;
 
     assert_eq!(app.call(Method::GET, LIST, &org.live_key).await.status(), 200);

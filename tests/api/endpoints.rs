@@ -123,7 +123,12 @@ async fn endpoints_are_per_mode() {
     // A test number cannot be attached to a live endpoint.
     let inv = app.inventory(Mode::Test, "+14155550101", "US", "local", 0, 0).await;
     let res = app
-        .call_json(Method::POST, "/v1/phone-numbers", &org.test_key, json!({"inventory_id": inv, "endpointId": live_endpoint}))
+        .call_json(
+            Method::POST,
+            "/v1/phone-numbers",
+            &org.test_key,
+            json!({"inventory_id": inv, "endpointId": live_endpoint}),
+        )
         .await;
     assert_eq!(assert_error(res, 400, "validation_error").await["error"]["field"], "endpointId");
     assert!(app.is_available(inv).await);

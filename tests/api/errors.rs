@@ -95,7 +95,8 @@ async fn body_just_under_64_kib_is_read() {
 async fn x_request_id_is_echoed_when_the_client_sends_one() {
     let app = TestApp::spawn().await;
     let org = app.org("Acme").await;
-    let res = app.request(Method::GET, LIST, &org.live_key).header("x-request-id", "client-chosen-42").send().await.unwrap();
+    let res =
+        app.request(Method::GET, LIST, &org.live_key).header("x-request-id", "client-chosen-42").send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["x-request-id"], "client-chosen-42");
 
@@ -143,7 +144,9 @@ async fn every_error_body_has_the_request_id_of_its_header() {
 async fn error_body_has_exactly_the_contract_shape() {
     let app = TestApp::spawn().await;
     let org = app.org("Acme").await;
-    let body = assert_error(app.call(Method::GET, "/v1/phone-numbers?limit=0", &org.live_key).await, 400, "validation_error").await;
+    let body =
+        assert_error(app.call(Method::GET, "/v1/phone-numbers?limit=0", &org.live_key).await, 400, "validation_error")
+            .await;
     let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
     assert_eq!(keys.len(), 2, "error and request_id only: {body}");
     assert_eq!(body["error"]["field"], "limit");

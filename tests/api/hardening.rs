@@ -28,7 +28,13 @@ async fn sign_in_to(app: &TestApp, email: &str, next: &str) -> (StatusCode, Stri
 }
 
 /// A server function posted as a form, with the session cookie and extra headers.
-async fn post_form(app: &TestApp, path: &str, token: &str, form: &[(&str, &str)], headers: &[(&str, &str)]) -> reqwest::Response {
+async fn post_form(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    form: &[(&str, &str)],
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
     let mut request = browser().post(app.url(path)).header(COOKIE, format!("kros_session={token}")).form(form);
     for (name, value) in headers {
         request = request.header(*name, *value);
@@ -38,7 +44,11 @@ async fn post_form(app: &TestApp, path: &str, token: &str, form: &[(&str, &str)]
 
 /// How many app processes serve a test (two on PostgreSQL); the throttles count per process.
 fn processes() -> usize {
-    if crate::pg::server_url().is_some() { 2 } else { 1 }
+    if crate::pg::server_url().is_some() {
+        2
+    } else {
+        1
+    }
 }
 
 async fn member(app: &TestApp, email: &str) -> Org {
@@ -51,7 +61,16 @@ async fn member(app: &TestApp, email: &str) -> Org {
 async fn sign_in_never_redirects_off_site_or_fails_on_a_strange_next() {
     let app = TestApp::spawn().await;
     member(&app, "ada@example.com").await;
-    for next in ["/\t/127.0.0.1:3999/x", "/\n/x", "/\r\n/x", "//evil.example", "/\\evil.example", "https://evil.example", "/ /x", "x"] {
+    for next in [
+        "/\t/127.0.0.1:3999/x",
+        "/\n/x",
+        "/\r\n/x",
+        "//evil.example",
+        "/\\evil.example",
+        "https://evil.example",
+        "/ /x",
+        "x",
+    ] {
         let (status, location) = sign_in_to(&app, "ada@example.com", next).await;
         assert!(status.is_redirection(), "next={next:?}: {status}");
         assert_eq!(location, "/", "next={next:?} stays on this site");
@@ -108,7 +127,9 @@ async fn dashboard_forms_from_another_site_are_refused() {
 
 #[tokio::test]
 async fn with_a_public_url_only_its_origin_may_post_and_cookies_are_secure() {
-    let app = TestApp::spawn_with(Options { public_url: Some("https://numbers.example.com".into()), ..Options::default() }).await;
+    let app =
+        TestApp::spawn_with(Options { public_url: Some("https://numbers.example.com".into()), ..Options::default() })
+            .await;
     member(&app, "ada@example.com").await;
     let post = |origin: &'static str| {
         browser()
@@ -120,7 +141,12 @@ async fn with_a_public_url_only_its_origin_may_post_and_cookies_are_secure() {
     assert_eq!(post("http://numbers.example.com").await.unwrap().status(), 403, "another scheme is another origin");
     let res = post("https://numbers.example.com").await.unwrap();
     assert!(res.status().is_redirection());
-    let cookie = res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).find(|c| c.starts_with("kros_session="));
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|c| c.starts_with("kros_session="));
     assert!(cookie.unwrap().contains("; Secure"), "{cookie:?}");
     assert!(res.headers().get("strict-transport-security").is_some());
 }
@@ -174,7 +200,8 @@ async fn server_functions_answer_bad_arguments_with_400_and_huge_bodies_with_413
 
 #[tokio::test]
 async fn dashboard_server_functions_are_rate_limited_like_the_api() {
-    let app = TestApp::spawn_with(Options { rate_limit_per_second: 1, rate_limit_burst: 2, ..Options::default() }).await;
+    let app =
+        TestApp::spawn_with(Options { rate_limit_per_second: 1, rate_limit_burst: 2, ..Options::default() }).await;
     member(&app, "ada@example.com").await;
     let token = sign_in(&app, "ada@example.com").await;
     let mut statuses = Vec::new();
@@ -192,7 +219,8 @@ async fn dashboard_server_functions_are_rate_limited_like_the_api() {
 
 #[tokio::test]
 async fn repeated_failed_sign_ins_are_throttled_per_account_without_ending_sessions() {
-    let throttle = ThrottleSettings { sign_in_failures_per_account: 3, sign_in_failures_per_address: 100, ..Default::default() };
+    let throttle =
+        ThrottleSettings { sign_in_failures_per_account: 3, sign_in_failures_per_address: 100, ..Default::default() };
     let app = TestApp::spawn_with(Options { throttle, ..Options::default() }).await;
     let org = member(&app, "ada@example.com").await;
     app.user("bob@example.com", org.id).await;
@@ -248,15 +276,23 @@ async fn a_user_without_a_password_takes_as_long_to_refuse_as_anyone() {
     let app = TestApp::spawn_with(options).await;
     let org = member(&app, "ada@example.com").await;
     // A user who signs in through Supabase: no password here.
-    kros_numbers::service::organizations::create_supabase_user(&app.ctx, uuid::Uuid::new_v4(), "sam@example.com", org.id)
-        .await
-        .unwrap();
+    kros_numbers::service::organizations::create_supabase_user(
+        &app.ctx,
+        uuid::Uuid::new_v4(),
+        "sam@example.com",
+        org.id,
+    )
+    .await
+    .unwrap();
     let ctx = &app.ctx;
     let time = |email: &'static str| async move {
         let mut best = Duration::MAX;
         for _ in 0..3 {
             let started = Instant::now();
-            assert!(kros_numbers::service::organizations::verify_login(ctx, email, "some-password").await.unwrap().is_none());
+            assert!(kros_numbers::service::organizations::verify_login(ctx, email, "some-password")
+                .await
+                .unwrap()
+                .is_none());
             best = best.min(started.elapsed());
         }
         best
@@ -296,7 +332,8 @@ async fn names_refuse_control_and_invisible_characters_on_both_doors() {
         let res = post_form(&app, CreateEndpoint::PATH, &token, &[("name", bad)], &[]).await;
         assert_eq!(res.status(), 400, "an endpoint named {bad:?} from the dashboard");
     }
-    let res = app.call_json(Method::POST, "/v1/endpoints", &org.live_key, json!({"name": "Main trunk ✓ (Zürich)"})).await;
+    let res =
+        app.call_json(Method::POST, "/v1/endpoints", &org.live_key, json!({"name": "Main trunk ✓ (Zürich)"})).await;
     assert_eq!(res.status(), 201);
     assert!(kros_numbers::service::organizations::create_organization(&app.ctx, "\u{200b}").await.is_err());
 }
@@ -329,7 +366,12 @@ async fn prices_are_bounded_so_that_totals_never_overflow() {
     let max = kros_numbers::domain::parse::MAX_PRICE_CENTS;
     let inv = app.inventory(Mode::Live, "+14155550101", "US", "local", max, max).await;
     let buy = |total: i64| {
-        app.call_json(Method::POST, LIST, &org.live_key, json!({"inventory_id": inv.to_string(), "totalCostCents": total}))
+        app.call_json(
+            Method::POST,
+            LIST,
+            &org.live_key,
+            json!({"inventory_id": inv.to_string(), "totalCostCents": total}),
+        )
     };
     let body = assert_error(buy(1).await, 409, "price_changed").await;
     assert!(body["error"]["message"].as_str().unwrap().contains(&format!("({} total)", 2 * max)), "{body}");

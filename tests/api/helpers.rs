@@ -11,13 +11,13 @@
 //! SQL on both.
 
 use crate::pg;
-use kros_numbers::storage::{IfMissing, PoolSettings};
 use kros_numbers::domain::Mode;
+use kros_numbers::pages::session::SignIn;
 use kros_numbers::server::{self, ServerSettings, ThrottleSettings};
 use kros_numbers::service::auth::AuthSettings;
 use kros_numbers::service::inventory::{self, NewInventoryNumber};
 use kros_numbers::service::{api_keys, organizations, Context};
-use kros_numbers::pages::session::SignIn;
+use kros_numbers::storage::{IfMissing, PoolSettings};
 use leptos::server_fn::ServerFn;
 use reqwest::header::{LOCATION, SET_COOKIE};
 use reqwest::{Method, RequestBuilder, Response};
@@ -70,7 +70,14 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         let auth = AuthSettings { jwt_secret: Some(JWT_SECRET.to_string()), ..AuthSettings::default() };
-        Options { rate_limit_per_second: 0, rate_limit_burst: 0, auth, public_url: None, throttle: ThrottleSettings::default(), secrets: Default::default() }
+        Options {
+            rate_limit_per_second: 0,
+            rate_limit_burst: 0,
+            auth,
+            public_url: None,
+            throttle: ThrottleSettings::default(),
+            secrets: Default::default(),
+        }
     }
 }
 
@@ -198,7 +205,15 @@ impl TestApp {
     }
 
     /// Adds one number to the inventory; returns its inventory id.
-    pub async fn inventory(&self, mode: Mode, e164: &str, country: &str, number_type: &str, setup: i64, monthly: i64) -> Uuid {
+    pub async fn inventory(
+        &self,
+        mode: Mode,
+        e164: &str,
+        country: &str,
+        number_type: &str,
+        setup: i64,
+        monthly: i64,
+    ) -> Uuid {
         let n = NewInventoryNumber::parse(e164, country, number_type, &setup.to_string(), &monthly.to_string(), "USD")
             .unwrap_or_else(|e| panic!("bad test inventory {e164}: {e}"));
         inventory::add(&self.ctx, mode, &[n], |_| {}).await.unwrap();
@@ -226,17 +241,22 @@ impl TestApp {
 
     /// Buys an inventory number with the API flow; panics unless 201. Returns the number object.
     pub async fn buy(&self, key: &str, inventory_id: Uuid) -> Value {
-        let res = self.call_json(Method::POST, "/v1/phone-numbers", key, serde_json::json!({"inventory_id": inventory_id})).await;
+        let res = self
+            .call_json(Method::POST, "/v1/phone-numbers", key, serde_json::json!({"inventory_id": inventory_id}))
+            .await;
         assert_eq!(res.status(), 201, "purchase failed");
         body_json(res).await
     }
 
     /// A session JWT in the Supabase format for `user_id`, signed with the server's secret.
     pub fn jwt(&self, user_id: Uuid) -> String {
-        self.jwt_with(serde_json::json!({
-            "sub": user_id.to_string(), "aud": "authenticated", "role": "authenticated",
-            "exp": chrono::Utc::now().timestamp() + 3600,
-        }), JWT_SECRET)
+        self.jwt_with(
+            serde_json::json!({
+                "sub": user_id.to_string(), "aud": "authenticated", "role": "authenticated",
+                "exp": chrono::Utc::now().timestamp() + 3600,
+            }),
+            JWT_SECRET,
+        )
     }
 
     pub fn jwt_with(&self, claims: Value, secret: &str) -> String {
@@ -294,9 +314,13 @@ pub enum RawDb {
 impl RawDb {
     pub async fn connect(database_url: &str) -> RawDb {
         if database_url.starts_with("sqlite:") {
-            RawDb::Sqlite(sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect(database_url).await.unwrap())
+            RawDb::Sqlite(
+                sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect(database_url).await.unwrap(),
+            )
         } else {
-            RawDb::Postgres(sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(database_url).await.unwrap())
+            RawDb::Postgres(
+                sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(database_url).await.unwrap(),
+            )
         }
     }
 
@@ -345,12 +369,17 @@ impl RawDb {
 
     /// An Idempotency-Key record of the organization's live mode, claimed now, with no answer.
     pub async fn claim_idempotency_key(&self, org: Uuid, key: &str, fingerprint: &str) {
-        let sql = "INSERT INTO idempotency_keys (organization_id, livemode, idempotency_key, request_hash, created_at) \
+        let sql =
+            "INSERT INTO idempotency_keys (organization_id, livemode, idempotency_key, request_hash, created_at) \
                    VALUES ($1, true, $2, $3, $4)";
         let now = chrono::Utc::now();
         match self {
-            RawDb::Sqlite(db) => sqlx::query(sql).bind(org).bind(key).bind(fingerprint).bind(now).execute(db).await.map(|_| ()),
-            RawDb::Postgres(db) => sqlx::query(sql).bind(org).bind(key).bind(fingerprint).bind(now).execute(db).await.map(|_| ()),
+            RawDb::Sqlite(db) => {
+                sqlx::query(sql).bind(org).bind(key).bind(fingerprint).bind(now).execute(db).await.map(|_| ())
+            }
+            RawDb::Postgres(db) => {
+                sqlx::query(sql).bind(org).bind(key).bind(fingerprint).bind(now).execute(db).await.map(|_| ())
+            }
         }
         .unwrap();
     }
@@ -360,8 +389,12 @@ impl RawDb {
         let sql = "UPDATE idempotency_keys SET created_at = $1 WHERE organization_id = $2 AND idempotency_key = $3";
         let then = chrono::Utc::now() - by;
         let updated = match self {
-            RawDb::Sqlite(db) => sqlx::query(sql).bind(then).bind(org).bind(key).execute(db).await.unwrap().rows_affected(),
-            RawDb::Postgres(db) => sqlx::query(sql).bind(then).bind(org).bind(key).execute(db).await.unwrap().rows_affected(),
+            RawDb::Sqlite(db) => {
+                sqlx::query(sql).bind(then).bind(org).bind(key).execute(db).await.unwrap().rows_affected()
+            }
+            RawDb::Postgres(db) => {
+                sqlx::query(sql).bind(then).bind(org).bind(key).execute(db).await.unwrap().rows_affected()
+            }
         };
         assert_eq!(updated, 1, "the key's record exists");
     }
@@ -401,4 +434,3 @@ pub async fn sign_in(app: &TestApp, email: &str) -> String {
     assert_eq!(res.headers()[LOCATION], "/");
     set_cookie(&res, "kros_session").filter(|t| !t.is_empty()).expect("a session cookie")
 }
-

@@ -36,7 +36,13 @@ async fn same_key_replays_even_after_the_number_was_released() {
     let org = app.org("Acme").await;
     let inv = app.inventory(Mode::Live, "+14155550101", "US", "local", 100, 115).await;
     let first = body_json(post_with_key(&app, &org.live_key, "k", json!({"inventory_id": inv})).await).await;
-    let res = app.call(Method::DELETE, &format!("/v1/phone-numbers/{}?action=release", first["id"].as_str().unwrap()), &org.live_key).await;
+    let res = app
+        .call(
+            Method::DELETE,
+            &format!("/v1/phone-numbers/{}?action=release", first["id"].as_str().unwrap()),
+            &org.live_key,
+        )
+        .await;
     assert_eq!(res.status(), 200);
 
     let retry = post_with_key(&app, &org.live_key, "k", json!({"inventory_id": inv})).await;
@@ -131,7 +137,9 @@ async fn replayed_409_stays_409() {
     let first = assert_error(first, 409, "number_unavailable").await;
 
     // The number comes back on sale, but the key's answer is already given.
-    let res = app.call(Method::DELETE, &format!("/v1/phone-numbers/{}", rivals["id"].as_str().unwrap()), &rival.live_key).await;
+    let res = app
+        .call(Method::DELETE, &format!("/v1/phone-numbers/{}", rivals["id"].as_str().unwrap()), &rival.live_key)
+        .await;
     assert_eq!(res.status(), 204);
     assert!(app.is_available(inv).await);
 

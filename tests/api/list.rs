@@ -199,7 +199,13 @@ async fn available_contains_must_be_digits() {
     let app = TestApp::spawn().await;
     let org = app.org("Acme").await;
     for bad in ["55a", "%25", "_", "1234567890123456"] {
-        assert_validation(&app, &format!("/v1/phone-numbers?action=available&country=US&contains={bad}"), &org.live_key, "contains").await;
+        assert_validation(
+            &app,
+            &format!("/v1/phone-numbers?action=available&country=US&contains={bad}"),
+            &org.live_key,
+            "contains",
+        )
+        .await;
     }
 }
 

@@ -50,9 +50,23 @@ async fn purchase_response_has_every_contract_field_and_is_persisted() {
     let inv = app.inventory(Mode::Live, "+14155550101", "US", "local", 100, 115).await;
     let n = app.buy(&org.live_key, inv).await;
     for field in [
-        "id", "e164", "country", "type", "status", "endpoint_id", "allow_inbound", "allow_outbound", "sip_uri",
-        "organization_id", "livemode", "setup_cost_cents", "monthly_cost_cents", "currency", "created_at",
-        "updated_at", "released_at",
+        "id",
+        "e164",
+        "country",
+        "type",
+        "status",
+        "endpoint_id",
+        "allow_inbound",
+        "allow_outbound",
+        "sip_uri",
+        "organization_id",
+        "livemode",
+        "setup_cost_cents",
+        "monthly_cost_cents",
+        "currency",
+        "created_at",
+        "updated_at",
+        "released_at",
     ] {
         assert!(n.get(field).is_some(), "{field} in {n}");
     }
@@ -92,7 +106,12 @@ async fn purchase_with_inventory_id_and_matching_number_is_201() {
     let app = TestApp::spawn().await;
     let org = app.org("Acme").await;
     let inv = app.inventory(Mode::Live, "+447400900101", "GB", "mobile", 100, 115).await;
-    let res = post(&app, &org.live_key, json!({"inventory_id": inv, "e164": "+447400900101", "country": "GB", "type": "mobile"})).await;
+    let res = post(
+        &app,
+        &org.live_key,
+        json!({"inventory_id": inv, "e164": "+447400900101", "country": "GB", "type": "mobile"}),
+    )
+    .await;
     assert_eq!(res.status(), 201);
     assert_eq!(body_json(res).await["e164"], "+447400900101");
 }
@@ -103,7 +122,12 @@ async fn purchase_with_inventory_id_and_a_different_number_is_400() {
     let org = app.org("Acme").await;
     let inv = app.inventory(Mode::Live, "+14155550101", "US", "local", 100, 115).await;
     let other = app.inventory(Mode::Live, "+14155550102", "US", "local", 100, 115).await;
-    let res = post(&app, &org.live_key, json!({"inventory_id": inv, "e164": "+14155550102", "country": "US", "type": "local"})).await;
+    let res = post(
+        &app,
+        &org.live_key,
+        json!({"inventory_id": inv, "e164": "+14155550102", "country": "US", "type": "local"}),
+    )
+    .await;
     assert_refused(&app, res, "e164", inv).await;
     assert!(app.is_available(other).await);
 }
@@ -113,7 +137,12 @@ async fn purchase_with_inventory_id_and_a_different_type_or_country_is_400() {
     let app = TestApp::spawn().await;
     let org = app.org("Acme").await;
     let inv = app.inventory(Mode::Live, "+14155550101", "US", "local", 100, 115).await;
-    let res = post(&app, &org.live_key, json!({"inventory_id": inv, "e164": "+14155550101", "country": "US", "type": "mobile"})).await;
+    let res = post(
+        &app,
+        &org.live_key,
+        json!({"inventory_id": inv, "e164": "+14155550101", "country": "US", "type": "mobile"}),
+    )
+    .await;
     assert_refused(&app, res, "type", inv).await;
     // The dashboard flow alone checks the type against the inventory too.
     let res = post(&app, &org.live_key, json!({"e164": "+14155550101", "country": "US", "type": "toll_free"})).await;
@@ -242,7 +271,13 @@ async fn wrong_setup_cost_is_409_price_changed_and_buys_nothing() {
     let org = app.org("Acme").await;
     let inv = app.inventory(Mode::Live, "+14155550101", "US", "local", 100, 115).await;
     assert_price_changed(&app, &org.live_key, json!({"inventory_id": inv, "setupCostCents": 99}), inv).await;
-    assert_price_changed(&app, &org.live_key, json!({"inventory_id": inv, "setupCostCents": 0, "monthlyCostCents": 115}), inv).await;
+    assert_price_changed(
+        &app,
+        &org.live_key,
+        json!({"inventory_id": inv, "setupCostCents": 0, "monthlyCostCents": 115}),
+        inv,
+    )
+    .await;
     let page = app.get_ok("/v1/phone-numbers?action=available&country=US", &org.live_key).await;
     assert_eq!(page["total"], 1, "still for sale");
 }
@@ -253,7 +288,13 @@ async fn wrong_monthly_cost_is_409_price_changed_and_buys_nothing() {
     let org = app.org("Acme").await;
     let inv = app.inventory(Mode::Live, "+14155550101", "US", "local", 100, 115).await;
     assert_price_changed(&app, &org.live_key, json!({"inventory_id": inv, "monthlyCostCents": 100}), inv).await;
-    assert_price_changed(&app, &org.live_key, json!({"inventory_id": inv, "setupCostCents": 100, "monthlyCostCents": 116}), inv).await;
+    assert_price_changed(
+        &app,
+        &org.live_key,
+        json!({"inventory_id": inv, "setupCostCents": 100, "monthlyCostCents": 116}),
+        inv,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -285,7 +326,13 @@ async fn client_price_is_never_taken_lower_prices_are_409_price_changed() {
     let app = TestApp::spawn().await;
     let org = app.org("Acme").await;
     let inv = app.inventory(Mode::Live, "+14155550101", "US", "local", 100, 115).await;
-    assert_price_changed(&app, &org.live_key, json!({"inventory_id": inv, "setupCostCents": 0, "monthlyCostCents": 0, "totalCostCents": 0}), inv).await;
+    assert_price_changed(
+        &app,
+        &org.live_key,
+        json!({"inventory_id": inv, "setupCostCents": 0, "monthlyCostCents": 0, "totalCostCents": 0}),
+        inv,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -398,10 +445,8 @@ async fn concurrent_buyers_of_one_number_exactly_one_wins() {
         orgs.push(app.org(&format!("Buyer {i}")).await);
     }
 
-    let responses = futures::future::join_all(
-        orgs.iter().map(|org| post(&app, &org.live_key, json!({"inventory_id": inv}))),
-    )
-    .await;
+    let responses =
+        futures::future::join_all(orgs.iter().map(|org| post(&app, &org.live_key, json!({"inventory_id": inv})))).await;
 
     let mut created = 0;
     let mut winner = None;

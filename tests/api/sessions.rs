@@ -14,7 +14,8 @@ use uuid::Uuid;
 const LIST: &str = "/v1/phone-numbers";
 
 async fn sign_out(app: &TestApp, token: &str) {
-    let res = browser().post(app.url(SignOut::PATH)).header(COOKIE, format!("kros_session={token}")).send().await.unwrap();
+    let res =
+        browser().post(app.url(SignOut::PATH)).header(COOKIE, format!("kros_session={token}")).send().await.unwrap();
     assert!(res.status().is_redirection(), "sign-out answers a redirect: {}", res.status());
     assert_eq!(set_cookie(&res, "kros_session").as_deref(), Some(""), "the cookie is cleared");
 }

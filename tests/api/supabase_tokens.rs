@@ -108,7 +108,10 @@ async fn only_the_algorithm_of_the_named_key_is_accepted() {
 
     // HS256 "signed" with the public key's text, naming the ES256 key: the classic confusion.
     let public = ES256_A.jwk.as_bytes();
-    let header = jsonwebtoken::Header { kid: Some(ES256_A.kid.into()), ..jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256) };
+    let header = jsonwebtoken::Header {
+        kid: Some(ES256_A.kid.into()),
+        ..jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256)
+    };
     let confused = jsonwebtoken::encode(&header, &body, &jsonwebtoken::EncodingKey::from_secret(public)).unwrap();
     assert_refused(&app, &confused).await;
 
@@ -145,7 +148,8 @@ async fn hs256_with_the_shared_secret_keeps_working_beside_the_jwks() {
     let user = member(&app).await;
     assert_accepted(&app, &app.jwt_with(claims(&project, user, json!({})), JWT_SECRET)).await;
     assert_accepted(&app, &ES256_A.sign(&claims(&project, user, json!({})))).await;
-    assert_refused(&app, &app.jwt_with(claims(&project, user, json!({})), "another-secret-of-a-reasonable-length-0")).await;
+    assert_refused(&app, &app.jwt_with(claims(&project, user, json!({})), "another-secret-of-a-reasonable-length-0"))
+        .await;
 }
 
 #[tokio::test]
@@ -242,7 +246,10 @@ async fn a_token_valid_for_longer_than_the_maximum_lifetime_is_refused() {
     let longer = TestApp::spawn_with(options).await;
     let user = member(&longer).await;
     assert_accepted(&longer, &ES256_A.sign(&claims(&project, user, json!({"exp": now() + 2 * 86_400})))).await;
-    assert_eq!(status_of(&longer, &ES256_A.sign(&claims(&project, user, json!({"exp": now() + 4 * 86_400})))).await, 401);
+    assert_eq!(
+        status_of(&longer, &ES256_A.sign(&claims(&project, user, json!({"exp": now() + 4 * 86_400})))).await,
+        401
+    );
 }
 
 #[tokio::test]

@@ -6,7 +6,13 @@ use uuid::Uuid;
 
 const LIST: &str = "/v1/phone-numbers";
 
-fn with_org(app: &TestApp, method: Method, path: &str, credential: &str, org: impl ToString) -> reqwest::RequestBuilder {
+fn with_org(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    credential: &str,
+    org: impl ToString,
+) -> reqwest::RequestBuilder {
     app.request(method, path, credential).header("x-organization-id", org.to_string())
 }
 
@@ -87,7 +93,12 @@ async fn malformed_x_organization_id_is_400() {
     let org = app.org("Acme").await;
     let token = app.jwt(app.user("ada@example.com", org.id).await);
     for credential in [&token, &org.live_key] {
-        let body = assert_error(send(with_org(&app, Method::GET, LIST, credential, "not-a-uuid")).await, 400, "validation_error").await;
+        let body = assert_error(
+            send(with_org(&app, Method::GET, LIST, credential, "not-a-uuid")).await,
+            400,
+            "validation_error",
+        )
+        .await;
         assert_eq!(body["error"]["field"], "x-organization-id");
     }
 }
@@ -141,7 +152,10 @@ async fn jwt_is_live_by_default_and_x_kros_mode_test_shows_test_data() {
 
     // And a dashboard purchase in test mode buys test inventory.
     let test_inv2 = app.inventory(Mode::Test, "+14155550103", "US", "local", 0, 0).await;
-    let res = send(app.request(Method::POST, LIST, &token).header("x-kros-mode", "test").json(&json!({"inventory_id": test_inv2}))).await;
+    let res = send(
+        app.request(Method::POST, LIST, &token).header("x-kros-mode", "test").json(&json!({"inventory_id": test_inv2})),
+    )
+    .await;
     assert_eq!(res.status(), 201);
     assert_eq!(body_json(res).await["livemode"], false);
 }
@@ -257,10 +271,9 @@ async fn live_number_id_is_404_for_the_test_key_of_the_same_organization() {
 async fn every_number_object_carries_livemode() {
     let app = TestApp::spawn().await;
     let org = app.org("Acme").await;
-    for (mode, key, e164, expected) in [
-        (Mode::Live, &org.live_key, "+14155550101", true),
-        (Mode::Test, &org.test_key, "+14155550102", false),
-    ] {
+    for (mode, key, e164, expected) in
+        [(Mode::Live, &org.live_key, "+14155550101", true), (Mode::Test, &org.test_key, "+14155550102", false)]
+    {
         let inv = app.inventory(mode, e164, "US", "local", 100, 115).await;
         let bought = app.buy(key, inv).await;
         assert_eq!(bought["livemode"], expected);
@@ -370,7 +383,8 @@ async fn another_organizations_endpoint_in_purchase_is_400() {
     let theirs = app.endpoint(&other.live_key, "Their PBX").await;
     let inv = app.inventory(Mode::Live, "+14155550101", "US", "local", 100, 115).await;
 
-    let res = app.call_json(Method::POST, LIST, &buyer.live_key, json!({"inventory_id": inv, "endpointId": theirs})).await;
+    let res =
+        app.call_json(Method::POST, LIST, &buyer.live_key, json!({"inventory_id": inv, "endpointId": theirs})).await;
     let body = assert_error(res, 400, "validation_error").await;
     assert_eq!(body["error"]["field"], "endpointId");
     assert!(app.is_available(inv).await, "nothing was bought");

@@ -66,7 +66,8 @@ pub fn drop_database_blocking(server: &str, name: &str) {
             let connect = sqlx::postgres::PgConnection::connect(&database_url(&server, "postgres"));
             if let Ok(Ok(mut admin)) = tokio::time::timeout(std::time::Duration::from_secs(5), connect).await {
                 let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                let _ = tokio::time::timeout(std::time::Duration::from_secs(10), sqlx::query(&sql).execute(&mut admin)).await;
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(10), sqlx::query(&sql).execute(&mut admin))
+                    .await;
                 let _ = admin.close().await;
             }
         });

@@ -3,10 +3,10 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use uuid::Uuid;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use uuid::Uuid;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_kros-numbers");
 
@@ -227,16 +227,30 @@ pub async fn check_invariants(db: &sqlx::PgPool) -> HashMap<String, String> {
         let (a, b) = (&pair[0], &pair[1]);
         if a.0 == b.0 {
             let released = a.3.unwrap_or_else(|| panic!("{} has a live owner {} and a later one {}", a.0, a.1, b.1));
-            assert!(released <= b.2, "{}: owner {} released at {released} after {} bought it at {}", a.0, a.1, b.1, b.2);
+            assert!(
+                released <= b.2,
+                "{}: owner {} released at {released} after {} bought it at {}",
+                a.0,
+                a.1,
+                b.1,
+                b.2
+            );
         }
     }
 
     let live: Vec<(Uuid, Uuid)> =
-        sqlx::query_as("SELECT inventory_id, id FROM phone_numbers WHERE released_at IS NULL").fetch_all(db).await.unwrap();
+        sqlx::query_as("SELECT inventory_id, id FROM phone_numbers WHERE released_at IS NULL")
+            .fetch_all(db)
+            .await
+            .unwrap();
     live.into_iter().map(|(inventory, number)| (inventory.to_string(), number.to_string())).collect()
 }
 
 /// Connects to a test database directly (for the invariant checks).
 pub async fn pg_pool(database_url: &str) -> sqlx::PgPool {
-    sqlx::postgres::PgPoolOptions::new().max_connections(2).connect(database_url).await.expect("connect to the test database")
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect(database_url)
+        .await
+        .expect("connect to the test database")
 }
