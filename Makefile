@@ -8,10 +8,18 @@ export PATH := $(CURDIR)/.tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 run: build
 	scripts/run.sh
 
-## test: every test: unit and REST integration tests (SQLite, then PostgreSQL with the scale-out
-## and fault tests), the OpenAPI document against the wire, then the browser tests (SQLite, then
-## PostgreSQL)
-test: unit openapi test-postgres e2e e2e-postgres
+## test: the lint gates, then every test: unit and REST integration tests (SQLite, then
+## PostgreSQL with the scale-out and fault tests), the OpenAPI document against the wire, then
+## the browser tests (SQLite, then PostgreSQL)
+test: lint unit openapi test-postgres e2e e2e-postgres
+
+## lint: the gates: formatting (rustfmt.toml), then clippy with warnings as errors on the server
+## with its tests, and on the browser bundle
+.PHONY: lint
+lint:
+	cargo fmt --check
+	cargo clippy --all-targets --features ssr -- -D warnings
+	cargo clippy --lib --target wasm32-unknown-unknown --features hydrate -- -D warnings
 
 ## unit: Rust unit tests and the REST API integration tests (real server, real database)
 unit:

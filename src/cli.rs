@@ -59,6 +59,7 @@ impl Config {
 }
 
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant, reason = "parsed once, at start")]
 pub enum Command {
     /// Serve the REST API and the dashboard (the default). Never seeds data.
     Serve(ServeArgs),

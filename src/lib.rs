@@ -5,6 +5,7 @@
 //! - `service`: every operation and rule, written once (server-only);
 //! - `storage`: one interface, a module per database, each in its own terms (server-only);
 //! - `api`: the REST door (`/v1`), `app`: the dashboard (server functions beside their pages);
+//! - `state`: what every request of both doors reads (below both);
 //! - `server`, `cli`: wiring, the operator CLI.
 
 pub mod app;
@@ -27,6 +28,8 @@ pub mod seed;
 pub mod server;
 #[cfg(feature = "ssr")]
 pub mod service;
+#[cfg(feature = "ssr")]
+pub mod state;
 #[cfg(feature = "ssr")]
 pub mod storage;
 

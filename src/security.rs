@@ -3,7 +3,7 @@
 //! list of public paths) and the request id's rules.
 
 use crate::error::AppError;
-use crate::server::AppState;
+use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
@@ -151,7 +151,7 @@ pub fn client_address(
     proxy_header: Option<&HeaderName>,
 ) -> String {
     let from_proxy = proxy_header
-        .and_then(|name| headers.get_all(name).iter().last())
+        .and_then(|name| headers.get_all(name).iter().next_back())
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.rsplit(',').next())
         .map(str::trim)

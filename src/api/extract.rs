@@ -1,9 +1,9 @@
 //! Extractors that turn every malformed request into the API's JSON error.
 
 use crate::error::AppError;
-use crate::server::AppState;
 use crate::service::auth::CredentialHeaders;
 use crate::service::Tenant;
+use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{header, request::Parts, HeaderMap, StatusCode};

@@ -6,7 +6,7 @@ pub mod openapi;
 mod phone_numbers;
 
 use crate::error::AppError;
-use crate::server::AppState;
+use crate::state::AppState;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::response::IntoResponse;
 use axum::routing::get;

@@ -7,9 +7,9 @@ use crate::domain::{
     DeleteAction, DeleteQuery, ErrorBody, ListNumbersQuery, PhoneNumber, PhoneNumberDetails, PurchaseBody, UpdateBody,
 };
 use crate::error::{current_request_id, AppError};
-use crate::server::AppState;
 use crate::service::idempotency::Claim;
 use crate::service::{inventory, phone_numbers as numbers};
+use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -32,13 +32,12 @@ pub async fn list(
     ApiQuery(query): ApiQuery<ListNumbersQuery>,
 ) -> Result<Response, AppError> {
     Ok(match numbers::ListRequest::parse(&query)? {
-        numbers::ListRequest::Assigned { country, number_type, page } => {
-            Json(numbers::list_assigned(&state.ctx, &tenant, country, number_type, page).await?).into_response()
+        numbers::ListRequest::Assigned(query) => {
+            Json(numbers::list_assigned(&state.ctx, &tenant, &query).await?).into_response()
         }
-        numbers::ListRequest::Available { country, number_type, contains, page } => Json(
-            inventory::search_available(&state.ctx, tenant.mode, country, number_type, contains.as_ref(), page).await?,
-        )
-        .into_response(),
+        numbers::ListRequest::Available(query) => {
+            Json(inventory::search_available(&state.ctx, tenant.mode, &query).await?).into_response()
+        }
     })
 }
 

@@ -1,6 +1,6 @@
 //! API keys: create (shown once), list, revoke.
 
-use super::widgets::{use_toasts, ConfirmDialog, CopyButton, ErrorNotice};
+use super::widgets::{toast_outcome, ConfirmDialog, CopyButton, ErrorNotice};
 use crate::domain::ErrorDetail;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -52,22 +52,14 @@ pub async fn revoke_api_key(id: String) -> Result<(), ErrorDetail> {
 
 #[component]
 pub fn ApiKeysPage() -> impl IntoView {
-    let toasts = use_toasts();
     let create = ServerAction::<CreateApiKey>::new();
     let revoke = ServerAction::<RevokeApiKey>::new();
     let keys = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_api_keys());
     let to_revoke = RwSignal::new(None::<KeyRow>);
     let confirm_open = RwSignal::new(false);
-    Effect::new(move |_| match revoke.value().get() {
-        Some(Ok(())) => toasts.success("Key revoked"),
-        Some(Err(e)) => toasts.error(e.message),
-        None => {}
-    });
-    Effect::new(move |_| {
-        if let Some(Err(e)) = create.value().get() {
-            toasts.error(e.message);
-        }
-    });
+    toast_outcome(revoke, |_| Some("Key revoked".into()));
+    // A new key is shown in full on the page rather than in a toast.
+    toast_outcome(create, |_| None);
 
     view! {
         <h1>"API keys"</h1>

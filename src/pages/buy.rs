@@ -11,23 +11,15 @@ pub async fn search_numbers(
     number_type: Option<String>,
     contains: Option<String>,
 ) -> Result<Page<Formatted<InventoryNumber>>, ErrorDetail> {
-    use crate::domain::ListNumbersQuery;
+    use crate::domain::parse::PageRequest;
     use crate::service::inventory;
-    use crate::service::phone_numbers::ListRequest;
+    use crate::service::phone_numbers::AvailableQuery;
     let (state, tenant) = super::session::server::tenant().await?;
-    let query = ListNumbersQuery {
-        action: Some("available".into()),
-        country: Some(country),
-        number_type: number_type.filter(|t| !t.is_empty()),
-        contains: contains.filter(|c| !c.trim().is_empty()),
-        limit: Some("50".into()),
-        ..Default::default()
-    };
-    let ListRequest::Available { country, number_type, contains, page } = ListRequest::parse(&query)? else {
-        unreachable!("action=available")
-    };
-    let found =
-        inventory::search_available(&state.ctx, tenant.mode, country, number_type, contains.as_ref(), page).await?;
+    let given = |text: &Option<String>| text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
+    let (number_type, contains) = (given(&number_type), given(&contains));
+    let page = PageRequest { limit: 50, offset: 0 };
+    let query = AvailableQuery::parse(Some(&country), number_type.as_deref(), contains.as_deref(), page)?;
+    let found = inventory::search_available(&state.ctx, tenant.mode, &query).await?;
     Ok(found.map(|n| {
         let e164 = n.e164.clone();
         super::numbers::formatted(n, &e164)

@@ -1,6 +1,6 @@
 //! Call-routing endpoints: list and create, so numbers have something to attach to.
 
-use super::widgets::{use_toasts, ErrorNotice};
+use super::widgets::{toast_outcome, ErrorNotice};
 use crate::domain::{Endpoint, ErrorDetail};
 use leptos::prelude::*;
 
@@ -8,7 +8,7 @@ use leptos::prelude::*;
 /// list and endpoint picker shows.
 #[cfg(feature = "ssr")]
 pub(crate) async fn all_endpoints(
-    state: &crate::server::AppState,
+    state: &crate::state::AppState,
     tenant: &crate::service::Tenant,
 ) -> Result<Vec<Endpoint>, ErrorDetail> {
     let page = crate::domain::parse::PageRequest { limit: crate::domain::parse::PageRequest::MAX_LIMIT, offset: 0 };
@@ -30,14 +30,9 @@ pub async fn create_endpoint(name: String) -> Result<Endpoint, ErrorDetail> {
 
 #[component]
 pub fn EndpointsPage() -> impl IntoView {
-    let toasts = use_toasts();
     let create = ServerAction::<CreateEndpoint>::new();
     let endpoints = Resource::new(move || create.version().get(), |_| list_endpoints());
-    Effect::new(move |_| match create.value().get() {
-        Some(Ok(e)) => toasts.success(format!("Endpoint {} created", e.name)),
-        Some(Err(e)) => toasts.error(e.message),
-        None => {}
-    });
+    toast_outcome(create, |e| Some(format!("Endpoint {} created", e.name)));
     view! {
         <h1>"Endpoints"</h1>
         <section class="card" aria-labelledby="new-endpoint-title">

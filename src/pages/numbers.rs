@@ -1,6 +1,8 @@
 //! The numbers page (home) and one number's settings page, with their server functions.
 
-use super::widgets::{type_label, use_toasts, ConfirmDialog, CopyButton, ErrorNotice, StatusBadge, TypeSelect};
+use super::widgets::{
+    toast_outcome, type_label, use_toasts, ConfirmDialog, CopyButton, ErrorNotice, StatusBadge, TypeSelect,
+};
 use crate::domain::{Endpoint, ErrorDetail, Formatted, Page, PhoneNumber, PhoneNumberDetails};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
@@ -34,20 +36,13 @@ pub async fn list_numbers(
     number_type: Option<String>,
     offset: Option<String>,
 ) -> Result<Page<NumberRow>, ErrorDetail> {
-    use crate::domain::ListNumbersQuery;
-    use crate::service::phone_numbers::{list_assigned, ListRequest};
+    use crate::domain::parse::PageRequest;
+    use crate::service::phone_numbers::{list_assigned, AssignedQuery};
     let (state, tenant) = super::session::server::tenant().await?;
-    let query = ListNumbersQuery {
-        country: country.filter(|c| !c.is_empty()),
-        number_type: number_type.filter(|t| !t.is_empty()),
-        limit: Some(PAGE_SIZE.to_string()),
-        offset,
-        ..Default::default()
-    };
-    let ListRequest::Assigned { country, number_type, page } = ListRequest::parse(&query)? else {
-        unreachable!("a query without action lists assigned numbers")
-    };
-    let numbers = list_assigned(&state.ctx, &tenant, country, number_type, page).await?;
+    let given = |text: &Option<String>| text.as_deref().filter(|t| !t.is_empty()).map(str::to_owned);
+    let page = PageRequest::parse(Some(&PAGE_SIZE.to_string()), offset.as_deref())?;
+    let query = AssignedQuery::parse(given(&country).as_deref(), given(&number_type).as_deref(), page)?;
+    let numbers = list_assigned(&state.ctx, &tenant, &query).await?;
     let endpoints = super::endpoints::all_endpoints(&state, &tenant).await?;
     Ok(numbers.map(|n| {
         let endpoint_name = n.endpoint_id.and_then(|id| endpoints.iter().find(|e| e.id == id)).map(|e| e.name.clone());
@@ -208,17 +203,8 @@ pub fn NumberPage() -> impl IntoView {
         Resource::new(move || (id(), update.version().get(), release.version().get()), |(id, _, _)| get_number(id));
     // Here, not in the settings view: that view is rebuilt on every reload of the number, and
     // would announce the same result again.
-    let toasts = use_toasts();
-    Effect::new(move |_| match update.value().get() {
-        Some(Ok(_)) => toasts.success("Settings saved"),
-        Some(Err(e)) => toasts.error(e.message),
-        None => {}
-    });
-    Effect::new(move |_| match release.value().get() {
-        Some(Ok(_)) => toasts.success("Number released"),
-        Some(Err(e)) => toasts.error(e.message),
-        None => {}
-    });
+    toast_outcome(update, |_| Some("Settings saved".into()));
+    toast_outcome(release, |_| Some("Number released".into()));
     view! {
         <p><a href="/">"← All numbers"</a></p>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>

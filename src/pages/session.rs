@@ -114,10 +114,10 @@ pub async fn switch_mode(mode: String) -> Result<(), ErrorDetail> {
 pub mod server {
     use crate::domain::ErrorDetail;
     use crate::error::AppError;
-    use crate::server::AppState;
     use crate::service::auth::supabase::{AuthApiError, SupabaseAuthClient};
     use crate::service::auth::{self, sessions, CredentialHeaders, Issuer};
     use crate::service::{organizations, Tenant};
+    use crate::state::AppState;
     use axum::extract::{Request, State};
     use axum::http::{header, HeaderMap, HeaderValue};
     use axum::middleware::Next;

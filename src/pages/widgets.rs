@@ -1,5 +1,6 @@
 //! Small pieces every page uses: toasts, an accessible dialog, copy buttons, status badges.
 
+use crate::domain::ErrorDetail;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -41,6 +42,25 @@ pub fn provide_toasts() {
 
 pub fn use_toasts() -> Toasts {
     expect_context::<Toasts>()
+}
+
+/// Tells how a server action ended, as a toast: `confirmation` words a success (or stays quiet
+/// with `None`); a failure shows its message.
+pub fn toast_outcome<S>(action: ServerAction<S>, confirmation: impl Fn(&S::Output) -> Option<String> + 'static)
+where
+    S: leptos::server_fn::ServerFn<Error = ErrorDetail> + Send + Sync + Clone + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    let toasts = use_toasts();
+    Effect::new(move |_| match action.value().get() {
+        Some(Ok(output)) => {
+            if let Some(text) = confirmation(&output) {
+                toasts.success(text);
+            }
+        }
+        Some(Err(e)) => toasts.error(e.message),
+        None => {}
+    });
 }
 
 #[component]

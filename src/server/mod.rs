@@ -1,4 +1,4 @@
-//! The HTTP server: state, the router with both doors (REST and dashboard), and serving with
+//! The HTTP server: building the state, the router with both doors (REST and dashboard), and serving with
 //! graceful shutdown ([`connections`]: the accept loop, its timeouts and its cap).
 
 pub mod connections;
@@ -10,12 +10,13 @@ use crate::error::{AppError, ServerFault, REQUEST_ID};
 use crate::pages::session::server as session;
 use crate::rate_limit::{FailureThrottle, RateLimit};
 use crate::security::{self, PublicOrigin};
-use crate::service::auth::{self, Auth, AuthSettings, CredentialHeaders};
+use crate::service::auth::{Auth, AuthSettings};
 use crate::service::secrets::{SecretSettings, SipCipher};
-use crate::service::Tenant;
 use crate::service::{settings, Context};
+pub use crate::state::AppState;
+use crate::state::{Shared, SignInThrottle};
 use crate::storage::{self, IfMissing, PoolSettings};
-use axum::extract::{FromRef, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderName, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -68,72 +69,6 @@ pub struct ThrottleSettings {
 
 const SIGN_IN_WINDOW: Duration = Duration::from_secs(15 * 60);
 const AUTH_WINDOW: Duration = Duration::from_secs(60);
-
-/// What every request needs; cloned for each one (axum's `State`), so it is one `Arc`.
-#[derive(Clone)]
-pub struct AppState(std::sync::Arc<Shared>);
-
-impl std::ops::Deref for AppState {
-    type Target = Shared;
-    fn deref(&self) -> &Shared {
-        &self.0
-    }
-}
-
-pub struct Shared {
-    pub ctx: Context,
-    pub auth: Auth,
-    pub rate_limit: RateLimit,
-    pub leptos_options: LeptosOptions,
-    pub public_origin: PublicOrigin,
-    pub sign_in_failures: SignInThrottle,
-    /// Failed API-key and token authentications, per client address (both doors).
-    pub auth_failures: FailureThrottle,
-    pub client_ip_header: Option<HeaderName>,
-}
-
-/// Failed sign-ins, per account and per client address.
-pub struct SignInThrottle {
-    pub per_account: FailureThrottle,
-    pub per_address: FailureThrottle,
-}
-
-impl Shared {
-    /// The one authorization path of both doors: a client address with too many failed
-    /// authentications is refused (429), the credential is checked (a failure counts against the
-    /// address), and the credential's rate limit applies.
-    pub async fn authorize(&self, request: &CredentialHeaders<'_>, client: &str) -> Result<Tenant, AppError> {
-        self.auth_failures.check(client)?;
-        let tenant = match auth::authenticate(&self.ctx, &self.auth, request).await {
-            Err(err @ AppError::Unauthorized(_)) => {
-                self.auth_failures.failed(client);
-                return Err(err);
-            }
-            other => other?,
-        };
-        self.rate_limit.check(&tenant.actor)?;
-        Ok(tenant)
-    }
-
-    /// The client's address (see [`security::client_address`]).
-    pub fn client_address(&self, headers: &axum::http::HeaderMap, extensions: &axum::http::Extensions) -> String {
-        security::client_address(headers, extensions, self.client_ip_header.as_ref())
-    }
-
-    /// Forgets idle counters (every minute).
-    fn forget_idle(&self) {
-        self.rate_limit.forget_idle();
-        self.auth_failures.forget_idle();
-        self.sign_in_failures.per_account.forget_idle();
-        self.sign_in_failures.per_address.forget_idle();
-    }
-}
-
-impl FromRef<AppState> for LeptosOptions {
-    fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
-    }
-}
 
 /// Opens the database (applying migrations) and loads the installation's secrets.
 pub async fn context(
@@ -212,7 +147,7 @@ pub async fn state(settings: &ServerSettings) -> Result<AppState, AppError> {
             leptos::config::Env::PROD
         })
         .build();
-    Ok(AppState(std::sync::Arc::new(Shared {
+    Ok(AppState::new(Shared {
         ctx,
         auth,
         rate_limit: RateLimit::new(settings.rate_limit_per_second, settings.rate_limit_burst),
@@ -224,7 +159,7 @@ pub async fn state(settings: &ServerSettings) -> Result<AppState, AppError> {
         },
         auth_failures: FailureThrottle::new(throttle.auth_failures_per_address, AUTH_WINDOW),
         client_ip_header,
-    })))
+    }))
 }
 
 /// The whole application: `/v1` (REST), health checks, and the dashboard.

@@ -1,9 +1,8 @@
 //! The inventory of numbers for sale, per mode.
 
+use super::phone_numbers::AvailableQuery;
 use super::Context;
-use crate::domain::parse::{
-    parse_cents, parse_enum, CountryCode, Currency, DigitPattern, PageRequest, E164, MAX_PRICE_CENTS,
-};
+use crate::domain::parse::{parse_cents, parse_enum, CountryCode, Currency, E164, MAX_PRICE_CENTS};
 use crate::domain::{InventoryNumber, Mode, NumberType, Page};
 use crate::error::AppError;
 use crate::storage::{self, InventoryFilter, InventoryRecord};
@@ -25,20 +24,17 @@ fn to_inventory_number(row: InventoryRecord) -> InventoryNumber {
 pub async fn search_available(
     ctx: &Context,
     mode: Mode,
-    country: CountryCode,
-    number_type: Option<NumberType>,
-    contains: Option<&DigitPattern>,
-    page: PageRequest,
+    query: &AvailableQuery,
 ) -> Result<Page<InventoryNumber>, AppError> {
     let filter = InventoryFilter {
         livemode: mode.is_live(),
-        country: country.as_str().to_string(),
-        number_type,
-        contains: contains.map(|d| d.as_str().to_string()),
+        country: query.country.as_str().to_string(),
+        number_type: query.number_type,
+        contains: query.contains.as_ref().map(|d| d.as_str().to_string()),
     };
-    let found = ctx.store.search_inventory(&filter, page.window()).await?;
+    let found = ctx.store.search_inventory(&filter, query.page.window()).await?;
     let data = found.rows.into_iter().map(to_inventory_number).collect();
-    Ok(Page { data, total: found.total, limit: page.limit, offset: page.offset })
+    Ok(Page { data, total: found.total, limit: query.page.limit, offset: query.page.offset })
 }
 
 /// One parsed inventory row, ready to insert.

@@ -77,41 +77,76 @@ pub async fn seal_stored_sip_passwords(ctx: &Context) {
 // ---------------------------------------------------------------------------------------------
 // Listing and searching
 
-/// A parsed `GET /phone-numbers` query.
+/// `action=assigned`: the organization's numbers, of one country and type if given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssignedQuery {
+    pub country: Option<CountryCode>,
+    pub number_type: Option<NumberType>,
+    pub page: PageRequest,
+}
+
+impl AssignedQuery {
+    pub fn parse(country: Option<&str>, number_type: Option<&str>, page: PageRequest) -> Result<Self, AppError> {
+        Ok(AssignedQuery { country: parse_country(country)?, number_type: parse_number_type(number_type)?, page })
+    }
+}
+
+/// `action=available`: a country's inventory for sale, of one type and holding some digits if
+/// given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AvailableQuery {
+    pub country: CountryCode,
+    pub number_type: Option<NumberType>,
+    pub contains: Option<DigitPattern>,
+    pub page: PageRequest,
+}
+
+impl AvailableQuery {
+    pub fn parse(
+        country: Option<&str>,
+        number_type: Option<&str>,
+        contains: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Self, AppError> {
+        let country = parse_country(country)?
+            .ok_or_else(|| AppError::validation("country", "country is required when action=available"))?;
+        let number_type = parse_number_type(number_type)?;
+        let contains = contains.map(DigitPattern::parse).transpose()?;
+        Ok(AvailableQuery { country, number_type, contains, page })
+    }
+}
+
+fn parse_country(raw: Option<&str>) -> Result<Option<CountryCode>, AppError> {
+    Ok(raw.map(|c| CountryCode::parse("country", c)).transpose()?)
+}
+
+fn parse_number_type(raw: Option<&str>) -> Result<Option<NumberType>, AppError> {
+    Ok(raw.map(|t| parse_enum::<NumberType>("type", t)).transpose()?)
+}
+
+/// A parsed `GET /phone-numbers` query: one of its two lists, by `action`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListRequest {
-    Assigned {
-        country: Option<CountryCode>,
-        number_type: Option<NumberType>,
-        page: PageRequest,
-    },
-    Available {
-        country: CountryCode,
-        number_type: Option<NumberType>,
-        contains: Option<DigitPattern>,
-        page: PageRequest,
-    },
+    Assigned(AssignedQuery),
+    Available(AvailableQuery),
 }
 
 impl ListRequest {
     pub fn parse(query: &ListNumbersQuery) -> Result<Self, AppError> {
         let page = PageRequest::parse(query.limit.as_deref(), query.offset.as_deref())?;
-        let number_type = query.number_type.as_deref().map(|t| parse_enum::<NumberType>("type", t)).transpose()?;
-        let country = query.country.as_deref().map(|c| CountryCode::parse("country", c)).transpose()?;
+        let (country, number_type) = (query.country.as_deref(), query.number_type.as_deref());
         let action = query.action.as_deref().map(|a| parse_enum::<ListAction>("action", a)).transpose()?;
         match action.unwrap_or(ListAction::Assigned) {
-            ListAction::Assigned => {
-                if query.contains.is_some() {
-                    return Err(AppError::validation("contains", "contains applies only to action=available"));
-                }
-                Ok(ListRequest::Assigned { country, number_type, page })
+            ListAction::Assigned if query.contains.is_some() => {
+                Err(AppError::validation("contains", "contains applies only to action=available"))
             }
-            ListAction::Available => {
-                let country = country
-                    .ok_or_else(|| AppError::validation("country", "country is required when action=available"))?;
-                let contains = query.contains.as_deref().map(DigitPattern::parse).transpose()?;
-                Ok(ListRequest::Available { country, number_type, contains, page })
-            }
+            ListAction::Assigned => Ok(ListRequest::Assigned(AssignedQuery::parse(country, number_type, page)?)),
+            ListAction::Available => Ok(ListRequest::Available(AvailableQuery::parse(
+                country,
+                number_type,
+                query.contains.as_deref(),
+                page,
+            )?)),
         }
     }
 }
@@ -120,14 +155,13 @@ impl ListRequest {
 pub async fn list_assigned(
     ctx: &Context,
     tenant: &Tenant,
-    country: Option<CountryCode>,
-    number_type: Option<NumberType>,
-    page: PageRequest,
+    query: &AssignedQuery,
 ) -> Result<Page<PhoneNumber>, AppError> {
-    let filter = AssignedFilter { country: country.map(|c| c.as_str().to_string()), number_type };
-    let found = ctx.store.assigned_numbers(tenant.scope(), &filter, page.window()).await?;
+    let filter =
+        AssignedFilter { country: query.country.map(|c| c.as_str().to_string()), number_type: query.number_type };
+    let found = ctx.store.assigned_numbers(tenant.scope(), &filter, query.page.window()).await?;
     let data = found.rows.iter().map(|r| to_number(r, &ctx.sip_domain)).collect();
-    Ok(Page { data, total: found.total, limit: page.limit, offset: page.offset })
+    Ok(Page { data, total: found.total, limit: query.page.limit, offset: query.page.offset })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -212,6 +246,7 @@ impl Purchase {
 
 /// The outcome of a purchase under an Idempotency-Key.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant, reason = "one per purchase, moved once")]
 pub enum PurchaseOutcome {
     Bought(PhoneNumber),
     /// The first response to this key, replayed as it was.
@@ -562,8 +597,9 @@ mod parser_tests {
             ListRequest::parse(&query)
         };
         let page = PageRequest { limit: 20, offset: 0 };
-        assert_eq!(parse(&[]).unwrap(), ListRequest::Assigned { country: None, number_type: None, page });
-        let Ok(ListRequest::Available { country, contains, .. }) =
+        let everything = AssignedQuery { country: None, number_type: None, page };
+        assert_eq!(parse(&[]).unwrap(), ListRequest::Assigned(everything));
+        let Ok(ListRequest::Available(AvailableQuery { country, contains, .. })) =
             parse(&[("action", "available"), ("country", "ng"), ("contains", "803")])
         else {
             panic!("available with a country")

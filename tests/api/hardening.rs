@@ -256,7 +256,7 @@ async fn repeated_failed_api_authentications_are_throttled_per_client_address() 
     let throttle = ThrottleSettings { auth_failures_per_address: 5, ..Default::default() };
     let app = TestApp::spawn_with(Options { throttle, ..Options::default() }).await;
     let org = app.org("Acme").await;
-    let guess = |i: usize| format!("kros_live_abcdefghijkl_{}", format!("{i:0>32}"));
+    let guess = |i: usize| format!("kros_live_abcdefghijkl_{i:0>32}");
     // Five failures allowed, the sixth blocks; counted per process (PostgreSQL runs two).
     for i in 0..6 * processes() {
         assert_eq!(app.call(Method::GET, LIST, &guess(i)).await.status(), 401);
