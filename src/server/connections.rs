@@ -114,17 +114,22 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
 /// (glibc's) keeps freed memory for reuse, so a flood of connections would otherwise leave the
 /// process at its peak size.
 async fn give_back_memory(closed: Arc<std::sync::atomic::AtomicUsize>) {
-    let mut seen = 0;
+    // Counts of closed connections: at the last trim, and at the last look.
+    let (mut trimmed_at, mut last) = (0usize, 0usize);
     loop {
         tokio::time::sleep(Duration::from_secs(2)).await;
         let now = closed.load(std::sync::atomic::Ordering::Relaxed);
-        if now.wrapping_sub(seen) >= 64 {
+        let pending = now.wrapping_sub(trimmed_at);
+        // During a burst of closes, and once more when it has ended (a quiet look), so that
+        // what the last ones freed goes back too.
+        if pending >= 64 || (pending > 0 && now == last) {
             #[cfg(all(target_os = "linux", target_env = "gnu"))]
             // SAFETY: malloc_trim only releases free memory; it is safe to call at any time.
             unsafe {
                 libc::malloc_trim(0);
             }
+            trimmed_at = now;
         }
-        seen = now;
+        last = now;
     }
 }
