@@ -28,25 +28,24 @@ impl<T> JsonProtocolErrors<T> {
     }
 }
 
-/// The error hyper's bodiless answer stands for, if `head` is one.
+/// The error hyper's bodiless answer stands for, if `head` is one. Every response passes here:
+/// the status is read from the first bytes, and only the three statuses are looked at further.
 fn refused_by_hyper(head: &[u8]) -> Option<AppError> {
-    let text = std::str::from_utf8(head).ok()?;
-    let status_line = text.strip_prefix("HTTP/1.1 ").or_else(|| text.strip_prefix("HTTP/1.0 "))?;
-    let is_bodiless = text.ends_with("\r\n\r\n") && text.to_ascii_lowercase().contains("\r\ncontent-length: 0\r\n");
-    if !is_bodiless {
-        return None;
-    }
-    match status_line.get(..4)? {
-        "400 " => Some(AppError::Validation {
+    let status = head.strip_prefix(b"HTTP/1.1 ").or_else(|| head.strip_prefix(b"HTTP/1.0 "))?.get(..4)?;
+    let error = match status {
+        b"400 " => AppError::Validation {
             message: "the request is not valid HTTP/1.1 (a malformed request line or header, \
                       or conflicting Content-Length headers)"
                 .into(),
             field: None,
-        }),
-        "414 " => Some(AppError::UriTooLong(MAX_URI_BYTES)),
-        "431 " => Some(AppError::HeadersTooLarge { count: MAX_HEADERS, bytes: MAX_HEADER_BYTES }),
-        _ => None,
-    }
+        },
+        b"414 " => AppError::UriTooLong(MAX_URI_BYTES),
+        b"431 " => AppError::HeadersTooLarge { count: MAX_HEADERS, bytes: MAX_HEADER_BYTES },
+        _ => return None,
+    };
+    let text = std::str::from_utf8(head).ok()?;
+    let is_bodiless = text.ends_with("\r\n\r\n") && text.to_ascii_lowercase().contains("\r\ncontent-length: 0\r\n");
+    is_bodiless.then_some(error)
 }
 
 /// The whole HTTP answer for `error`: no request was parsed, so its request id is a new one.
