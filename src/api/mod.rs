@@ -28,9 +28,10 @@ pub fn v1() -> OpenApiRouter<AppState> {
 /// The `/v1` routes and the document that describes them. Unknown paths and wrong methods
 /// answer the API's JSON error too.
 pub fn router() -> Router<AppState> {
+    let (routes, v1_document) = v1().split_for_parts();
     // Serialized once: the document is the same for every request.
-    let document = axum::body::Bytes::from(openapi::document().to_pretty_json().expect("the document serializes"));
-    let (routes, _) = v1().split_for_parts();
+    let document = openapi::document(v1_document).to_pretty_json().expect("the document serializes");
+    let document = axum::body::Bytes::from(document);
     routes
         .route(
             "/openapi.json",
