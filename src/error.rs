@@ -63,6 +63,22 @@ impl AppError {
     pub fn internal(message: impl Into<String>) -> Self {
         AppError::Internal { message: message.into(), cause: None }
     }
+    /// A refusal read back (the stored answer to an Idempotency-Key): the error its code names,
+    /// with its message and field. A code that no refusal has is an internal error.
+    pub fn refusal(detail: ErrorDetail) -> Self {
+        let ErrorDetail { code, message, field } = detail;
+        match code.as_str() {
+            "validation_error" => AppError::Validation { message, field },
+            "unauthorized" => AppError::Unauthorized(message),
+            "forbidden" => AppError::Forbidden(message),
+            "not_found" => AppError::NotFound(message),
+            "number_unavailable" => AppError::NumberUnavailable(message),
+            "price_changed" => AppError::PriceChanged(message),
+            "conflict" => AppError::Conflict(message),
+            "idempotency_key_reused" => AppError::IdempotencyKeyReused,
+            _ => AppError::internal(format!("a stored refusal has an unknown code {code:?}: {message}")),
+        }
+    }
     /// Bad configuration found at start-up (reported by the CLI, never over HTTP).
     pub fn config(message: impl Into<String>) -> Self {
         AppError::internal(message)
@@ -265,5 +281,33 @@ pub fn log_server_fault(err: &AppError) {
     match err {
         AppError::Unavailable { .. } => tracing::warn!(error = %err.chain(), code = err.code(), "database unavailable"),
         _ => tracing::error!(error = %err.chain(), code = err.code(), "internal error"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A refusal stored as `{code, message, field}` reads back as the same error.
+    #[test]
+    fn a_refusal_reads_back_as_the_same_error() {
+        let refusals = [
+            AppError::validation("endpoint_id", "no such endpoint"),
+            AppError::Validation { message: "no field".into(), field: None },
+            AppError::Unauthorized("bad key".into()),
+            AppError::Forbidden("not a member".into()),
+            AppError::not_found("inventory number"),
+            AppError::NumberUnavailable("+14155550101 has already been sold".into()),
+            AppError::PriceChanged("the price moved".into()),
+            AppError::Conflict("busy".into()),
+            AppError::IdempotencyKeyReused,
+        ];
+        for err in refusals {
+            let again = AppError::refusal(err.body(None).error);
+            assert_eq!(again.body(None), err.body(None));
+            assert_eq!(again.status(), err.status());
+        }
+        let unknown = ErrorDetail { code: "no_such_code".into(), message: "m".into(), field: None };
+        assert_eq!(AppError::refusal(unknown).status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

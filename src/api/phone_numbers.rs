@@ -6,12 +6,12 @@ use crate::domain::parse::parse_enum;
 use crate::domain::{
     DeleteAction, DeleteQuery, ErrorBody, ListNumbersQuery, PhoneNumber, PhoneNumberDetails, PurchaseBody, UpdateBody,
 };
-use crate::error::{current_request_id, AppError};
+use crate::error::AppError;
 use crate::service::idempotency::Claim;
 use crate::service::{inventory, phone_numbers as numbers};
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
@@ -68,32 +68,16 @@ pub async fn purchase(
     let claim = idempotency_key(&headers)?.map(|key| Claim::new(key, &body)).transpose()?;
     Ok(match numbers::purchase_once(&state.ctx, &tenant, &purchase, claim.as_ref()).await? {
         numbers::PurchaseOutcome::Bought(number) => (StatusCode::CREATED, Json(number)).into_response(),
-        numbers::PurchaseOutcome::Replayed { status, body } => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            let body = if status.is_success() { body } else { with_current_request_id(body) };
-            (
-                status,
-                [
-                    (header::CONTENT_TYPE, "application/json"),
-                    (header::HeaderName::from_static("idempotent-replayed"), "true"),
-                ],
-                body,
-            )
-                .into_response()
+        numbers::PurchaseOutcome::Replayed(answer) => {
+            // Rendered as a fresh answer is (an error with this request's id), and marked.
+            let mut response = match answer {
+                Ok(number) => (StatusCode::CREATED, Json(number)).into_response(),
+                Err(refusal) => refusal.into_response(),
+            };
+            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            response
         }
     })
-}
-
-/// A replayed error is the first answer, but its `request_id` is this request's (the one its
-/// `x-request-id` header names), as in every other error body.
-fn with_current_request_id(body: String) -> String {
-    match serde_json::from_str::<ErrorBody>(&body) {
-        Ok(mut error) => {
-            error.request_id = current_request_id();
-            serde_json::to_string(&error).unwrap_or(body)
-        }
-        Err(_) => body,
-    }
 }
 
 /// A number with its SIP credentials.

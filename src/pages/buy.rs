@@ -46,9 +46,9 @@ pub async fn buy_number(
     endpoint_id: Option<String>,
     idempotency_key: String,
 ) -> Result<PhoneNumber, ErrorDetail> {
-    use crate::domain::{ErrorBody, PurchaseBody};
+    use crate::domain::PurchaseBody;
     use crate::service::idempotency::Claim;
-    use crate::service::phone_numbers::{purchase_once, Purchase, PurchaseOutcome};
+    use crate::service::phone_numbers::{purchase_once, Purchase};
     let (state, tenant) = super::session::server::tenant().await?;
     let body = PurchaseBody {
         e164: Some(e164),
@@ -62,15 +62,7 @@ pub async fn buy_number(
     };
     let purchase = Purchase::parse(&body)?;
     let claim = Claim::new(&idempotency_key, &body)?;
-    match purchase_once(&state.ctx, &tenant, &purchase, Some(&claim)).await? {
-        PurchaseOutcome::Bought(number) => Ok(number),
-        PurchaseOutcome::Replayed { status: 201, body } => {
-            serde_json::from_str(&body).map_err(|e| crate::error::AppError::internal(e.to_string()).into())
-        }
-        PurchaseOutcome::Replayed { body, .. } => Err(serde_json::from_str::<ErrorBody>(&body)
-            .map(|b| b.error)
-            .unwrap_or_else(|e| crate::error::AppError::internal(e.to_string()).into())),
-    }
+    Ok(purchase_once(&state.ctx, &tenant, &purchase, Some(&claim)).await?.into_result()?)
 }
 
 #[component]
@@ -159,6 +151,7 @@ fn ResultsTable(
     }
 }
 
+/// The confirmation dialog of a chosen number: its price, an endpoint to attach, and Buy.
 #[component]
 fn ConfirmPurchase(
     chosen: RwSignal<Option<Formatted<InventoryNumber>>>,
@@ -167,8 +160,6 @@ fn ConfirmPurchase(
     let toasts = use_toasts();
     let navigate = use_navigate();
     let open = RwSignal::new(false);
-    let endpoints = Resource::new(|| (), |_| super::endpoints::list_endpoints());
-    let endpoint = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<String>);
     // One key per attempt: a double click or a retry of the same attempt buys once.
     let attempt_key = RwSignal::new(String::new());
@@ -192,11 +183,7 @@ fn ConfirmPurchase(
             navigate(&format!("/numbers/{}", number.id), Default::default());
         }
         Some(Err(e)) => {
-            let text = match e.code.as_str() {
-                "number_unavailable" => "Sorry, this number was just sold to someone else. The list has been refreshed: please pick another.".to_string(),
-                "price_changed" => format!("The price of this number has changed, so nothing was bought. {}", e.message),
-                _ => e.message.clone(),
-            };
+            let text = purchase_problem(&e);
             toasts.error(text.clone());
             problem.set(Some(text));
         }
@@ -205,49 +192,81 @@ fn ConfirmPurchase(
 
     view! {
         <Dialog open labelled_by="confirm-title">
-            {move || chosen.get().map(|row| {
-                let n = row.item.clone();
-                let total = n.setup_cost_cents.saturating_add(n.monthly_cost_cents);
-                let confirm = {
-                    let n = n.clone();
-                    move |_| {
-                        buy.dispatch(BuyNumber {
-                            e164: n.e164.clone(),
-                            country: n.country.clone(),
-                            number_type: n.number_type.as_str().to_string(),
-                            setup_cost_cents: n.setup_cost_cents,
-                            monthly_cost_cents: n.monthly_cost_cents,
-                            endpoint_id: Some(endpoint.get_untracked()),
-                            idempotency_key: attempt_key.get_untracked(),
-                        });
-                    }
-                };
-                view! {
-                    <h2 id="confirm-title">{format!("Buy {}?", row.international)}</h2>
-                    <dl class="price">
-                        <dt>"Setup (once)"</dt><dd>{format_money(n.setup_cost_cents, &n.currency)}</dd>
-                        <dt>"Monthly"</dt><dd>{format_money(n.monthly_cost_cents, &n.currency)}</dd>
-                        <dt>"Due today"</dt><dd><strong>{format_money(total, &n.currency)}</strong></dd>
-                    </dl>
-                    <label>"Attach to endpoint"
-                        <select on:change=move |ev| endpoint.set(event_target_value(&ev))>
-                            <option value="">"None for now"</option>
-                            <Transition fallback=|| ()>
-                                {move || endpoints.get().map(|list| list.unwrap_or_default().into_iter().map(|e| view! {
-                                    <option value=e.id.to_string()>{e.name}</option>
-                                }).collect_view())}
-                            </Transition>
-                        </select>
-                    </label>
-                    {move || problem.get().map(|p| view! { <p class="notice notice-error" role="alert">{p}</p> })}
-                    <div class="actions">
-                        <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
-                        <button type="button" disabled=move || buy.pending().get() || problem.get().is_some() on:click=confirm.clone()>
-                            {move || if buy.pending().get() { "Buying…".to_string() } else { format!("Buy for {}", format_money(total, &n.currency)) }}
-                        </button>
-                    </div>
-                }
-            })}
+            {move || chosen.get().map(|row| view! { <PurchaseForm row buy attempt_key problem open/> })}
         </Dialog>
+    }
+}
+
+/// What a refused purchase tells the buyer (the list behind the dialog is refreshed anyway).
+fn purchase_problem(e: &ErrorDetail) -> String {
+    match e.code.as_str() {
+        "number_unavailable" => {
+            "Sorry, this number was just sold to someone else. The list has been refreshed: please pick another.".into()
+        }
+        "price_changed" => format!("The price of this number has changed, so nothing was bought. {}", e.message),
+        _ => e.message.clone(),
+    }
+}
+
+#[component]
+fn PurchaseForm(
+    row: Formatted<InventoryNumber>,
+    buy: ServerAction<BuyNumber>,
+    attempt_key: RwSignal<String>,
+    problem: RwSignal<Option<String>>,
+    open: RwSignal<bool>,
+) -> impl IntoView {
+    let endpoint = RwSignal::new(String::new());
+    let n = row.item;
+    let total = n.setup_cost_cents.saturating_add(n.monthly_cost_cents);
+    let due_today = format_money(total, &n.currency);
+    let confirm = {
+        let n = n.clone();
+        // The price the buyer sees is the price sent: the server refuses it if it has moved.
+        move |_| {
+            buy.dispatch(BuyNumber {
+                e164: n.e164.clone(),
+                country: n.country.clone(),
+                number_type: n.number_type.as_str().to_string(),
+                setup_cost_cents: n.setup_cost_cents,
+                monthly_cost_cents: n.monthly_cost_cents,
+                endpoint_id: Some(endpoint.get_untracked()),
+                idempotency_key: attempt_key.get_untracked(),
+            });
+        }
+    };
+    view! {
+        <h2 id="confirm-title">{format!("Buy {}?", row.international)}</h2>
+        <dl class="price">
+            <dt>"Setup (once)"</dt><dd>{format_money(n.setup_cost_cents, &n.currency)}</dd>
+            <dt>"Monthly"</dt><dd>{format_money(n.monthly_cost_cents, &n.currency)}</dd>
+            <dt>"Due today"</dt><dd><strong>{due_today.clone()}</strong></dd>
+        </dl>
+        <EndpointChoice endpoint/>
+        {move || problem.get().map(|p| view! { <p class="notice notice-error" role="alert">{p}</p> })}
+        <div class="actions">
+            <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+            <button type="button" disabled=move || buy.pending().get() || problem.get().is_some() on:click=confirm>
+                {move || if buy.pending().get() { "Buying…".to_string() } else { format!("Buy for {due_today}") }}
+            </button>
+        </div>
+    }
+}
+
+/// The endpoint to attach the number to, or none for now.
+#[component]
+fn EndpointChoice(endpoint: RwSignal<String>) -> impl IntoView {
+    let endpoints = Resource::new(|| (), |_| super::endpoints::list_endpoints());
+    view! {
+        <label>"Attach to endpoint"
+            <select on:change=move |ev| endpoint.set(event_target_value(&ev))>
+                <option value="">"None for now"</option>
+                <Transition fallback=|| ()>
+                    {move || endpoints.get().map(|list| list.unwrap_or_default().into_iter().map(|e| view! {
+                        <option value=e.id.to_string()>{e.name}</option>
+                    }).collect_view())}
+                </Transition>
+            </select>
+        </label>
     }
 }

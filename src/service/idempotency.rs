@@ -1,16 +1,19 @@
-//! Idempotency-Key: a retried purchase returns the first response and buys nothing.
+//! Idempotency-Key: a retried purchase returns the first answer and buys nothing.
 //!
 //! A key is scoped to (organization, mode) and kept 24 hours. The first request inserts the
-//! key row (`ON CONFLICT DO NOTHING` decides, in the database, who is first); its answer is
-//! stored in the same transaction as the purchase, so a sale and its recorded response exist
+//! key row (`ON CONFLICT DO NOTHING` decides, in the database, who is first); its answer (an
+//! [`Answer`]: the number bought, or the refusal) is stored in the same transaction as the
+//! purchase, so a sale and its recorded response exist
 //! together or not at all. A row without a response means the first request is still running:
 //! a retry then gets 409 `conflict`. If that first request died, its transaction rolled back,
 //! and after [`AGES`]`.stale` another request may take the key over. Ages are judged by the
 //! database's clock, the one clock every process shares.
 
 use super::{Context, Tenant};
+use crate::domain::{ErrorBody, ErrorDetail, PhoneNumber};
 use crate::error::AppError;
 use crate::storage::{KeyAges, WriteTx};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
@@ -45,13 +48,62 @@ impl Claim {
     }
 }
 
+/// The first request's outcome, as the service decided it; each door renders it on a replay as
+/// it renders a fresh one. Stored as JSON: `{"bought": {number}}` or `{"refused": {code, message,
+/// field}}`, beside the HTTP status it answered (kept for people reading the table).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Answer {
+    Bought(PhoneNumber),
+    Refused(ErrorDetail),
+}
+
+impl Answer {
+    pub fn refused(err: &AppError) -> Self {
+        Answer::Refused(ErrorDetail {
+            code: err.code().to_string(),
+            message: err.public_message(),
+            field: err.field().map(str::to_string),
+        })
+    }
+
+    /// The outcome again: the number, or the same refusal (same code, status and message).
+    pub fn into_result(self) -> Result<PhoneNumber, AppError> {
+        match self {
+            Answer::Bought(number) => Ok(number),
+            Answer::Refused(detail) => Err(AppError::refusal(detail)),
+        }
+    }
+
+    fn status(&self) -> u16 {
+        match self {
+            Answer::Bought(_) => 201,
+            Answer::Refused(detail) => AppError::refusal(detail.clone()).status().as_u16(),
+        }
+    }
+
+    fn encode(&self) -> Result<String, AppError> {
+        serde_json::to_string(self).map_err(|e| AppError::internal_caused_by("cannot store the answer", e))
+    }
+
+    /// Reads a stored answer; rows written before answers were stored this way hold the HTTP
+    /// response itself (a number under 201, an error body otherwise).
+    fn decode(status: i32, body: &str) -> Result<Self, AppError> {
+        let unreadable = |e| AppError::internal_caused_by("a stored Idempotency-Key answer is unreadable", e);
+        serde_json::from_str::<Answer>(body).or_else(|_| match status {
+            201 => serde_json::from_str(body).map(Answer::Bought).map_err(unreadable),
+            _ => serde_json::from_str::<ErrorBody>(body).map(|b| Answer::Refused(b.error)).map_err(unreadable),
+        })
+    }
+}
+
+#[allow(clippy::large_enum_variant, reason = "one per purchase, moved once")]
 pub enum Begin {
     /// This request owns the key: do the work.
     Proceed,
     /// The key was used before with the same request: answer this.
-    Replay { status: u16, body: String },
+    Replay(Answer),
 }
-
 pub async fn begin(ctx: &Context, tenant: &Tenant, claim: &Claim) -> Result<Begin, AppError> {
     let scope = tenant.scope();
     // Two rounds at most: the second follows the removal of an expired row.
@@ -70,7 +122,7 @@ pub async fn begin(ctx: &Context, tenant: &Tenant, claim: &Claim) -> Result<Begi
             return Err(AppError::IdempotencyKeyReused);
         }
         return match (record.response_status, record.response_body) {
-            (Some(status), Some(body)) => Ok(Begin::Replay { status: status as u16, body }),
+            (Some(status), Some(body)) => Ok(Begin::Replay(Answer::decode(status, &body)?)),
             _ if record.stale => {
                 ctx.store.remove_expired_idempotency_key(scope, &claim.key, AGES).await?;
                 continue;
@@ -83,23 +135,60 @@ pub async fn begin(ctx: &Context, tenant: &Tenant, claim: &Claim) -> Result<Begi
     Err(AppError::Conflict("this Idempotency-Key is busy; retry later".into()))
 }
 
-/// Stores the response to replay, on its own (a refusal).
-pub async fn complete(ctx: &Context, tenant: &Tenant, claim: &Claim, status: u16, body: &str) -> Result<(), AppError> {
-    Ok(ctx.store.complete_idempotency_key(tenant.scope(), &claim.key, status, body).await?)
+/// Stores the answer to replay, on its own (a refusal).
+pub async fn complete(ctx: &Context, tenant: &Tenant, claim: &Claim, answer: &Answer) -> Result<(), AppError> {
+    let body = answer.encode()?;
+    Ok(ctx.store.complete_idempotency_key(tenant.scope(), &claim.key, answer.status(), &body).await?)
 }
 
-/// Stores the response to replay in the purchase's own transaction.
+/// Stores the answer to replay in the purchase's own transaction.
 pub async fn complete_in(
     tx: &mut dyn WriteTx,
     tenant: &Tenant,
     claim: &Claim,
-    status: u16,
-    body: &str,
+    answer: &Answer,
 ) -> Result<(), AppError> {
-    Ok(tx.complete_idempotency_key(tenant.scope(), &claim.key, status, body).await?)
+    let body = answer.encode()?;
+    Ok(tx.complete_idempotency_key(tenant.scope(), &claim.key, answer.status(), &body).await?)
 }
 
 /// Frees the key after a transient failure, so the client's retry does the work.
 pub async fn abandon(ctx: &Context, tenant: &Tenant, claim: &Claim) -> Result<(), AppError> {
     Ok(ctx.store.abandon_idempotency_key(tenant.scope(), &claim.key).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn number() -> PhoneNumber {
+        serde_json::from_value(serde_json::json!({
+            "id": "6f1b3c1e-8a8f-4c1e-9c55-0d6c3f0f7a11", "e164": "+14155550101", "country": "US",
+            "type": "local", "status": "active", "endpoint_id": null, "allow_inbound": true,
+            "allow_outbound": false, "sip_uri": "sip:+14155550101@sip.test", "livemode": true,
+            "organization_id": "0b9d6a52-3f5e-4d0c-8f6a-2c1d9e8b7a60", "setup_cost_cents": 100,
+            "monthly_cost_cents": 115, "currency": "USD", "created_at": "2026-12-01T19:00:00Z",
+            "updated_at": "2026-12-01T19:00:00Z", "released_at": null
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_answer_reads_back_as_it_was_stored() {
+        let refused = Answer::refused(&AppError::NumberUnavailable("+14155550101 has already been sold".into()));
+        for answer in [Answer::Bought(number()), refused] {
+            let stored = answer.encode().unwrap();
+            assert_eq!(Answer::decode(i32::from(answer.status()), &stored).unwrap(), answer);
+        }
+    }
+
+    #[test]
+    fn rows_stored_as_http_responses_still_replay() {
+        let bought = serde_json::to_string(&number()).unwrap();
+        assert_eq!(Answer::decode(201, &bought).unwrap(), Answer::Bought(number()));
+        let error_body = r#"{"error":{"code":"price_changed","message":"the price moved"},"request_id":"req-1"}"#;
+        let replayed = Answer::decode(409, error_body).unwrap().into_result().unwrap_err();
+        assert_eq!((replayed.code(), replayed.to_string().as_str()), ("price_changed", "the price moved"));
+        assert!(Answer::decode(201, "not json").is_err());
+    }
 }

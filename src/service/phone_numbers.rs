@@ -249,15 +249,22 @@ impl Purchase {
 #[allow(clippy::large_enum_variant, reason = "one per purchase, moved once")]
 pub enum PurchaseOutcome {
     Bought(PhoneNumber),
-    /// The first response to this key, replayed as it was.
-    Replayed {
-        status: u16,
-        body: String,
-    },
+    /// The first answer to this key, again: the number it bought, or the refusal it got.
+    Replayed(Result<PhoneNumber, AppError>),
 }
 
-/// Buys a number, at most once per Idempotency-Key. `request_fingerprint` identifies the
-/// request body, so the same key with another body is refused.
+impl PurchaseOutcome {
+    /// The number bought now or by the first request, or the first request's refusal.
+    pub fn into_result(self) -> Result<PhoneNumber, AppError> {
+        match self {
+            PurchaseOutcome::Bought(number) => Ok(number),
+            PurchaseOutcome::Replayed(answer) => answer,
+        }
+    }
+}
+
+/// Buys a number, at most once per Idempotency-Key: the same key with the same request replays
+/// the first answer; with another request it is refused.
 pub async fn purchase_once(
     ctx: &Context,
     tenant: &Tenant,
@@ -268,17 +275,15 @@ pub async fn purchase_once(
         return purchase_number(ctx, tenant, purchase, None).await.map(PurchaseOutcome::Bought);
     };
     match idempotency::begin(ctx, tenant, key).await? {
-        idempotency::Begin::Replay { status, body } => Ok(PurchaseOutcome::Replayed { status, body }),
+        idempotency::Begin::Replay(answer) => Ok(PurchaseOutcome::Replayed(answer.into_result())),
         idempotency::Begin::Proceed => match purchase_number(ctx, tenant, purchase, Some(key)).await {
             Ok(number) => Ok(PurchaseOutcome::Bought(number)),
             Err(err) => {
                 // A refusal is the answer to this key; a transient failure lets the client retry.
-                if err.status().is_server_error() {
+                if err.is_server_fault() {
                     idempotency::abandon(ctx, tenant, key).await?;
                 } else {
-                    let body = serde_json::to_string(&err.body(crate::error::current_request_id()))
-                        .map_err(|e| AppError::internal(e.to_string()))?;
-                    idempotency::complete(ctx, tenant, key, err.status().as_u16(), &body).await?;
+                    idempotency::complete(ctx, tenant, key, &idempotency::Answer::refused(&err)).await?;
                 }
                 Err(err)
             }
@@ -308,18 +313,46 @@ async fn purchase_number(
     let mut tx = ctx.store.begin_write().await?;
     if !tx.claim_inventory(item.id, item.setup_cost_cents, item.monthly_cost_cents).await? {
         tx.rollback().await?;
-        // Lost the race, or the price moved since it was read: say which.
-        return match ctx.store.inventory_by_id(tenant.livemode(), item.id).await? {
-            Some(now) if now.available => {
-                purchase.check_price(&now)?;
-                Err(AppError::PriceChanged(format!("the price of {} changed; nothing was bought", now.e164)))
-            }
-            _ => Err(number_unavailable(&item.e164)),
-        };
+        return Err(why_the_claim_failed(ctx, tenant, purchase, &item).await);
     }
+    let row = new_number_record(ctx, tenant, purchase, &item)?;
+    tx.insert_number(&row).await.map_err(|e| match e {
+        // The database's own guard: one live owner per inventory number.
+        StorageError::UniqueViolation(_) => number_unavailable(&item.e164),
+        other => other.into(),
+    })?;
+    let number = to_number(&row, &ctx.sip_domain);
+    audit::record(tx.as_mut(), tenant, number.id, audit::Action::Purchase, None, Some(&number)).await?;
+    if let Some(key) = key {
+        idempotency::complete_in(tx.as_mut(), tenant, key, &idempotency::Answer::Bought(number.clone())).await?;
+    }
+    tx.commit().await?;
+    Ok(number)
+}
 
+/// The inventory row could not be claimed: the number was sold meanwhile, or its price moved
+/// since it was read. Says which.
+async fn why_the_claim_failed(ctx: &Context, tenant: &Tenant, purchase: &Purchase, item: &InventoryRecord) -> AppError {
+    match ctx.store.inventory_by_id(tenant.livemode(), item.id).await {
+        Ok(Some(now)) if now.available => match purchase.check_price(&now) {
+            Err(refusal) => refusal,
+            Ok(()) => AppError::PriceChanged(format!("the price of {} changed; nothing was bought", now.e164)),
+        },
+        Ok(_) => number_unavailable(&item.e164),
+        Err(e) => e.into(),
+    }
+}
+
+/// The number as the buyer will own it: active, inbound on, outbound off, fresh SIP credentials,
+/// at the price it was claimed at.
+fn new_number_record(
+    ctx: &Context,
+    tenant: &Tenant,
+    purchase: &Purchase,
+    item: &InventoryRecord,
+) -> Result<NumberRecord, AppError> {
     let now = storage::now();
-    let row = NumberRecord {
+    Ok(NumberRecord {
         id: Uuid::new_v4(),
         organization_id: tenant.organization_id,
         inventory_id: item.id,
@@ -339,20 +372,7 @@ async fn purchase_number(
         created_at: now,
         updated_at: now,
         released_at: None,
-    };
-    tx.insert_number(&row).await.map_err(|e| match e {
-        // The database's own guard: one live owner per inventory number.
-        StorageError::UniqueViolation(_) => number_unavailable(&item.e164),
-        other => other.into(),
-    })?;
-    let number = to_number(&row, &ctx.sip_domain);
-    audit::record(tx.as_mut(), tenant, number.id, audit::Action::Purchase, None, Some(&number)).await?;
-    if let Some(key) = key {
-        let body = serde_json::to_string(&number).map_err(|e| AppError::internal(e.to_string()))?;
-        idempotency::complete_in(tx.as_mut(), tenant, key, 201, &body).await?;
-    }
-    tx.commit().await?;
-    Ok(number)
+    })
 }
 
 fn number_unavailable(e164: &str) -> AppError {
