@@ -6,7 +6,7 @@ use crate::pages::api_keys::ApiKeysPage;
 use crate::pages::buy::BuyPage;
 use crate::pages::endpoints::EndpointsPage;
 use crate::pages::numbers::{NumberPage, NumbersPage};
-use crate::pages::session::{get_session, SignOut, SwitchMode, SwitchOrganization};
+use crate::pages::session::{get_session, OrganizationChoice, SessionInfo, SignOut, SwitchMode, SwitchOrganization};
 use crate::pages::sign_in::SignInPage;
 use crate::pages::widgets::{provide_toasts, ErrorNotice, ToastRegion};
 use leptos::prelude::*;
@@ -110,47 +110,58 @@ fn SignedIn() -> impl IntoView {
             <Transition fallback=|| view! { <span class="muted">"…"</span> }>
                 {move || session.get().map(|s| match s {
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                    Ok(s) => {
-                        let other_mode = if s.mode == Mode::Live { Mode::Test } else { Mode::Live };
-                        let several = s.organizations.len() > 1;
-                        let current_name = s.organizations.iter().find(|o| o.id == s.organization_id).map(|o| o.name.clone()).unwrap_or_default();
-                        view! {
-                            <div class="session">
-                                {if several {
-                                    view! {
-                                        <form method="post" action=SwitchOrganization::PATH class="org-switch">
-                                            <label>"Organization"
-                                                <select name="organization_id">
-                                                    {s.organizations.iter().map(|o| view! {
-                                                        <option value=o.id.to_string() selected=o.id == s.organization_id>{o.name.clone()}</option>
-                                                    }).collect_view()}
-                                                </select>
-                                            </label>
-                                            <button type="submit" class="secondary small">"Switch"</button>
-                                        </form>
-                                    }.into_any()
-                                } else {
-                                    view! { <span class="org">{current_name}</span> }.into_any()
-                                }}
-                                <form method="post" action=SwitchMode::PATH class="mode-switch">
-                                    <input type="hidden" name="mode" value=other_mode.as_str()/>
-                                    <span class="badge" class:badge-warn=s.mode == Mode::Test>{if s.mode == Mode::Live { "Live" } else { "Test" }}</span>
-                                    <button type="submit" class="secondary small">
-                                        {if other_mode == Mode::Test { "Switch to test mode" } else { "Switch to live mode" }}
-                                    </button>
-                                </form>
-                                <span class="muted small">{s.email}</span>
-                                <form method="post" action=SignOut::PATH class="sign-out">
-                                    <button type="submit" class="secondary small">"Sign out"</button>
-                                </form>
-                            </div>
-                        }.into_any()
-                    }
+                    Ok(session) => view! { <SessionControls session/> }.into_any(),
                 })}
             </Transition>
         </header>
         <main id="main">
             <Outlet/>
         </main>
+    }
+}
+
+/// The organization (a switch when there are several), the mode switch, who is signed in, and
+/// sign-out.
+#[component]
+fn SessionControls(session: SessionInfo) -> impl IntoView {
+    let SessionInfo { email, organizations, organization_id, mode } = session;
+    let organization = if organizations.len() > 1 {
+        view! { <OrganizationSwitch organizations current=organization_id/> }.into_any()
+    } else {
+        let name = organizations.into_iter().find(|o| o.id == organization_id).map(|o| o.name).unwrap_or_default();
+        view! { <span class="org">{name}</span> }.into_any()
+    };
+    let other_mode = if mode == Mode::Live { Mode::Test } else { Mode::Live };
+    view! {
+        <div class="session">
+            {organization}
+            <form method="post" action=SwitchMode::PATH class="mode-switch">
+                <input type="hidden" name="mode" value=other_mode.as_str()/>
+                <span class="badge" class:badge-warn=mode == Mode::Test>{if mode == Mode::Live { "Live" } else { "Test" }}</span>
+                <button type="submit" class="secondary small">
+                    {if other_mode == Mode::Test { "Switch to test mode" } else { "Switch to live mode" }}
+                </button>
+            </form>
+            <span class="muted small">{email}</span>
+            <form method="post" action=SignOut::PATH class="sign-out">
+                <button type="submit" class="secondary small">"Sign out"</button>
+            </form>
+        </div>
+    }
+}
+
+#[component]
+fn OrganizationSwitch(organizations: Vec<OrganizationChoice>, current: uuid::Uuid) -> impl IntoView {
+    view! {
+        <form method="post" action=SwitchOrganization::PATH class="org-switch">
+            <label>"Organization"
+                <select name="organization_id">
+                    {organizations.into_iter().map(|o| view! {
+                        <option value=o.id.to_string() selected=o.id == current>{o.name}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <button type="submit" class="secondary small">"Switch"</button>
+        </form>
     }
 }

@@ -245,58 +245,42 @@ pub fn init_tracing() {
 pub async fn run(cli: Cli) -> Result<(), AppError> {
     let config = cli.config;
     match cli.command.unwrap_or(Command::Serve(ServeArgs::parse_from_env())) {
-        Command::Serve(args) => {
-            server::serve(ServerSettings {
-                database_url: config.database_url.clone(),
-                pool: config.pool(),
-                sip_domain: config.sip_domain.clone(),
-                auth: args.auth_settings(),
-                rate_limit_per_second: args.rate_limit_per_second,
-                rate_limit_burst: args.rate_limit_burst,
-                site_root: args.site_root,
-                site_addr: args.addr,
-                if_missing: IfMissing::Refuse,
-                public_url: args.public_url.clone(),
-                secrets: secrets()?,
-                connections: ConnectionLimits {
-                    header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
-                    body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
-                    max_connections: args.max_connections.max(1),
-                },
-                throttle: ThrottleSettings {
-                    sign_in_failures_per_account: args.sign_in_failures_per_account,
-                    sign_in_failures_per_address: args.sign_in_failures_per_address,
-                    auth_failures_per_address: args.auth_failures_per_address,
-                    client_ip_header: args.client_ip_header.clone(),
-                },
-            })
-            .await
-        }
+        Command::Serve(args) => server::serve(args.server_settings(&config)?).await,
         Command::Migrate => {
             config.context().await?;
             println!("migrations applied");
             Ok(())
         }
-        Command::SeedDemo { key_file } => {
-            let ctx = config.context().await?;
-            let summary = crate::seed::seed_demo(&ctx, key_file.as_deref()).await?;
-            println!("demo organization: {}", summary.organization_id);
-            println!("demo login: {} / {}", summary.user_email, summary.user_password);
-            println!("inventory numbers added: {}", summary.inventory_added);
-            if let Some(key) = summary.test_api_key {
-                println!("demo test-mode API key: {key}");
-            }
-            Ok(())
-        }
+        Command::SeedDemo { key_file } => seed_demo(&config, key_file.as_deref()).await,
         Command::Org(OrgCommand::Create { name }) => {
             let ctx = config.context().await?;
             println!("{}", organizations::create_organization(&ctx, &name).await?);
             Ok(())
         }
-        Command::User(UserCommand::Create { email, password, supabase_id, org }) => {
+        Command::User(command) => user(&config, command).await,
+        Command::Key(command) => key(&config, command).await,
+        Command::Inventory(InventoryCommand::Import { file, mode }) => import_inventory(&config, &file, mode).await,
+    }
+}
+
+async fn seed_demo(config: &Config, key_file: Option<&std::path::Path>) -> Result<(), AppError> {
+    let ctx = config.context().await?;
+    let summary = crate::seed::seed_demo(&ctx, key_file).await?;
+    println!("demo organization: {}", summary.organization_id);
+    println!("demo login: {} / {}", summary.user_email, summary.user_password);
+    println!("inventory numbers added: {}", summary.inventory_added);
+    if let Some(key) = summary.test_api_key {
+        println!("demo test-mode API key: {key}");
+    }
+    Ok(())
+}
+
+async fn user(config: &Config, command: UserCommand) -> Result<(), AppError> {
+    let id = match command {
+        UserCommand::Create { email, password, supabase_id, org } => {
             let org = parse_org(&org)?;
             let ctx = config.context().await?;
-            let id = match (password, supabase_id) {
+            match (password, supabase_id) {
                 (Some(password), _) => organizations::create_user(&ctx, &email, &password, org).await?,
                 (None, Some(id)) => {
                     let id = Uuid::parse_str(id.trim()).map_err(|_| {
@@ -305,54 +289,84 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
                     organizations::create_supabase_user(&ctx, id, &email, org).await?
                 }
                 (None, None) => return Err(AppError::validation("password", "give --password or --supabase-id")),
-            };
-            println!("{id}");
-            Ok(())
+            }
         }
-        Command::User(UserCommand::Add { email, org }) => {
+        UserCommand::Add { email, org } => {
             let org = parse_org(&org)?;
             let ctx = config.context().await?;
-            println!("{}", organizations::add_user_to_organization(&ctx, &email, org).await?);
-            Ok(())
+            organizations::add_user_to_organization(&ctx, &email, org).await?
         }
-        Command::Key(KeyCommand::Create { org, mode, name }) => {
+    };
+    println!("{id}");
+    Ok(())
+}
+
+async fn key(config: &Config, command: KeyCommand) -> Result<(), AppError> {
+    match command {
+        KeyCommand::Create { org, mode, name } => {
             let org = parse_org(&org)?;
             let ctx = config.context().await?;
             let key = api_keys::create(&ctx, org, mode, &name).await?;
             eprintln!("Store this key now: it is shown only once. Its id is {}.", key.id);
             println!("{}", key.key);
-            Ok(())
         }
-        Command::Key(KeyCommand::Revoke { key_id_or_prefix }) => {
+        KeyCommand::Revoke { key_id_or_prefix } => {
             let ctx = config.context().await?;
             let id = api_keys::revoke(&ctx, &key_id_or_prefix, None).await?;
             println!("revoked {id}");
-            Ok(())
-        }
-        Command::Inventory(InventoryCommand::Import { file, mode }) => {
-            let reader = std::fs::File::open(&file)
-                .map_err(|e| AppError::validation("file", format!("cannot open {}: {e}", file.display())))?;
-            let numbers = inventory::parse_csv(reader)
-                .map_err(|e| AppError::validation("file", format!("{}: {e}; nothing was imported", file.display())))?;
-            let ctx = config.context().await?;
-            let progress = indicatif::ProgressBar::with_draw_target(
-                Some(numbers.len() as u64),
-                indicatif::ProgressDrawTarget::stderr(),
-            );
-            let added = inventory::add(&ctx, mode, &numbers, |done| {
-                if done % 500 == 0 || done == numbers.len() {
-                    progress.set_position(done as u64);
-                }
-            })
-            .await?;
-            progress.finish_and_clear();
-            println!("imported {added}");
-            Ok(())
         }
     }
+    Ok(())
+}
+
+/// All or nothing: the file is read and checked whole before anything is written.
+async fn import_inventory(config: &Config, file: &std::path::Path, mode: Mode) -> Result<(), AppError> {
+    let reader = std::fs::File::open(file)
+        .map_err(|e| AppError::validation("file", format!("cannot open {}: {e}", file.display())))?;
+    let numbers = inventory::parse_csv(reader)
+        .map_err(|e| AppError::validation("file", format!("{}: {e}; nothing was imported", file.display())))?;
+    let ctx = config.context().await?;
+    let progress =
+        indicatif::ProgressBar::with_draw_target(Some(numbers.len() as u64), indicatif::ProgressDrawTarget::stderr());
+    let added = inventory::add(&ctx, mode, &numbers, |done| {
+        if done % 500 == 0 || done == numbers.len() {
+            progress.set_position(done as u64);
+        }
+    })
+    .await?;
+    progress.finish_and_clear();
+    println!("imported {added}");
+    Ok(())
 }
 
 impl ServeArgs {
+    fn server_settings(self, config: &Config) -> Result<ServerSettings, AppError> {
+        Ok(ServerSettings {
+            database_url: config.database_url.clone(),
+            pool: config.pool(),
+            sip_domain: config.sip_domain.clone(),
+            auth: self.auth_settings(),
+            rate_limit_per_second: self.rate_limit_per_second,
+            rate_limit_burst: self.rate_limit_burst,
+            site_root: self.site_root,
+            site_addr: self.addr,
+            if_missing: IfMissing::Refuse,
+            public_url: self.public_url,
+            secrets: secrets()?,
+            connections: ConnectionLimits {
+                header_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),
+                body_timeout: Duration::from_secs(self.body_timeout_secs.max(1)),
+                max_connections: self.max_connections.max(1),
+            },
+            throttle: ThrottleSettings {
+                sign_in_failures_per_account: self.sign_in_failures_per_account,
+                sign_in_failures_per_address: self.sign_in_failures_per_address,
+                auth_failures_per_address: self.auth_failures_per_address,
+                client_ip_header: self.client_ip_header,
+            },
+        })
+    }
+
     fn auth_settings(&self) -> AuthSettings {
         AuthSettings {
             supabase_url: self.supabase_url.clone(),

@@ -55,14 +55,43 @@ pub fn ApiKeysPage() -> impl IntoView {
     let create = ServerAction::<CreateApiKey>::new();
     let revoke = ServerAction::<RevokeApiKey>::new();
     let keys = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_api_keys());
+    // The key a Revoke button picked, awaiting confirmation.
     let to_revoke = RwSignal::new(None::<KeyRow>);
     let confirm_open = RwSignal::new(false);
+    let ask_to_revoke = Callback::new(move |key: KeyRow| {
+        to_revoke.set(Some(key));
+        confirm_open.set(true);
+    });
     toast_outcome(revoke, |_| Some("Key revoked".into()));
     // A new key is shown in full on the page rather than in a toast.
     toast_outcome(create, |_| None);
 
     view! {
         <h1>"API keys"</h1>
+        <NewKeyForm create/>
+        <Transition fallback=|| view! { <p class="muted">"Loading keys…"</p> }>
+            {move || keys.get().map(|result| match result {
+                Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                Ok(list) if list.is_empty() => view! { <p class="empty">"No API keys yet."</p> }.into_any(),
+                Ok(list) => view! { <KeyTable keys=list ask_to_revoke/> }.into_any(),
+            })}
+        </Transition>
+        <ConfirmDialog open=confirm_open heading_id="revoke-title"
+            title=move || to_revoke.get().map(|k| format!("Revoke {}?", k.name)).unwrap_or_default()
+            message="Requests with this key will be refused from now on. This cannot be undone."
+            confirm_label="Revoke key"
+            on_confirm=Callback::new(move |_| {
+                if let Some(k) = to_revoke.get_untracked() {
+                    revoke.dispatch(RevokeApiKey { id: k.id });
+                }
+            })/>
+    }
+}
+
+/// Name and mode of a new key; the key itself is shown once, under the form.
+#[component]
+fn NewKeyForm(create: ServerAction<CreateApiKey>) -> impl IntoView {
+    view! {
         <section class="card" aria-labelledby="new-key-title">
             <h2 id="new-key-title">"Create a key"</h2>
             <ActionForm action=create attr:class="inline-form">
@@ -82,54 +111,50 @@ pub fn ApiKeysPage() -> impl IntoView {
                 </div>
             })}
         </section>
-        <Transition fallback=|| view! { <p class="muted">"Loading keys…"</p> }>
-            {move || keys.get().map(|result| match result {
-                Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                Ok(list) if list.is_empty() => view! { <p class="empty">"No API keys yet."</p> }.into_any(),
-                Ok(list) => view! {
-                    <div class="table-wrap">
-                        <table>
-                            <caption class="visually-hidden">"API keys"</caption>
-                            <thead><tr>
-                                <th scope="col">"Name"</th><th scope="col">"Mode"</th><th scope="col">"Key"</th>
-                                <th scope="col">"Created"</th><th scope="col">"Last used"</th><th scope="col">"Status"</th>
-                            </tr></thead>
-                            <tbody>
-                                {list.into_iter().map(|k| {
-                                    let row = k.clone();
-                                    let label = format!("Revoke {}", k.name);
-                                    view! {
-                                        <tr>
-                                            <td>{k.name.clone()}</td>
-                                            <td><span class="badge" class:badge-warn=k.mode == crate::domain::Mode::Test>{k.mode.to_string()}</span></td>
-                                            <td><code>{format!("{}…", k.prefix)}</code></td>
-                                            <td>{short_time(&k.created_at)}</td>
-                                            <td>{k.last_used_at.as_deref().map(short_time).unwrap_or_else(|| "Never".into())}</td>
-                                            <td>{match k.revoked_at {
-                                                Some(_) => view! { <span class="badge badge-muted">"Revoked"</span> }.into_any(),
-                                                None => view! { <button type="button" class="danger outline small" aria-label=label on:click=move |_| {
-                                                    to_revoke.set(Some(row.clone()));
-                                                    confirm_open.set(true);
-                                                }>"Revoke"</button> }.into_any(),
-                                            }}</td>
-                                        </tr>
-                                    }
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
-                }.into_any(),
-            })}
-        </Transition>
-        <ConfirmDialog open=confirm_open heading_id="revoke-title"
-            title=move || to_revoke.get().map(|k| format!("Revoke {}?", k.name)).unwrap_or_default()
-            message="Requests with this key will be refused from now on. This cannot be undone."
-            confirm_label="Revoke key"
-            on_confirm=Callback::new(move |_| {
-                if let Some(k) = to_revoke.get_untracked() {
-                    revoke.dispatch(RevokeApiKey { id: k.id });
-                }
-            })/>
+    }
+}
+
+#[component]
+fn KeyTable(keys: Vec<KeyRow>, ask_to_revoke: Callback<KeyRow>) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table>
+                <caption class="visually-hidden">"API keys"</caption>
+                <thead><tr>
+                    <th scope="col">"Name"</th><th scope="col">"Mode"</th><th scope="col">"Key"</th>
+                    <th scope="col">"Created"</th><th scope="col">"Last used"</th><th scope="col">"Status"</th>
+                </tr></thead>
+                <tbody>
+                    {keys.into_iter().map(|key| view! { <KeyTableRow key ask_to_revoke/> }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+#[component]
+fn KeyTableRow(key: KeyRow, ask_to_revoke: Callback<KeyRow>) -> impl IntoView {
+    let label = format!("Revoke {}", key.name);
+    let status = match key.revoked_at {
+        Some(_) => view! { <span class="badge badge-muted">"Revoked"</span> }.into_any(),
+        None => {
+            let row = key.clone();
+            view! {
+                <button type="button" class="danger outline small" aria-label=label
+                    on:click=move |_| ask_to_revoke.run(row.clone())>"Revoke"</button>
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <tr>
+            <td>{key.name.clone()}</td>
+            <td><span class="badge" class:badge-warn=key.mode == crate::domain::Mode::Test>{key.mode.to_string()}</span></td>
+            <td><code>{format!("{}…", key.prefix)}</code></td>
+            <td>{short_time(&key.created_at)}</td>
+            <td>{key.last_used_at.as_deref().map(short_time).unwrap_or_else(|| "Never".into())}</td>
+            <td>{status}</td>
+        </tr>
     }
 }
 

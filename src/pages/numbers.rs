@@ -3,7 +3,7 @@
 use super::widgets::{
     toast_outcome, type_label, use_toasts, ConfirmDialog, CopyButton, ErrorNotice, StatusBadge, TypeSelect,
 };
-use crate::domain::{Endpoint, ErrorDetail, Formatted, Page, PhoneNumber, PhoneNumberDetails};
+use crate::domain::{Endpoint, ErrorDetail, Formatted, Page, PhoneNumber, PhoneNumberDetails, SipCredentials};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
@@ -222,51 +222,47 @@ fn NumberSettings(
     update: ServerAction<UpdateNumber>,
     release: ServerAction<ReleaseNumber>,
 ) -> impl IntoView {
-    let toasts = use_toasts();
-    let navigate = use_navigate();
-    let details = view.number.item;
-    let n = details.number.clone();
-    let released = n.released_at.is_some();
-    let id = n.id.to_string();
-    let national = view.number.national.clone();
-    let international = view.number.international.clone();
+    let NumberView { number: Formatted { item: details, national, international }, endpoints } = view;
+    let released = details.number.released_at.is_some();
+    view! {
+        <NumberHeading number=details.number.clone() national international=international.clone()/>
+        <SettingsForm number=details.number.clone() endpoints update/>
+        <SipRouting number=details.number.clone() credentials=details.sip_credentials/>
+        <ReleaseOrDelete id=details.number.id.to_string() international released release/>
+    }
+}
 
-    let delete = ServerAction::<DeleteNumber>::new();
-    Effect::new(move |_| match delete.value().get() {
-        Some(Ok(())) => {
-            toasts.success("Number deleted");
-            navigate("/", Default::default());
-        }
-        Some(Err(e)) => toasts.error(e.message),
-        None => {}
-    });
-
-    let confirm_release = RwSignal::new(false);
-    let confirm_delete = RwSignal::new(false);
-    let reveal = RwSignal::new(false);
-    let password = details.sip_credentials.password.clone();
-    let endpoints = view.endpoints.clone();
-    let current_endpoint = n.endpoint_id;
-    let (id_release, id_delete) = (id.clone(), id.clone());
-
+/// The number as people read it, its status, and why a released number cannot be changed.
+#[component]
+fn NumberHeading(number: PhoneNumber, national: String, international: String) -> impl IntoView {
+    let released = number.released_at.clone();
     view! {
         <div class="page-head">
             <div>
                 <h1>{national}</h1>
-                <p class="muted">{international.clone()} " · " {n.e164.clone()} " · " {n.country.clone()} " · " {type_label(n.number_type)}</p>
+                <p class="muted">{international} " · " {number.e164.clone()} " · " {number.country.clone()} " · " {type_label(number.number_type)}</p>
             </div>
-            <StatusBadge status=n.status released/>
+            <StatusBadge status=number.status released=released.is_some()/>
         </div>
-        {released.then(|| view! {
+        {released.map(|at| view! {
             <div class="notice" role="note">
-                {format!("Released on {}. A released number is kept for your records and can no longer be changed.", n.released_at.clone().unwrap_or_default())}
+                {format!("Released on {at}. A released number is kept for your records and can no longer be changed.")}
             </div>
         })}
+    }
+}
+
+/// Endpoint, calling directions and status, saved together (disabled once released).
+#[component]
+fn SettingsForm(number: PhoneNumber, endpoints: Vec<Endpoint>, update: ServerAction<UpdateNumber>) -> impl IntoView {
+    use crate::domain::NumberStatus;
+    let current_endpoint = number.endpoint_id;
+    view! {
         <section class="card" aria-labelledby="settings-title">
             <h2 id="settings-title">"Settings"</h2>
             <ActionForm action=update attr:class="settings">
-                <input type="hidden" name="id" value=id.clone()/>
-                <fieldset disabled=released>
+                <input type="hidden" name="id" value=number.id.to_string()/>
+                <fieldset disabled=number.released_at.is_some()>
                     <label>"Endpoint"
                         <select name="endpoint_id">
                             <option value="" selected=current_endpoint.is_none()>"Not attached"</option>
@@ -276,17 +272,17 @@ fn NumberSettings(
                         </select>
                     </label>
                     <label class="check">
-                        <input type="checkbox" name="allow_inbound" checked=n.allow_inbound/>
+                        <input type="checkbox" name="allow_inbound" checked=number.allow_inbound/>
                         "Allow inbound calls"
                     </label>
                     <label class="check">
-                        <input type="checkbox" name="allow_outbound" checked=n.allow_outbound/>
+                        <input type="checkbox" name="allow_outbound" checked=number.allow_outbound/>
                         "Allow outbound calls"
                     </label>
                     <label>"Status"
                         <select name="status">
-                            <option value="active" selected=n.status == crate::domain::NumberStatus::Active>"Active"</option>
-                            <option value="inactive" selected=n.status == crate::domain::NumberStatus::Inactive>"Inactive"</option>
+                            <option value="active" selected=number.status == NumberStatus::Active>"Active"</option>
+                            <option value="inactive" selected=number.status == NumberStatus::Inactive>"Inactive"</option>
                         </select>
                     </label>
                     <button type="submit" disabled=move || update.pending().get()>
@@ -295,31 +291,77 @@ fn NumberSettings(
                 </fieldset>
             </ActionForm>
         </section>
+    }
+}
+
+/// What a SIP trunk needs to route calls for the number, each with a copy button.
+#[component]
+fn SipRouting(number: PhoneNumber, credentials: SipCredentials) -> impl IntoView {
+    view! {
         <section class="card" aria-labelledby="sip-title">
             <h2 id="sip-title">"SIP routing"</h2>
             <dl class="sip">
                 <dt>"SIP URI"</dt>
-                <dd><code>{n.sip_uri.clone()}</code> <CopyButton text=n.sip_uri.clone() label="Copy SIP URI"/></dd>
+                <dd><code>{number.sip_uri.clone()}</code> <CopyButton text=number.sip_uri label="Copy SIP URI"/></dd>
                 <dt>"Username"</dt>
-                <dd><code>{details.sip_credentials.username.clone()}</code> <CopyButton text=details.sip_credentials.username.clone() label="Copy SIP username"/></dd>
+                <dd><code>{credentials.username.clone()}</code> <CopyButton text=credentials.username label="Copy SIP username"/></dd>
                 <dt>"Password"</dt>
-                {match password.clone() {
-                    Some(password) => view! {
-                        <dd>
-                            <code data-testid="sip-password">{let p = password.clone(); move || if reveal.get() { p.clone() } else { "••••••••••••".to_string() }}</code>
-                            " "
-                            <button type="button" class="secondary small" aria-pressed=move || reveal.get().to_string() on:click=move |_| reveal.update(|r| *r = !*r)>
-                                {move || if reveal.get() { "Hide" } else { "Reveal" }}
-                            </button>
-                            <CopyButton text=password label="Copy SIP password"/>
-                        </dd>
-                    }.into_any(),
-                    None => view! { <dd data-testid="sip-password">"Withheld: a released number has no usable SIP password."</dd> }.into_any(),
-                }}
+                <SipPassword password=credentials.password/>
                 <dt>"Domain"</dt>
-                <dd><code>{details.sip_credentials.domain.clone()}</code></dd>
+                <dd><code>{credentials.domain}</code></dd>
             </dl>
         </section>
+    }
+}
+
+/// The password, hidden until revealed; a released number has none to show.
+#[component]
+fn SipPassword(password: Option<String>) -> impl IntoView {
+    let Some(password) = password else {
+        return view! { <dd data-testid="sip-password">"Withheld: a released number has no usable SIP password."</dd> }
+            .into_any();
+    };
+    let reveal = RwSignal::new(false);
+    let shown = {
+        let password = password.clone();
+        move || if reveal.get() { password.clone() } else { "••••••••••••".to_string() }
+    };
+    view! {
+        <dd>
+            <code data-testid="sip-password">{shown}</code>
+            " "
+            <button type="button" class="secondary small" aria-pressed=move || reveal.get().to_string() on:click=move |_| reveal.update(|r| *r = !*r)>
+                {move || if reveal.get() { "Hide" } else { "Reveal" }}
+            </button>
+            <CopyButton text=password label="Copy SIP password"/>
+        </dd>
+    }
+    .into_any()
+}
+
+/// Release (the record stays) or delete (it goes), each behind a confirmation.
+#[component]
+fn ReleaseOrDelete(
+    id: String,
+    international: String,
+    released: bool,
+    release: ServerAction<ReleaseNumber>,
+) -> impl IntoView {
+    let toasts = use_toasts();
+    let navigate = use_navigate();
+    let delete = ServerAction::<DeleteNumber>::new();
+    Effect::new(move |_| match delete.value().get() {
+        Some(Ok(())) => {
+            toasts.success("Number deleted");
+            navigate("/", Default::default());
+        }
+        Some(Err(e)) => toasts.error(e.message),
+        None => {}
+    });
+    let confirm_release = RwSignal::new(false);
+    let confirm_delete = RwSignal::new(false);
+    let id_release = id.clone();
+    view! {
         <section class="card danger" aria-labelledby="danger-title">
             <h2 id="danger-title">"Release or delete"</h2>
             <p class="muted">"Release keeps the record (inactive, marked released); Delete removes it. Either way the number goes back to the inventory."</p>
@@ -334,6 +376,6 @@ fn NumberSettings(
         <ConfirmDialog open=confirm_delete heading_id="delete-title" title=format!("Delete {international}?")
             message="The number's record is removed from your account for good (the audit log keeps its history). If it is still yours, it goes back to the inventory."
             confirm_label="Delete number"
-            on_confirm=Callback::new(move |_| { delete.dispatch(DeleteNumber { id: id_delete.clone() }); })/>
+            on_confirm=Callback::new(move |_| { delete.dispatch(DeleteNumber { id: id.clone() }); })/>
     }
 }
