@@ -52,8 +52,8 @@ bench:
 	DB=$(DB) bench/run.sh
 
 ## build: the release server and the optimized dashboard bundle
-build: tools
-	cargo leptos build --release --split --precompress
+build:
+	scripts/build.sh
 
 tools:
 	scripts/install-tools.sh build

@@ -4,15 +4,14 @@
 #   scripts/install-tools.sh build   wasm target, cargo-leptos, wasm-bindgen, wasm-opt
 #   scripts/install-tools.sh e2e     the above, plus Chromium and the Playwright packages
 #   scripts/install-tools.sh postgres  PostgreSQL server binaries
+# scripts/build.sh sources it, to build the missing tools and the app at the same time.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 TOOLS="$ROOT/.tools"
 export PATH="$TOOLS/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 CARGO_LEPTOS_VERSION=0.3.11
 BINARYEN_NPM_VERSION=132
-
-say() { printf '==> %s\n' "$*" >&2; }
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -24,31 +23,54 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
-install_build_tools() {
+# The helper tools are built in a cheap profile (no optimization, no debug info): their own speed
+# hardly matters, except in the few small crates that do the heavy lifting on the bundle
+# (splitting, binding, compressing), which are optimized. Measured for issue 12: README "First run".
+TOOL_PROFILE=(
+  --profile kros-tool
+  --config 'profile.kros-tool.inherits="dev"'
+  --config 'profile.kros-tool.debug=false'
+  --config 'profile.kros-tool.incremental=false'
+)
+for hot in walrus wasm_split_cli_support wasmparser wasm-bindgen-cli-support brotli miniz_oxide; do
+  TOOL_PROFILE+=(--config "profile.kros-tool.package.$hot.opt-level=3")
+done
+source scripts/progress.sh
+
+# Starts building the missing build tools (wait_all waits for them).
+start_build_tools() {
   if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
     say "adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown
   fi
 
+  # The missing tools are built side by side, so that neither core idles while one of them links.
   if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
-    say "installing cargo-leptos $CARGO_LEPTOS_VERSION (no_downloads; takes ~15 min once)"
-    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --features no_downloads --locked --ignore-rust-version
+    start_job cargo-leptos cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" \
+      --features no_downloads --locked --ignore-rust-version "${TOOL_PROFILE[@]}"
   fi
 
   # wasm-bindgen-cli must equal the wasm-bindgen of Cargo.lock exactly.
   local wb
   wb=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
   if ! wasm-bindgen --version 2>/dev/null | grep -q " $wb\$"; then
-    say "installing wasm-bindgen-cli $wb"
     # Without --locked: one locked dependency of the CLI is missing from the registry.
-    cargo install wasm-bindgen-cli --version "$wb" --force
+    start_job wasm-bindgen cargo install wasm-bindgen-cli --version "$wb" --force "${TOOL_PROFILE[@]}"
   fi
 
   # wasm-opt >= 116 from npm (Debian's binaryen 108 silently breaks hydration).
   if ! "$TOOLS/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "version $BINARYEN_NPM_VERSION"; then
-    say "installing wasm-opt (binaryen $BINARYEN_NPM_VERSION) from npm into .tools/"
     mkdir -p "$TOOLS"
-    npm install --silent --no-audit --no-fund --prefix "$TOOLS" "binaryen@$BINARYEN_NPM_VERSION" >/dev/null
+    start_job wasm-opt npm install --no-audit --no-fund --prefix "$TOOLS" "binaryen@$BINARYEN_NPM_VERSION"
+  fi
+
+}
+
+install_build_tools() {
+  start_build_tools
+  if [ ${#JOBS[@]} -gt 0 ]; then
+    say "building the missing tools once: ${!JOBS[*]} (logs in .tools/logs)"
+    wait_all
   fi
 }
 
@@ -72,6 +94,8 @@ install_postgres() {
     apt_install postgresql
   fi
 }
+
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
 
 case "${1:-build}" in
   build) install_build_tools ;;
