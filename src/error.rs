@@ -162,15 +162,17 @@ impl AppError {
         }
     }
 
-    pub fn body(&self, request_id: Option<String>) -> ErrorBody {
-        ErrorBody {
-            error: ErrorDetail {
-                code: self.code().to_string(),
-                message: self.public_message(),
-                field: self.field().map(str::to_string),
-            },
-            request_id,
+    /// The `{code, message, field}` every door shows (and an Idempotency-Key answer stores).
+    pub fn detail(&self) -> ErrorDetail {
+        ErrorDetail {
+            code: self.code().to_string(),
+            message: self.public_message(),
+            field: self.field().map(str::to_string),
         }
+    }
+
+    pub fn body(&self, request_id: Option<String>) -> ErrorBody {
+        ErrorBody { error: self.detail(), request_id }
     }
 }
 
@@ -235,11 +237,7 @@ impl From<AppError> for ErrorDetail {
                 response.insert_header(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
             }
         }
-        ErrorDetail {
-            code: err.code().to_string(),
-            message: err.public_message(),
-            field: err.field().map(str::to_string),
-        }
+        err.detail()
     }
 }
 
@@ -303,7 +301,7 @@ mod tests {
             AppError::IdempotencyKeyReused,
         ];
         for err in refusals {
-            let again = AppError::refusal(err.body(None).error);
+            let again = AppError::refusal(err.detail());
             assert_eq!(again.body(None), err.body(None));
             assert_eq!(again.status(), err.status());
         }

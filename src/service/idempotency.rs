@@ -3,11 +3,11 @@
 //! A key is scoped to (organization, mode) and kept 24 hours. The first request inserts the
 //! key row (`ON CONFLICT DO NOTHING` decides, in the database, who is first); its answer (an
 //! [`Answer`]: the number bought, or the refusal) is stored in the same transaction as the
-//! purchase, so a sale and its recorded response exist
-//! together or not at all. A row without a response means the first request is still running:
-//! a retry then gets 409 `conflict`. If that first request died, its transaction rolled back,
-//! and after [`AGES`]`.stale` another request may take the key over. Ages are judged by the
-//! database's clock, the one clock every process shares.
+//! purchase, so a sale and its recorded answer exist together or not at all. A row without an
+//! answer means the first request is still running: a retry then gets 409 `conflict`. If that
+//! first request died, its transaction rolled back, and after [`AGES`]`.stale` another request
+//! may take the key over. Ages are judged by the database's clock, the one clock every process
+//! shares.
 
 use super::{Context, Tenant};
 use crate::domain::{ErrorBody, ErrorDetail, PhoneNumber};
@@ -60,11 +60,7 @@ pub enum Answer {
 
 impl Answer {
     pub fn refused(err: &AppError) -> Self {
-        Answer::Refused(ErrorDetail {
-            code: err.code().to_string(),
-            message: err.public_message(),
-            field: err.field().map(str::to_string),
-        })
+        Answer::Refused(err.detail())
     }
 
     /// The outcome again: the number, or the same refusal (same code, status and message).
@@ -104,6 +100,7 @@ pub enum Begin {
     /// The key was used before with the same request: answer this.
     Replay(Answer),
 }
+
 pub async fn begin(ctx: &Context, tenant: &Tenant, claim: &Claim) -> Result<Begin, AppError> {
     let scope = tenant.scope();
     // Two rounds at most: the second follows the removal of an expired row.
