@@ -4,13 +4,11 @@
 # .tools/logs. README "First run" has what a first run costs, and why.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/install-tools.sh
+export PATH="$PWD/.tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+source scripts/progress.sh
 
-start_build_tools
-if [ ${#JOBS[@]} -gt 0 ]; then
-  say "step 1 of 2: building the missing tools once, side by side: ${!JOBS[*]} (~13 min on 2 cores)"
-  wait_all
-fi
+say "step 1 of 2: the build tools (built once, ~13 min on 2 cores; nothing to do once they are here)"
+scripts/install-tools.sh build
 
 say "step 2 of 2: the release server and the dashboard bundle (cargo leptos build; ~16 min the first time)"
 start_job build cargo leptos build --release --split --precompress

@@ -4,9 +4,8 @@
 #   scripts/install-tools.sh build   wasm target, cargo-leptos, wasm-bindgen, wasm-opt
 #   scripts/install-tools.sh e2e     the above, plus Chromium and the Playwright packages
 #   scripts/install-tools.sh postgres  PostgreSQL server binaries
-# scripts/build.sh sources it, to build the missing tools and the app at the same time.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "$0")/.."
 ROOT=$PWD
 TOOLS="$ROOT/.tools"
 export PATH="$TOOLS/node_modules/.bin:$HOME/.cargo/bin:$PATH"
@@ -37,14 +36,13 @@ for hot in walrus wasm_split_cli_support wasmparser wasm-bindgen-cli-support bro
 done
 source scripts/progress.sh
 
-# Starts building the missing build tools (wait_all waits for them).
-start_build_tools() {
+# The missing build tools, built side by side.
+install_build_tools() {
   if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
     say "adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown
   fi
 
-  # The missing tools are built side by side, so that neither core idles while one of them links.
   if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
     start_job cargo-leptos cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" \
       --features no_downloads --locked --ignore-rust-version "${TOOL_PROFILE[@]}"
@@ -64,10 +62,6 @@ start_build_tools() {
     start_job wasm-opt npm install --no-audit --no-fund --prefix "$TOOLS" "binaryen@$BINARYEN_NPM_VERSION"
   fi
 
-}
-
-install_build_tools() {
-  start_build_tools
   if [ ${#JOBS[@]} -gt 0 ]; then
     say "building the missing tools once: ${!JOBS[*]} (logs in .tools/logs)"
     wait_all
@@ -94,8 +88,6 @@ install_postgres() {
     apt_install postgresql
   fi
 }
-
-[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
 
 case "${1:-build}" in
   build) install_build_tools ;;
