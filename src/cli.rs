@@ -8,6 +8,7 @@ use crate::server::connections::ConnectionLimits;
 use crate::server::{self, ServerSettings, ThrottleSettings};
 use crate::service::auth::AuthSettings;
 use crate::service::secrets::{from_env_or_file, SecretSettings};
+use crate::service::webhooks::WebhookSettings;
 use crate::service::{api_keys, inventory, organizations, Context};
 use crate::storage::{IfMissing, PoolSettings};
 use clap::{Args, Parser, Subcommand};
@@ -54,7 +55,9 @@ impl Config {
 
     /// The operator commands' context: they may create the database (`migrate` is how to).
     async fn context(&self) -> Result<Context, AppError> {
-        server::context(&self.database_url, &self.pool(), &self.sip_domain, IfMissing::Create, &secrets()?).await
+        let webhooks = Default::default();
+        server::context(&self.database_url, &self.pool(), &self.sip_domain, IfMissing::Create, &secrets()?, &webhooks)
+            .await
     }
 }
 
@@ -157,6 +160,19 @@ pub struct ServeArgs {
     /// Burst allowance per credential.
     #[arg(long, env = "KROS_RATE_LIMIT_BURST", default_value_t = 100)]
     pub rate_limit_burst: u32,
+    /// Allow webhook endpoints on http and on loopback, private or link-local addresses
+    /// (development and tests only: it lets API users reach this server's network).
+    #[arg(long, env = "KROS_WEBHOOK_ALLOW_PRIVATE_URLS", default_value_t = false)]
+    pub webhook_allow_private_urls: bool,
+    /// How long a webhook receiver has to answer, in seconds.
+    #[arg(long, env = "KROS_WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
+    pub webhook_timeout_secs: u64,
+    /// The waits before each retry of a failed delivery, comma-separated (`5s,5m,30m,2h,5h,10h,10h`).
+    #[arg(long, env = "KROS_WEBHOOK_RETRY_SCHEDULE", default_value = "5s,5m,30m,2h,5h,10h,10h")]
+    pub webhook_retry_schedule: String,
+    /// An endpoint whose every attempt failed for this long is disabled (`5d`, `12h`).
+    #[arg(long, env = "KROS_WEBHOOK_DISABLE_AFTER", default_value = "5d")]
+    pub webhook_disable_after: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -341,6 +357,7 @@ async fn import_inventory(config: &Config, file: &std::path::Path, mode: Mode) -
 
 impl ServeArgs {
     fn server_settings(self, config: &Config) -> Result<ServerSettings, AppError> {
+        let webhooks = self.webhook_settings()?;
         Ok(ServerSettings {
             database_url: config.database_url.clone(),
             pool: config.pool(),
@@ -364,6 +381,27 @@ impl ServeArgs {
                 auth_failures_per_address: self.auth_failures_per_address,
                 client_ip_header: self.client_ip_header,
             },
+            webhooks,
+        })
+    }
+
+    fn webhook_settings(&self) -> Result<WebhookSettings, AppError> {
+        let duration = |var: &str, raw: &str| {
+            humantime::parse_duration(raw.trim())
+                .map_err(|e| AppError::config(format!("{var}: {raw:?} is not a duration like 30s, 5m or 2h ({e})")))
+        };
+        let retry_schedule = self
+            .webhook_retry_schedule
+            .split(',')
+            .filter(|part| !part.trim().is_empty())
+            .map(|part| duration("KROS_WEBHOOK_RETRY_SCHEDULE", part))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(WebhookSettings {
+            allow_private_urls: self.webhook_allow_private_urls,
+            timeout: Duration::from_secs(self.webhook_timeout_secs.max(1)),
+            retry_schedule,
+            disable_after: duration("KROS_WEBHOOK_DISABLE_AFTER", &self.webhook_disable_after)?,
+            ..WebhookSettings::default()
         })
     }
 

@@ -68,6 +68,26 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// A JSON body that may be left out: no body, only whitespace, or `null` is `T::default()`.
+pub struct OptionalApiJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let (parts, body) = req.into_parts();
+        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|_| AppError::PayloadTooLarge)?;
+        if bytes.trim_ascii().is_empty() || bytes.trim_ascii() == b"null" {
+            return Ok(OptionalApiJson(T::default()));
+        }
+        let ApiJson(value) =
+            ApiJson::from_request(Request::from_parts(parts, axum::body::Body::from(bytes)), state).await?;
+        Ok(OptionalApiJson(value))
+    }
+}
+
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     let syntax = |inner: serde_json::Error| AppError::Validation {
         message: format!("the request body is not valid JSON: {inner}"),

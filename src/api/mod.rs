@@ -1,9 +1,11 @@
 //! The REST door: `/v1/...` for API-key clients, plus `/healthz` and `/readyz`.
 
 mod endpoints;
+mod events;
 pub mod extract;
 pub mod openapi;
 mod phone_numbers;
+mod webhooks;
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -23,6 +25,13 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .routes(routes!(phone_numbers::list, phone_numbers::purchase))
         .routes(routes!(phone_numbers::get, phone_numbers::update, phone_numbers::delete))
         .routes(routes!(endpoints::list, endpoints::create))
+        .routes(routes!(events::list))
+        .routes(routes!(events::get))
+        .routes(routes!(events::redeliver))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::deliveries))
 }
 
 /// The `/v1` routes and the document that describes them. Unknown paths and wrong methods

@@ -113,24 +113,42 @@ impl ToSchema for NumberListPage {
     }
 }
 
-/// `GET /v1/endpoints`' page, with its items as references to `Endpoint` (utoipa would inline
-/// them at the route).
-pub struct EndpointPage;
+/// Declares a list route's page of `$item`, named `Page_<item>`, with its items as references
+/// to `$item` (utoipa would inline them at the route).
+macro_rules! page_of {
+    ($page:ident, $item:ty) => {
+        pub struct $page;
 
-impl PartialSchema for EndpointPage {
-    fn schema() -> RefOr<Schema> {
-        <Page<Endpoint>>::schema()
-    }
+        impl PartialSchema for $page {
+            fn schema() -> RefOr<Schema> {
+                <Page<$item>>::schema()
+            }
+        }
+
+        impl ToSchema for $page {
+            fn name() -> std::borrow::Cow<'static, str> {
+                format!("Page_{}", <$item as ToSchema>::name()).into()
+            }
+            fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+                schemas.push((<$item as ToSchema>::name().into(), <$item as PartialSchema>::schema()));
+                <$item as ToSchema>::schemas(schemas);
+            }
+        }
+    };
 }
 
-impl ToSchema for EndpointPage {
-    fn name() -> std::borrow::Cow<'static, str> {
-        "Page_Endpoint".into()
-    }
-    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
-        schemas.push((Endpoint::name().into(), Endpoint::schema()));
-        <Endpoint as ToSchema>::schemas(schemas);
-    }
+page_of!(EndpointPage, Endpoint);
+page_of!(EventPage, Event);
+page_of!(WebhookEndpointPage, WebhookEndpoint);
+page_of!(DeliveryAttemptPage, DeliveryAttempt);
+
+/// The refusal of routes about one webhook endpoint.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum WebhookEndpointNotFound {
+    /// `not_found`: no such webhook endpoint in this organization and mode.
+    #[response(status = 404)]
+    NotFound(ErrorBody),
 }
 
 #[derive(OpenApi)]
@@ -149,6 +167,11 @@ impl ToSchema for EndpointPage {
     tags(
         (name = "Phone numbers", description = "Search the inventory, buy, configure and release numbers"),
         (name = "Endpoints", description = "Where numbers route their calls"),
+        (name = "Events", description = "What happened to the organization's numbers: purchases, changes, \
+            releases and deletes, each written with the change itself"),
+        (name = "Webhooks", description = "Events sent as they happen, signed as Standard Webhooks \
+            (`webhook-id`, `webhook-timestamp`, `webhook-signature`: verify with the `standardwebhooks` \
+            libraries), retried for about a day, at least once: de-duplicate by `webhook-id`"),
     ),
 )]
 pub struct ApiDoc;

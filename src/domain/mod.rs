@@ -8,6 +8,8 @@ mod objects;
 #[cfg(feature = "ssr")]
 pub mod parse;
 mod requests;
+mod webhooks;
 
 pub use objects::*;
 pub use requests::*;
+pub use webhooks::*;

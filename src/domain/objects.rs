@@ -86,6 +86,17 @@ wire_enum!(
     DeleteAction { Release = "release" }
 );
 
+wire_enum!(
+    /// What happened to a number (the `type` of an event).
+    #[cfg_attr(feature = "ssr", derive(sqlx::Type), sqlx(type_name = "text"))]
+    EventType {
+        PhoneNumberPurchased = "phone_number.purchased",
+        PhoneNumberUpdated = "phone_number.updated",
+        PhoneNumberReleased = "phone_number.released",
+        PhoneNumberDeleted = "phone_number.deleted",
+    }
+);
+
 impl Mode {
     pub fn is_live(self) -> bool {
         self == Mode::Live

@@ -134,6 +134,80 @@ pub struct DeleteQuery {
     pub action: Option<String>,
 }
 
+/// `POST /v1/webhook-endpoints`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[cfg_attr(feature = "ssr", schema(example = json!({"url": "https://example.com/kros/webhooks", "events": ["phone_number.purchased"]})))]
+#[serde(deny_unknown_fields)]
+pub struct CreateWebhookEndpointBody {
+    /// An `https` URL of at most 2048 characters, without credentials, whose host resolves to
+    /// public addresses only (unless the operator allows http and private addresses).
+    #[cfg_attr(feature = "ssr", schema(min_length = 1, max_length = 2048, pattern = "^https?://"))]
+    pub url: String,
+    /// The event types to send (`*` for all; a name given twice counts once); default all.
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(schema_with = super::webhooks::event_selection_or_null))]
+    pub events: Option<Vec<String>>,
+    /// Up to 200 characters (default empty).
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(max_length = 200, nullable))]
+    pub description: Option<String>,
+}
+
+/// `PATCH /v1/webhook-endpoints/{id}`: every field optional. Enabling an endpoint sends it
+/// the deliveries that waited while it was disabled.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[cfg_attr(feature = "ssr", schema(example = json!({"enabled": false})))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateWebhookEndpointBody {
+    #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>, nullable = false, min_length = 1, max_length = 2048, pattern = "^https?://"))]
+    pub url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "ssr", schema(schema_with = super::webhooks::event_selection))]
+    pub events: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<bool>, nullable = false))]
+    pub enabled: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>, nullable = false, max_length = 200))]
+    pub description: Option<Option<String>>,
+}
+
+/// `POST /v1/events/{id}/redeliver`; the body is optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RedeliverBody {
+    /// One endpoint of this organization and mode to send it to (whatever its event types);
+    /// absent: every enabled endpoint subscribed to the event's type.
+    #[serde(rename = "webhookEndpointId", alias = "webhook_endpoint_id", default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<uuid::Uuid>, nullable))]
+    pub webhook_endpoint_id: Option<String>,
+}
+
+/// The query of `GET /v1/events`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(IntoParams))]
+#[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// Only events of this type.
+    #[serde(rename = "type")]
+    #[cfg_attr(feature = "ssr", param(value_type = Option<super::EventType>, nullable = false))]
+    pub event_type: Option<String>,
+    /// Only events of this number.
+    #[cfg_attr(feature = "ssr", param(value_type = Option<uuid::Uuid>, nullable = false))]
+    pub phone_number_id: Option<String>,
+    /// Default 20.
+    #[cfg_attr(feature = "ssr", param(value_type = Option<i64>, nullable = false, minimum = 1, maximum = 100))]
+    pub limit: Option<String>,
+    /// Default 0.
+    #[cfg_attr(feature = "ssr", param(value_type = Option<i64>, nullable = false, minimum = 0))]
+    pub offset: Option<String>,
+}
+
 /// A whole number of cents, also when written `860.0`: JSON has one number type, and JSON
 /// Schema counts `860.0` as an integer. `null` is the same as absent.
 fn whole_cents<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {

@@ -12,6 +12,7 @@ use crate::rate_limit::{FailureThrottle, RateLimit};
 use crate::security::{self, PublicOrigin};
 use crate::service::auth::{Auth, AuthSettings};
 use crate::service::secrets::{SecretSettings, SipCipher};
+use crate::service::webhooks::{self, WebhookSettings};
 use crate::service::{settings, Context};
 pub use crate::state::AppState;
 use crate::state::{Shared, SignInThrottle};
@@ -51,6 +52,7 @@ pub struct ServerSettings {
     /// `KROS_PUBLIC_URL`: where browsers reach the dashboard (the origin its forms must come
     /// from; https makes the cookies `Secure`).
     pub public_url: Option<String>,
+    pub webhooks: WebhookSettings,
 }
 
 /// How many failed authentications are allowed before a key is refused for a while (0 disables
@@ -77,6 +79,7 @@ pub async fn context(
     sip_domain: &str,
     if_missing: IfMissing,
     secrets: &SecretSettings,
+    webhooks: &WebhookSettings,
 ) -> Result<Context, AppError> {
     let store = storage::open(database_url, pool, if_missing)
         .await
@@ -104,6 +107,7 @@ pub async fn context(
         legacy_api_key_pepper,
         session_secret,
         sip_cipher: std::sync::Arc::new(sip_cipher),
+        webhooks: std::sync::Arc::new(webhooks.clone()),
     };
     crate::service::phone_numbers::seal_stored_sip_passwords(&ctx).await;
     Ok(ctx)
@@ -123,9 +127,15 @@ fn warn_about_stored_secrets(secrets: &SecretSettings) {
 
 pub async fn state(settings: &ServerSettings) -> Result<AppState, AppError> {
     warn_about_stored_secrets(&settings.secrets);
-    let ctx =
-        context(&settings.database_url, &settings.pool, &settings.sip_domain, settings.if_missing, &settings.secrets)
-            .await?;
+    let ctx = context(
+        &settings.database_url,
+        &settings.pool,
+        &settings.sip_domain,
+        settings.if_missing,
+        &settings.secrets,
+        &settings.webhooks,
+    )
+    .await?;
     let auth = Auth::new(&ctx, &settings.auth);
     let public_origin = PublicOrigin::parse(settings.public_url.as_deref())?;
     let throttle = &settings.throttle;
@@ -256,6 +266,8 @@ async fn scope_request_id(request: Request, next: Next) -> Response {
 /// Serves until SIGTERM or ctrl-c, then lets in-flight requests finish.
 pub async fn serve(settings: ServerSettings) -> Result<(), AppError> {
     let state = state(&settings).await?;
+    // Delivers the outbox's webhooks, beside the requests.
+    webhooks::delivery::spawn(state.ctx.clone())?;
     let counters = state.clone();
     tokio::spawn(async move {
         loop {

@@ -1,5 +1,6 @@
 //! The append-only audit log of every purchase, change, release and delete. It has no foreign
-//! keys, so it outlives the records it describes.
+//! keys, so it outlives the records it describes. Each entry is also an event (`events`), and
+//! its webhook deliveries are written with it.
 
 use super::{Context, Tenant};
 use crate::domain::PhoneNumber;
@@ -10,7 +11,8 @@ use uuid::Uuid;
 
 pub use crate::storage::AuditAction as Action;
 
-/// Writes one entry in the caller's transaction, so it exists exactly when the change does.
+/// Writes one entry in the caller's transaction, so it exists exactly when the change does, and
+/// the outbox's deliveries of it to the tenant's subscribed webhook endpoints.
 pub async fn record(
     tx: &mut dyn WriteTx,
     tenant: &Tenant,
@@ -33,7 +35,10 @@ pub async fn record(
         after_state: state(after)?,
         created_at: storage::now(),
     };
-    Ok(tx.append_audit(&entry).await?)
+    tx.append_audit(&entry).await?;
+    let event_type = super::events::event_type(action);
+    tx.enqueue_deliveries(tenant.scope(), entry.id, event_type.as_str()).await?;
+    Ok(())
 }
 
 /// The history of one number, oldest first (for operators and tests).

@@ -8,12 +8,14 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod endpoints;
+pub mod events;
 pub mod idempotency;
 pub mod inventory;
 pub mod organizations;
 pub mod phone_numbers;
 pub mod secrets;
 pub mod settings;
+pub mod webhooks;
 
 use crate::domain::Mode;
 use crate::storage::{Scope, Storage};
@@ -34,8 +36,10 @@ pub struct Context {
     pub legacy_api_key_pepper: Option<String>,
     /// Signs the built-in sessions, unless `KROS_SESSION_SECRET` is set (see `auth::Auth`).
     pub session_secret: String,
-    /// Seals SIP passwords at rest.
+    /// Seals SIP passwords and webhook signing secrets at rest.
     pub sip_cipher: Arc<secrets::SipCipher>,
+    /// How webhook endpoints are checked and deliveries made.
+    pub webhooks: Arc<webhooks::WebhookSettings>,
 }
 
 /// Who is acting, for which organization, in which mode: the result of authentication.

@@ -17,8 +17,10 @@ mod held;
 pub mod postgres;
 pub mod records;
 pub mod sqlite;
+pub mod webhooks;
 
 pub use records::*;
+pub use webhooks::*;
 
 use crate::domain::{NumberStatus, NumberType};
 use async_trait::async_trait;
@@ -138,9 +140,10 @@ pub struct KeyAges {
     pub stale: Duration,
 }
 
-/// Everything the service layer asks of a database, outside write transactions.
+/// Everything the service layer asks of a database, outside write transactions (events and
+/// webhooks in [`WebhookStorage`]).
 #[async_trait]
-pub trait Storage: Send + Sync {
+pub trait Storage: WebhookStorage + Send + Sync {
     /// Readiness: can the database take a write right now? (A tiny write, really done.)
     async fn probe_write(&self) -> Result<()>;
     /// Closes every connection; later calls answer `Unavailable`.
@@ -249,6 +252,9 @@ pub trait WriteTx: Send {
     async fn update_number(&mut self, number: &NumberRecord) -> Result<()>;
     async fn delete_number(&mut self, id: Uuid) -> Result<()>;
     async fn append_audit(&mut self, entry: &AuditRecord) -> Result<()>;
+    /// The outbox: a pending delivery of the event, due now, for each enabled endpoint of the
+    /// scope subscribed to `event_type`. Returns how many.
+    async fn enqueue_deliveries(&mut self, scope: Scope, event_id: Uuid, event_type: &str) -> Result<u64>;
     async fn complete_idempotency_key(&mut self, scope: Scope, key: &str, status: u16, body: &str) -> Result<()>;
     async fn commit(self: Box<Self>) -> Result<()>;
     async fn rollback(self: Box<Self>) -> Result<()>;

@@ -9,6 +9,8 @@ use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgQueryResult
 use sqlx::{ConnectOptions, PgConnection, PgPool, Postgres};
 use std::str::FromStr;
 
+mod webhooks;
+
 static MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
 const INSERT_SESSION: &str =
@@ -758,6 +760,21 @@ impl WriteTx for PgWriteTx {
         .await;
         self.held.check(appended)?;
         Ok(())
+    }
+
+    async fn enqueue_deliveries(&mut self, scope: Scope, event_id: Uuid, event_type: &str) -> Result<u64> {
+        let enqueued = sqlx::query(&format!(
+            "INSERT INTO webhook_deliveries (event_id, endpoint_id, state, attempts, next_attempt_at, created_at) \
+             SELECT $4, id, 'pending', 0, now(), now() FROM webhook_endpoints WHERE {}",
+            webhooks::SUBSCRIBED
+        ))
+        .bind(scope.organization_id)
+        .bind(scope.livemode)
+        .bind(event_type)
+        .bind(event_id)
+        .execute(self.held.conn())
+        .await;
+        Ok(self.held.check(enqueued)?.rows_affected())
     }
 
     async fn complete_idempotency_key(&mut self, scope: Scope, key: &str, status: u16, body: &str) -> Result<()> {

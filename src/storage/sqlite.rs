@@ -24,6 +24,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::{Mutex, OwnedRwLockReadGuard, RwLock};
 
+mod webhooks;
+
 static MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 
 const INSERT_SESSION: &str =
@@ -927,6 +929,22 @@ impl WriteTx for SqliteWriteTx {
         .await;
         self.writer.check(appended)?;
         Ok(())
+    }
+
+    async fn enqueue_deliveries(&mut self, scope: Scope, event_id: Uuid, event_type: &str) -> Result<u64> {
+        let enqueued = sqlx::query(&format!(
+            "INSERT INTO webhook_deliveries (event_id, endpoint_id, state, attempts, next_attempt_at, created_at) \
+             SELECT ?4, id, 'pending', 0, ?5, ?5 FROM webhook_endpoints WHERE {}",
+            webhooks::SUBSCRIBED
+        ))
+        .bind(scope.organization_id)
+        .bind(scope.livemode)
+        .bind(event_type)
+        .bind(event_id)
+        .bind(now())
+        .execute(self.writer.conn())
+        .await;
+        Ok(self.writer.check(enqueued)?.rows_affected())
     }
 
     async fn complete_idempotency_key(&mut self, scope: Scope, key: &str, status: u16, body: &str) -> Result<()> {

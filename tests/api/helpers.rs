@@ -16,6 +16,7 @@ use kros_numbers::pages::session::SignIn;
 use kros_numbers::server::{self, ServerSettings, ThrottleSettings};
 use kros_numbers::service::auth::AuthSettings;
 use kros_numbers::service::inventory::{self, NewInventoryNumber};
+use kros_numbers::service::webhooks::WebhookSettings;
 use kros_numbers::service::{api_keys, organizations, Context};
 use kros_numbers::storage::{IfMissing, PoolSettings};
 use leptos::server_fn::ServerFn;
@@ -65,6 +66,20 @@ pub struct Options {
     pub throttle: ThrottleSettings,
     /// The secrets kept out of the database; none by default (the database's fallbacks).
     pub secrets: kros_numbers::service::secrets::SecretSettings,
+    /// Webhooks: by default private URLs allowed (the receivers are on loopback), short
+    /// retries, a quick poll.
+    pub webhooks: WebhookSettings,
+}
+
+/// Webhook settings for tests: receivers on loopback, retries a fraction of a second apart.
+pub fn test_webhook_settings() -> WebhookSettings {
+    WebhookSettings {
+        allow_private_urls: true,
+        timeout: std::time::Duration::from_secs(3),
+        retry_schedule: vec![std::time::Duration::from_millis(300); 2],
+        poll_interval: std::time::Duration::from_millis(100),
+        ..WebhookSettings::default()
+    }
 }
 
 impl Default for Options {
@@ -77,6 +92,7 @@ impl Default for Options {
             public_url: None,
             throttle: ThrottleSettings::default(),
             secrets: Default::default(),
+            webhooks: test_webhook_settings(),
         }
     }
 }
@@ -119,11 +135,14 @@ impl TestApp {
             throttle: options.throttle.clone(),
             connections: Default::default(),
             secrets: options.secrets.clone(),
+            webhooks: options.webhooks.clone(),
         };
         let mut instances = Vec::new();
         for _ in 0..count {
             let state = server::state(&settings).await.expect("app state");
             let ctx = state.ctx.clone();
+            // Each instance delivers webhooks, as each `serve` process does.
+            kros_numbers::service::webhooks::delivery::spawn(ctx.clone()).expect("webhook worker");
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
             let address = format!("http://{}", listener.local_addr().unwrap());
             // The accept loop `serve` runs (timeouts, limits, the client's address).

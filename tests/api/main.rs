@@ -6,6 +6,8 @@ mod helpers;
 mod pg;
 #[path = "../support/supabase_jwks.rs"]
 mod supabase_jwks;
+#[path = "../support/webhook_receiver.rs"]
+mod webhook_receiver;
 
 mod auth;
 mod endpoints;
@@ -18,3 +20,4 @@ mod purchase;
 mod sessions;
 mod supabase_tokens;
 mod tenancy;
+mod webhooks;

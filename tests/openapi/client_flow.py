@@ -5,17 +5,28 @@ this against the same server: search, buy, get, update, release, delete, the end
 error shape of a 409 and a 400. Any drift between the document and the wire (an enum spelled
 otherwise, a field missing, a response of another shape) makes a call here fail to parse.
 
+Webhooks too: a receiver on loopback subscribes first, then every event of the flow must reach it
+and verify with the Python `standardwebhooks` library (the specification's own, independent of
+the server's Rust one), and the events and attempts read back through the generated client.
+
 Usage: client_flow.py BASE_URL API_KEY CLIENT_DIR
 """
 
+import http.server
 import sys
+import threading
+import time
 import uuid
+
+from standardwebhooks.webhooks import Webhook
 
 base_url, api_key, client_dir = sys.argv[1:4]
 sys.path.insert(0, client_dir)
 
 from kros_client import AuthenticatedClient  # noqa: E402
 from kros_client.api.endpoints import create_endpoint, list_endpoints  # noqa: E402
+from kros_client.api.events import get_event, list_events  # noqa: E402
+from kros_client.api.webhooks import create_webhook_endpoint, list_webhook_deliveries  # noqa: E402
 from kros_client.api.phone_numbers import (  # noqa: E402
     delete_phone_number,
     get_phone_number,
@@ -26,19 +37,25 @@ from kros_client.api.phone_numbers import (  # noqa: E402
 from kros_client.models import (  # noqa: E402
     CountryCode,
     CreateEndpointBody,
+    CreateWebhookEndpointBody,
     DeleteAction,
     Endpoint,
     ErrorBody,
+    Event,
+    EventType,
     ListAction,
     NumberStatus,
     NumberType,
+    PageDeliveryAttempt,
     PageEndpoint,
+    PageEvent,
     PageInventoryNumber,
     PagePhoneNumber,
     PhoneNumber,
     PhoneNumberDetails,
     PurchaseBody,
     UpdateBody,
+    WebhookEndpointWithSecret,
 )
 
 client = AuthenticatedClient(base_url=base_url, token=api_key, raise_on_unexpected_status=True)
@@ -50,6 +67,33 @@ def expect(response, status, model):
     assert isinstance(response.parsed, model), (type(response.parsed), response.content)
     return response.parsed
 
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    """Keeps every delivery (headers and body) and answers 204."""
+
+    received = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["content-length"]))
+        Receiver.received.append((dict(self.headers.items()), body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+threading.Thread(target=receiver.serve_forever, daemon=True).start()
+hook = expect(
+    create_webhook_endpoint.sync_detailed(
+        client=client,
+        body=CreateWebhookEndpointBody(url=f"http://127.0.0.1:{receiver.server_port}/hooks"),
+    ),
+    201,
+    WebhookEndpointWithSecret,
+)
+assert hook.secret.startswith("whsec_") and hook.events == ["*"], hook
 
 # Search the inventory: a page of inventory numbers, not of owned ones.
 page = expect(
@@ -129,4 +173,32 @@ assert gone.status_code == 204, gone
 missing = expect(get_phone_number.sync_detailed(other.id, client=client), 404, ErrorBody)
 assert missing.error.code == "not_found", missing
 
-print("generated client: the whole flow parsed")
+# Every change of the flow is an event, delivered to the receiver, signed: purchase, update,
+# release, purchase, delete.
+deadline = time.time() + 20
+while len(Receiver.received) < 5 and time.time() < deadline:
+    time.sleep(0.1)
+assert len(Receiver.received) == 5, Receiver.received
+verifier = Webhook(hook.secret)
+delivered_types = []
+for headers, body in Receiver.received:
+    payload = verifier.verify(body, {k.lower(): v for k, v in headers.items()})
+    assert payload["id"] == headers["webhook-id"], headers
+    delivered_types.append(payload["type"])
+assert sorted(delivered_types) == sorted(
+    ["phone_number.purchased", "phone_number.updated", "phone_number.released", "phone_number.purchased",
+     "phone_number.deleted"]
+), delivered_types
+
+events = expect(list_events.sync_detailed(client=client, limit=5), 200, PageEvent)
+assert [e.type_ for e in events.data] == [
+    EventType.PHONE_NUMBER_DELETED, EventType.PHONE_NUMBER_PURCHASED, EventType.PHONE_NUMBER_RELEASED,
+    EventType.PHONE_NUMBER_UPDATED, EventType.PHONE_NUMBER_PURCHASED,
+], events
+update_event = expect(get_event.sync_detailed(events.data[3].id, client=client), 200, Event)
+previous = update_event.data.previous_attributes.to_dict()
+assert "endpoint_id" in previous and previous["endpoint_id"] is None, previous
+attempts = expect(list_webhook_deliveries.sync_detailed(hook.id, client=client), 200, PageDeliveryAttempt)
+assert attempts.total == 5 and all(a.succeeded and a.response_status == 204 for a in attempts.data), attempts
+
+print("generated client: the whole flow parsed, its webhooks verified")

@@ -10,10 +10,14 @@ descriptions instead, since no schema can express them:
   private-use or unassigned code points: Unicode general categories, which the regular
   expressions of JSON Schema tools here cannot name;
 - an `endpointId` must be an endpoint of the organization (the contract's 400 otherwise): the
-  data, not its shape.
+  data, not its shape; so must a redelivery's `webhookEndpointId`;
+- a webhook `url` must be an absolute URL as browsers parse them (WHATWG), which a pattern
+  cannot say: valid bodies get a real one, on a closed loopback port;
+- a webhook `description` follows the names' rule.
 
 A positive case ("valid" data) that breaks one of the first three is dropped, and one that
-names an endpoint gets the one `run.sh` created (`KROS_FUZZ_ENDPOINT_ID`), so that the
+names an endpoint gets the one `run.sh` created (`KROS_FUZZ_ENDPOINT_ID`,
+`KROS_FUZZ_WEBHOOK_ENDPOINT_ID`), so that the
 `positive_data_acceptance` check only judges data the API promises to accept. Negative cases are
 left alone: the API must refuse them, and the checks verify that it does.
 """
@@ -78,13 +82,22 @@ def filter_case(ctx, case):
         return purchase_rules_hold(case.body)
     if label == "POST /v1/endpoints" and isinstance(case.body, dict):
         return valid_name(case.body.get("name"))
+    if label in ("POST /v1/webhook-endpoints", "PATCH /v1/webhook-endpoints/{id}") and isinstance(case.body, dict):
+        description = case.body.get("description")
+        return description is None or not description.strip() or valid_name(description)
     return True
 
 
 @schemathesis.hook
 def map_case(ctx, case):
-    if is_positive(case) and isinstance(case.body, dict) and case.body.get("endpointId") is not None:
+    if not is_positive(case) or not isinstance(case.body, dict):
+        return case
+    if case.body.get("endpointId") is not None:
         case.body["endpointId"] = os.environ["KROS_FUZZ_ENDPOINT_ID"]
+    if case.body.get("webhookEndpointId") is not None:
+        case.body["webhookEndpointId"] = os.environ["KROS_FUZZ_WEBHOOK_ENDPOINT_ID"]
+    if case.path.startswith("/v1/webhook-endpoints") and isinstance(case.body.get("url"), str):
+        case.body["url"] = f"http://127.0.0.1:9/fuzzed/{uuid.uuid4()}"
     return case
 
 

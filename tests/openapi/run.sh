@@ -33,8 +33,9 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 base="http://127.0.0.1:$port"
 # The fuzzer sends thousands of requests, many with bad credentials on purpose: the rate limit
 # and the failed-authentication throttle would answer most of them 429 and test nothing.
+# Webhook receivers are on loopback here (the client flow's), so private URLs are allowed.
 LEPTOS_SITE_ADDR="127.0.0.1:$port" KROS_RATE_LIMIT_PER_SECOND=0 KROS_AUTH_FAILURES_PER_ADDRESS=0 \
-    "$bin" serve >"$work/server.log" 2>&1 &
+    KROS_WEBHOOK_ALLOW_PRIVATE_URLS=true "$bin" serve >"$work/server.log" 2>&1 &
 server=$!
 for _ in $(seq 100); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.1; done
 curl -sf "$base/readyz" >/dev/null || { cat "$work/server.log"; exit 1; }
@@ -57,7 +58,10 @@ echo "openapi: Schemathesis, every check, ${budget} s"
 # The endpoint that valid bodies attach numbers to (see hooks.py).
 endpoint=$(curl -sf -H "Authorization: Bearer $key" -d '{"name": "Fuzzed numbers"}' "$base/v1/endpoints" \
     | "$venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["id"])')
-KROS_FUZZ_ENDPOINT_ID=$endpoint SCHEMATHESIS_HOOKS=hooks PYTHONPATH="$here" \
+# And the webhook endpoint that valid redeliveries name (it points at a closed port).
+webhook=$(curl -sf -H "Authorization: Bearer $key" -d '{"url": "http://127.0.0.1:9/fuzzed"}' "$base/v1/webhook-endpoints" \
+    | "$venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+KROS_FUZZ_ENDPOINT_ID=$endpoint KROS_FUZZ_WEBHOOK_ENDPOINT_ID=$webhook SCHEMATHESIS_HOOKS=hooks PYTHONPATH="$here" \
     "$venv/bin/st" --config-file "$here/schemathesis.toml" run "$base/v1/openapi.json" --url "$base" \
     -H "Authorization: Bearer $key" --checks all --max-time "$budget" --seed 20261201 --generation-database none \
     --report junit --report-dir "$work/report" || { tail -5 "$work/server.log"; exit 1; }
