@@ -10,6 +10,8 @@ export DATABASE_URL="${E2E_DATABASE_URL:-sqlite://$PWD/$RUN/kros.db}"
 export LEPTOS_SITE_ROOT="$PWD/target/site" LEPTOS_ENV=PROD
 export SUPABASE_JWT_SECRET=e2e-secret-e2e-secret-e2e-secret-0123
 export KROS_RATE_LIMIT_PER_SECOND=0 RUST_LOG=warn
+# The webhook receivers of the tests listen on loopback.
+export KROS_WEBHOOK_ALLOW_PRIVATE_URLS=true
 BIN=${E2E_BIN:-target/release/kros-numbers}
 $BIN seed-demo --key-file "$RUN/demo-api-key" > "$RUN/seed.log"
 ORG=$(sed -n 's/^demo organization: //p' "$RUN/seed.log")

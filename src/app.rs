@@ -8,6 +8,7 @@ use crate::pages::endpoints::EndpointsPage;
 use crate::pages::numbers::{NumberPage, NumbersPage};
 use crate::pages::session::{get_session, OrganizationChoice, SessionInfo, SignOut, SwitchMode, SwitchOrganization};
 use crate::pages::sign_in::SignInPage;
+use crate::pages::webhooks::WebhooksPage;
 use crate::pages::widgets::{provide_toasts, ErrorNotice, ToastRegion};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -47,6 +48,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("numbers/:id") view={Lazy::<NumberRoute>::new()}/>
                     <Route path=path!("api-keys") view={Lazy::<ApiKeysRoute>::new()}/>
                     <Route path=path!("endpoints") view={Lazy::<EndpointsRoute>::new()}/>
+                    <Route path=path!("webhooks") view={Lazy::<WebhooksRoute>::new()}/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -82,6 +84,7 @@ lazy_route_of!(NumberRoute, view! { <NumberPage/> });
 lazy_route_of!(BuyRoute, view! { <BuyPage/> });
 lazy_route_of!(ApiKeysRoute, view! { <ApiKeysPage/> });
 lazy_route_of!(EndpointsRoute, view! { <EndpointsPage/> });
+lazy_route_of!(WebhooksRoute, view! { <WebhooksPage/> });
 
 /// The layout of every signed-in page: navigation, organization and mode switches, sign out.
 ///
@@ -105,6 +108,7 @@ fn SignedIn() -> impl IntoView {
                 <A href="/">"Numbers"</A>
                 <A href="/buy">"Buy a number"</A>
                 <A href="/endpoints">"Endpoints"</A>
+                <A href="/webhooks">"Webhooks"</A>
                 <A href="/api-keys">"API keys"</A>
             </nav>
             <Transition fallback=|| view! { <span class="muted">"…"</span> }>

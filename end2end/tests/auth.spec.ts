@@ -2,7 +2,7 @@ import { test, expect } from '@playwright/test';
 import { DEMO, hydrated, signIn, watchForFailures } from './helpers';
 
 test('signed out, every page redirects to sign-in and comes back after signing in', async ({ page }) => {
-  for (const path of ['/', '/buy', '/api-keys', '/endpoints', '/numbers/00000000-0000-4000-8000-000000000000']) {
+  for (const path of ['/', '/buy', '/api-keys', '/endpoints', '/webhooks', '/numbers/00000000-0000-4000-8000-000000000000']) {
     await page.goto(path);
     await expect(page).toHaveURL(/\/sign-in\?next=/);
     await expect(page.getByRole('heading', { name: 'Sign in to Kros Numbers' })).toBeVisible();

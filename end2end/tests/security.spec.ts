@@ -9,7 +9,7 @@ test('every page hydrates under the Content-Security-Policy, with no violation',
   });
   const failures = watchForFailures(page, (status, url) => status === 404 && url.includes('/numbers/'));
   await signIn(page);
-  for (const path of ['/', '/buy', '/api-keys', '/endpoints', '/numbers/00000000-0000-4000-8000-000000000000']) {
+  for (const path of ['/', '/buy', '/api-keys', '/endpoints', '/webhooks', '/numbers/00000000-0000-4000-8000-000000000000']) {
     const res = await page.goto(path);
     const policy = res!.headers()['content-security-policy'];
     expect(policy, path).toContain("'nonce-");

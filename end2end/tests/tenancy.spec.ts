@@ -44,7 +44,7 @@ test('works on a phone-sized screen', async ({ browser }) => {
   const context = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
   const page = await context.newPage();
   await signIn(page);
-  for (const path of ['/', '/buy?country=US', '/api-keys', '/endpoints']) {
+  for (const path of ['/', '/buy?country=US', '/api-keys', '/endpoints', '/webhooks']) {
     await page.goto(path);
     await hydrated(page);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
@@ -72,7 +72,7 @@ test('every page passes an axe-core scan with no serious or critical violations'
   await hydrated(page);
   await scan('sign-in');
   await signIn(page);
-  for (const path of ['/', '/buy', '/buy?country=US', `/numbers/${n.id}`, '/api-keys', '/endpoints']) {
+  for (const path of ['/', '/buy', '/buy?country=US', `/numbers/${n.id}`, '/api-keys', '/endpoints', '/webhooks']) {
     await page.goto(path);
     await hydrated(page);
     await scan(path);

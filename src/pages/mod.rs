@@ -4,7 +4,9 @@
 pub mod api_keys;
 pub mod buy;
 pub mod endpoints;
+pub mod history;
 pub mod numbers;
 pub mod session;
 pub mod sign_in;
+pub mod webhooks;
 pub mod widgets;

@@ -213,6 +213,7 @@ pub fn NumberPage() -> impl IntoView {
                 Ok(view) => view! { <NumberSettings view update release/> }.into_any(),
             })}
         </Transition>
+        <super::history::NumberHistory id=id() version=Signal::derive(move || (update.version().get(), release.version().get()))/>
     }
 }
 

@@ -1,0 +1,94 @@
+//! A number's history on its settings page: its events, newest first, with who made each change.
+
+use super::api_keys::short_time;
+use crate::domain::{ErrorDetail, EventType};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// One event as the page shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub event_type: EventType,
+    pub created_at: String,
+    /// `API key "Production"`, an email, or `the operator`.
+    pub who: String,
+    /// For a change: the fields that changed.
+    pub changed: Vec<String>,
+}
+
+#[server]
+pub async fn number_history(id: String) -> Result<Vec<HistoryEntry>, ErrorDetail> {
+    use crate::domain::parse::PageRequest;
+    use crate::service::events;
+    let (state, tenant) = super::session::server::tenant().await?;
+    let id = crate::service::phone_numbers::parse_uuid("id", &id)?;
+    let filter = crate::storage::EventFilter { action: None, phone_number_id: Some(id) };
+    let request = events::EventsRequest { filter, page: PageRequest { limit: PageRequest::MAX_LIMIT, offset: 0 } };
+    let mut entries = Vec::new();
+    for event in events::list(&state.ctx, &tenant, request).await?.data {
+        let changed = event.data.previous_attributes.iter().flat_map(|p| p.keys()).filter(|k| *k != "updated_at");
+        entries.push(HistoryEntry {
+            event_type: event.event_type,
+            created_at: event.created_at,
+            who: who(&state.ctx, &event.actor).await,
+            changed: changed.cloned().collect(),
+        });
+    }
+    Ok(entries)
+}
+
+/// The actor as people know it; its raw form if it is gone.
+#[cfg(feature = "ssr")]
+async fn who(ctx: &crate::service::Context, actor: &str) -> String {
+    let named = match actor.split_once(':') {
+        Some(("user", id)) => match id.parse() {
+            Ok(id) => crate::service::organizations::email_of(ctx, id).await.ok(),
+            Err(_) => None,
+        },
+        Some(("api_key", id)) => match id.parse() {
+            Ok(id) => {
+                ctx.store.api_key_by_id(id).await.ok().flatten().map(|k| format!("API key \u{201c}{}\u{201d}", k.name))
+            }
+            Err(_) => None,
+        },
+        _ if actor == "operator" => Some("the operator (CLI)".to_string()),
+        _ => None,
+    };
+    named.unwrap_or_else(|| actor.to_string())
+}
+
+fn what_happened(entry: &HistoryEntry) -> String {
+    match entry.event_type {
+        EventType::PhoneNumberPurchased => "Bought".to_string(),
+        EventType::PhoneNumberUpdated if entry.changed.is_empty() => "Saved without changes".to_string(),
+        EventType::PhoneNumberUpdated => format!("Changed {}", entry.changed.join(", ").replace('_', " ")),
+        EventType::PhoneNumberReleased => "Released".to_string(),
+        EventType::PhoneNumberDeleted => "Deleted".to_string(),
+    }
+}
+
+/// The history section; reloaded with the number (`version` changes after each save).
+#[component]
+pub fn NumberHistory(id: String, #[prop(into)] version: Signal<(usize, usize)>) -> impl IntoView {
+    let history = Resource::new(move || (id.clone(), version.get()), |(id, _)| number_history(id));
+    view! {
+        <section class="card" aria-labelledby="history-title">
+            <h2 id="history-title">"History"</h2>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || history.get().map(|result| match result {
+                    Err(e) => view! { <super::widgets::ErrorNotice error=e/> }.into_any(),
+                    Ok(entries) => view! {
+                        <ol class="history">
+                            {entries.into_iter().map(|entry| view! {
+                                <li>
+                                    <strong>{what_happened(&entry)}</strong>
+                                    <span class="muted small">{format!(" · {} · by {}", short_time(&entry.created_at), entry.who)}</span>
+                                </li>
+                            }).collect_view()}
+                        </ol>
+                    }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
