@@ -110,6 +110,7 @@ pub async fn context(
         webhooks: std::sync::Arc::new(webhooks.clone()),
     };
     crate::service::phone_numbers::seal_stored_sip_passwords(&ctx).await;
+    webhooks::seal_stored_secrets(&ctx).await;
     Ok(ctx)
 }
 

@@ -120,6 +120,9 @@ pub trait WebhookStorage: Send + Sync {
     /// True if the scope had it.
     async fn delete_webhook_endpoint(&self, scope: Scope, id: Uuid) -> Result<bool>;
     async fn count_webhook_endpoints(&self, scope: Scope) -> Result<i64>;
+    /// Every endpoint (of any scope) with a secret that does not start with `prefix`: sealed under
+    /// a key rotated out, to be sealed again.
+    async fn webhook_endpoints_with_secrets_without_prefix(&self, prefix: &str) -> Result<Vec<WebhookEndpointRecord>>;
     /// The endpoint's attempts, newest first.
     async fn webhook_attempts(
         &self,

@@ -384,3 +384,24 @@ async fn private_addresses_are_refused_without_the_operators_flag() {
     let res = app.call_json(Method::PATCH, &path, &org.live_key, json!({"url": "https://127.0.0.1/x"})).await;
     assert_error(res, 400, "validation_error").await;
 }
+
+#[tokio::test]
+async fn signing_secrets_move_to_a_new_encryption_key_like_sip_passwords() {
+    use kros_numbers::service::secrets::SipCipher;
+    use kros_numbers::service::{webhooks, Context};
+    let h = Hooked::new(None).await;
+    let res = h.app.call(Method::POST, &format!("{}/rotate-secret", h.endpoint_path()), &h.org.live_key).await;
+    let rotated_secret = body_json(res).await["secret"].as_str().unwrap().to_string();
+    // A new installation key, the old one listed for opening: at start every secret moves to it.
+    let old_key = h.app.ctx.store.setting_or_insert("sip_encryption_key", "unused").await.unwrap();
+    let new_key = SipCipher::generate_key();
+    let with_both =
+        Context { sip_cipher: std::sync::Arc::new(SipCipher::new(&new_key, &[old_key]).unwrap()), ..h.app.ctx.clone() };
+    webhooks::seal_stored_secrets(&with_both).await;
+    let only_new = SipCipher::new(&new_key, &[]).unwrap();
+    let id: Uuid = h.endpoint["id"].as_str().unwrap().parse().unwrap();
+    let scope = kros_numbers::storage::Scope { organization_id: h.org.id, livemode: true };
+    let row = h.app.ctx.store.webhook_endpoint(scope, id).await.unwrap().unwrap();
+    assert_eq!(only_new.open(&row.secret).unwrap(), rotated_secret);
+    assert_eq!(only_new.open(row.previous_secret.as_deref().unwrap()).unwrap(), h.secret);
+}

@@ -165,6 +165,31 @@ pub async fn create(
     Ok(WebhookEndpointWithSecret { endpoint: to_endpoint(row), secret })
 }
 
+/// Seals every signing secret still under an encryption key that has been rotated out (see
+/// `KROS_SIP_ENCRYPTION_OLD_KEYS`), like the SIP passwords. Run at start; a database that takes
+/// no writes now is left for the next start.
+pub async fn seal_stored_secrets(ctx: &Context) {
+    let resealed = async {
+        let cipher = &ctx.sip_cipher;
+        let mut count = 0;
+        for mut row in ctx.store.webhook_endpoints_with_secrets_without_prefix(&cipher.current_prefix()).await? {
+            row.secret = cipher.seal(&cipher.open(&row.secret)?)?;
+            row.previous_secret =
+                row.previous_secret.map(|p| cipher.open(&p).and_then(|p| cipher.seal(&p))).transpose()?;
+            ctx.store.update_webhook_endpoint(&row).await?;
+            count += 1;
+        }
+        Ok::<_, AppError>(count)
+    };
+    match resealed.await {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, "webhook signing secrets encrypted with the current key"),
+        Err(err) => {
+            tracing::warn!(error = %err.chain(), "webhook secrets could not all be encrypted now; retried at the next start")
+        }
+    }
+}
+
 /// The tenant's endpoints, newest first.
 pub async fn list(ctx: &Context, tenant: &Tenant, page: PageRequest) -> Result<Page<WebhookEndpoint>, AppError> {
     let found = ctx.store.webhook_endpoints(tenant.scope(), page.window()).await?;

@@ -121,6 +121,17 @@ impl WebhookStorage for PgStorage {
             .map_err(classify)
     }
 
+    async fn webhook_endpoints_with_secrets_without_prefix(&self, prefix: &str) -> Result<Vec<WebhookEndpointRecord>> {
+        // A NULL previous secret makes its comparison NULL: only a real one counts.
+        sqlx::query_as(&format!(
+            "SELECT {WEBHOOK_ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE NOT starts_with(secret, $1) OR NOT starts_with(previous_secret, $1)"
+        ))
+        .bind(prefix)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)
+    }
+
     async fn webhook_attempts(
         &self,
         scope: Scope,

@@ -131,6 +131,17 @@ impl WebhookStorage for SqliteStorage {
             .map_err(classify)
     }
 
+    async fn webhook_endpoints_with_secrets_without_prefix(&self, prefix: &str) -> Result<Vec<WebhookEndpointRecord>> {
+        // A NULL previous secret makes its comparison NULL: only a real one counts.
+        sqlx::query_as(&format!(
+            "SELECT {WEBHOOK_ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE substr(secret, 1, length(?1)) <> ?1 OR substr(previous_secret, 1, length(?1)) <> ?1"
+        ))
+        .bind(prefix)
+        .fetch_all(&self.pools.read().await.readers)
+        .await
+        .map_err(classify)
+    }
+
     async fn webhook_attempts(
         &self,
         scope: Scope,
