@@ -53,18 +53,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::PayloadTooLarge
-            } else {
-                AppError::Validation { message: format!("cannot read the request body: {rejection}"), field: None }
-            }
-        })?;
-        // Only an object: serde would also fill a struct from an array (`["..."]`) or from nothing.
-        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-            return Err(AppError::Validation { message: "the request body must be a JSON object".into(), field: None });
-        }
-        parse_json(&bytes).map(ApiJson)
+        let bytes = read_body(req, state).await?;
+        object_body(&bytes).map(ApiJson)
     }
 }
 
@@ -75,17 +65,32 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalA
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        let (parts, body) = req.into_parts();
-        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
-            .await
-            .map_err(|_| AppError::PayloadTooLarge)?;
+        let bytes = read_body(req, state).await?;
         if bytes.trim_ascii().is_empty() || bytes.trim_ascii() == b"null" {
             return Ok(OptionalApiJson(T::default()));
         }
-        let ApiJson(value) =
-            ApiJson::from_request(Request::from_parts(parts, axum::body::Body::from(bytes)), state).await?;
-        Ok(OptionalApiJson(value))
+        object_body(&bytes).map(OptionalApiJson)
     }
+}
+
+/// The whole body, within the size limit.
+async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, AppError> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::PayloadTooLarge
+        } else {
+            AppError::Validation { message: format!("cannot read the request body: {rejection}"), field: None }
+        }
+    })
+}
+
+/// The body as `T`, if it is a JSON object: serde would also fill a struct from an array
+/// (`["..."]`) or from nothing.
+fn object_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(AppError::Validation { message: "the request body must be a JSON object".into(), field: None });
+    }
+    parse_json(bytes)
 }
 
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
