@@ -268,6 +268,16 @@ impl DigitPattern {
 }
 
 /// Parses a wire enum, naming the field and the allowed values when it fails.
+/// A PATCH field that may be left out but not sent as `null` (see `requests::present`): `what`
+/// says what it must be instead.
+pub fn not_null<'a, T>(field: &str, what: &str, value: &'a Option<Option<T>>) -> Result<Option<&'a T>, Invalid> {
+    match value {
+        Some(None) => Err(Invalid::new(field, format!("{field} must be {what}, not null"))),
+        Some(Some(v)) => Ok(Some(v)),
+        None => Ok(None),
+    }
+}
+
 pub fn parse_enum<T: FromStr<Err = String>>(field: &str, raw: &str) -> Result<T, Invalid> {
     raw.parse::<T>().map_err(|allowed| Invalid::new(field, format!("{field} {allowed}")))
 }

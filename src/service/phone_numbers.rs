@@ -1,7 +1,7 @@
 //! Phone numbers: list, search, purchase, get, update, release, delete.
 
 use super::{audit, endpoints, idempotency, Context, Tenant};
-use crate::domain::parse::{parse_enum, CountryCode, DigitPattern, PageRequest, E164};
+use crate::domain::parse::{not_null, parse_enum, CountryCode, DigitPattern, PageRequest, E164};
 use crate::domain::{
     ListAction, ListNumbersQuery, NumberStatus, NumberType, Page, PhoneNumber, PhoneNumberDetails, PurchaseBody,
     SipCredentials, UpdateBody,
@@ -448,25 +448,18 @@ pub struct NumberChanges {
 
 impl NumberChanges {
     pub fn parse(body: &UpdateBody) -> Result<Self, AppError> {
-        fn not_null<T: Clone>(field: &str, what: &str, v: &Option<Option<T>>) -> Result<Option<T>, AppError> {
-            match v {
-                Some(None) => Err(AppError::validation(field, format!("{field} must be {what}, not null"))),
-                Some(Some(v)) => Ok(Some(v.clone())),
-                None => Ok(None),
-            }
-        }
         let endpoint_id = match &body.endpoint_id {
             Some(Some(id)) => Some(Some(parse_uuid("endpointId", id)?)),
             Some(None) => Some(None),
             None => None,
         };
         let status = not_null("status", "active or inactive", &body.status)?
-            .map(|s| parse_enum::<NumberStatus>("status", &s))
+            .map(|s| parse_enum::<NumberStatus>("status", s))
             .transpose()?;
         Ok(NumberChanges {
             endpoint_id,
-            allow_inbound: not_null("allowInbound", "true or false", &body.allow_inbound)?,
-            allow_outbound: not_null("allowOutbound", "true or false", &body.allow_outbound)?,
+            allow_inbound: not_null("allowInbound", "true or false", &body.allow_inbound)?.copied(),
+            allow_outbound: not_null("allowOutbound", "true or false", &body.allow_outbound)?.copied(),
             status,
         })
     }

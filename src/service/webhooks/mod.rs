@@ -10,7 +10,7 @@ pub mod url_guard;
 
 use super::phone_numbers::parse_uuid;
 use super::{Context, Tenant};
-use crate::domain::parse::{parse_enum, parse_name, PageRequest};
+use crate::domain::parse::{not_null, parse_enum, parse_name, PageRequest};
 use crate::domain::{
     CreateWebhookEndpointBody, DeliveryAttempt, EventType, Page, RedeliverBody, Redelivery, UpdateWebhookEndpointBody,
     WebhookEndpoint, WebhookEndpointWithSecret,
@@ -205,15 +205,6 @@ pub async fn get(ctx: &Context, tenant: &Tenant, id: Uuid) -> Result<WebhookEndp
     Ok(to_endpoint(find(ctx, tenant, id).await?))
 }
 
-/// A field that may be absent but not `null`.
-fn not_null<'a, T>(field: &str, value: &'a Option<Option<T>>) -> Result<Option<&'a T>, AppError> {
-    match value {
-        Some(None) => Err(AppError::validation(field, format!("{field} cannot be null"))),
-        Some(Some(v)) => Ok(Some(v)),
-        None => Ok(None),
-    }
-}
-
 /// Changes an endpoint. Enabling it clears the reason it was disabled, and its waiting
 /// deliveries go out.
 pub async fn update(
@@ -222,13 +213,17 @@ pub async fn update(
     id: Uuid,
     body: &UpdateWebhookEndpointBody,
 ) -> Result<WebhookEndpoint, AppError> {
-    let url = match not_null("url", &body.url)? {
+    let url = match not_null("url", "an https URL", &body.url)? {
         Some(raw) => Some(url_guard::check(raw, &ctx.webhooks).await?),
         None => None,
     };
-    let events = not_null("events", &body.events)?.map(|raw| parse_events(raw)).transpose()?;
-    let description = not_null("description", &body.description)?.map(|d| parse_description(d)).transpose()?;
-    let enabled = not_null("enabled", &body.enabled)?.copied();
+    let events = not_null("events", "a list of event types, or [\"*\"]", &body.events)?
+        .map(|raw| parse_events(raw))
+        .transpose()?;
+    let description = not_null("description", "text (empty for none)", &body.description)?
+        .map(|d| parse_description(d))
+        .transpose()?;
+    let enabled = not_null("enabled", "true or false", &body.enabled)?.copied();
     let mut row = find(ctx, tenant, id).await?;
     if let Some(url) = url {
         row.url = url.to_string();
