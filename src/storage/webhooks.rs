@@ -193,3 +193,30 @@ where
         .bind(e.created_at)
         .bind(e.updated_at)
 }
+
+/// The columns of an attempt, in the order [`bind_attempt`] binds them.
+pub(crate) const ATTEMPT_COLUMNS: &str =
+    "id, event_id, endpoint_id, attempted_at, succeeded, response_status, latency_ms, response_body, error";
+
+/// Binds every column of `a`, in [`ATTEMPT_COLUMNS`] order, on either database.
+pub(crate) fn bind_attempt<'q, DB>(query: Query<'q, DB>, a: &'q AttemptRecord) -> Query<'q, DB>
+where
+    DB: sqlx::Database,
+    Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<i32>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Timestamp: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    query
+        .bind(a.id)
+        .bind(a.event_id)
+        .bind(a.endpoint_id)
+        .bind(a.attempted_at)
+        .bind(a.succeeded)
+        .bind(a.response_status)
+        .bind(a.latency_ms)
+        .bind(&a.response_body)
+        .bind(&a.error)
+}

@@ -26,6 +26,8 @@ pub struct Worker {
     ctx: Context,
     settings: Arc<WebhookSettings>,
     client: reqwest::Client,
+    /// When an endpoint failing every attempt is disabled, and the reason it is given.
+    disable: DisableRule,
 }
 
 /// Starts this process's worker; it runs until the process ends.
@@ -48,7 +50,14 @@ impl Worker {
             client = client.dns_resolver(Arc::new(PublicAddressesOnly));
         }
         let client = client.build().map_err(|e| AppError::internal_caused_by("cannot build the webhook client", e))?;
-        Ok(Worker { ctx, settings, client })
+        let disable = DisableRule {
+            after: settings.disable_after,
+            reason: format!(
+                "disabled automatically: every delivery attempt failed for {}",
+                humantime::format_duration(settings.disable_after)
+            ),
+        };
+        Ok(Worker { ctx, settings, client, disable })
     }
 
     async fn run(self) {
@@ -63,7 +72,7 @@ impl Worker {
 
     /// Claims up to `concurrency` due deliveries and attempts them at once; returns how many.
     async fn attempt_due_deliveries(&self) -> usize {
-        let lease = self.settings.timeout * 2 + LEASE_MARGIN;
+        let lease = self.settings.timeout.saturating_mul(2).saturating_add(LEASE_MARGIN);
         let mut claims = Vec::new();
         while claims.len() < self.settings.concurrency {
             match self.ctx.store.claim_due_delivery(lease).await {
@@ -93,14 +102,7 @@ impl Worker {
         let (event, endpoint) = parts;
         let attempt = self.send(&claim, to_event(event), &endpoint).await;
         let next = self.after(&claim, &attempt);
-        let disable = DisableRule {
-            after: self.settings.disable_after,
-            reason: format!(
-                "disabled automatically: every delivery attempt failed for {}",
-                humantime::format_duration(self.settings.disable_after)
-            ),
-        };
-        if let Err(e) = self.ctx.store.finish_attempt(&claim, &attempt, next, &disable).await {
+        if let Err(e) = self.ctx.store.finish_attempt(&claim, &attempt, next, &self.disable).await {
             // The claim expires and the delivery is attempted again: at least once.
             tracing::warn!(error = %e, "webhooks: cannot record an attempt; it will be repeated");
         }
@@ -142,7 +144,7 @@ impl Worker {
     ) -> Result<(u16, String), String> {
         let url = url_guard::parse(&endpoint.url, self.settings.allow_private_urls).map_err(|e| e.to_string())?;
         if !self.settings.allow_private_urls {
-            url_guard::public_addresses(&url).await?;
+            url_guard::literal_host_is_public(&url)?;
         }
         let body = serde_json::to_string(event).map_err(|e| e.to_string())?;
         let id = event.id.to_string();

@@ -51,22 +51,41 @@ pub fn parse(raw: &str, allow_http: bool) -> Result<Url, AppError> {
     Ok(url)
 }
 
-/// Where the URL's host resolves, if every address is public; else why not.
+/// Where the URL's host resolves, if every address is public; else why not. (When the endpoint
+/// is saved; at delivery, [`literal_host_is_public`] and the client's [`PublicAddressesOnly`]
+/// check the same, without resolving the name twice.)
 pub async fn public_addresses(url: &Url) -> Result<Vec<SocketAddr>, String> {
     let port = url.port_or_known_default().unwrap_or(443);
-    let addresses: Vec<SocketAddr> = match url.host() {
-        Some(url::Host::Ipv4(ip)) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
-        Some(url::Host::Ipv6(ip)) => vec![SocketAddr::new(IpAddr::V6(ip), port)],
-        Some(url::Host::Domain(name)) => resolve(name, port).await?,
-        None => return Err("url must name a host".into()),
+    let addresses: Vec<SocketAddr> = match (literal_host(url), url.host()) {
+        (Some(ip), _) => vec![SocketAddr::new(ip, port)],
+        (None, Some(url::Host::Domain(name))) => resolve(name, port).await?,
+        _ => return Err("url must name a host".into()),
     };
     match addresses.iter().find(|a| !is_public(a.ip())) {
-        Some(private) => Err(format!(
-            "url resolves to {}, a loopback, private, link-local or otherwise non-public address",
-            private.ip()
-        )),
+        Some(private) => Err(not_public(private.ip())),
         None => Ok(addresses),
     }
+}
+
+/// At delivery: a host written as an address must be public (a name is checked by the client's
+/// resolver, which is not asked about addresses).
+pub fn literal_host_is_public(url: &Url) -> Result<(), String> {
+    match literal_host(url) {
+        Some(ip) if !is_public(ip) => Err(not_public(ip)),
+        _ => Ok(()),
+    }
+}
+
+fn literal_host(url: &Url) -> Option<IpAddr> {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+        _ => None,
+    }
+}
+
+fn not_public(ip: IpAddr) -> String {
+    format!("url resolves to {ip}, a loopback, private, link-local or otherwise non-public address")
 }
 
 async fn resolve(name: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
@@ -137,11 +156,10 @@ impl Resolve for PublicAddressesOnly {
     fn resolve(&self, name: Name) -> Resolving {
         Box::pin(async move {
             let found = resolve(name.as_str(), 0).await?;
-            let public: Vec<SocketAddr> = found.iter().copied().filter(|a| is_public(a.ip())).collect();
-            if public.len() < found.len() {
-                return Err(format!("{} resolves to a non-public address", name.as_str()).into());
+            if let Some(private) = found.iter().find(|a| !is_public(a.ip())) {
+                return Err(not_public(private.ip()).into());
             }
-            Ok(Box::new(public.into_iter()) as Addrs)
+            Ok(Box::new(found.into_iter()) as Addrs)
         })
     }
 }

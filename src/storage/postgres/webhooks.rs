@@ -249,21 +249,9 @@ async fn finish(
     next: AfterAttempt,
     disable: &DisableRule,
 ) -> std::result::Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO webhook_attempts (id, event_id, endpoint_id, attempted_at, succeeded, response_status, \
-         latency_ms, response_body, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(a.id)
-    .bind(a.event_id)
-    .bind(a.endpoint_id)
-    .bind(a.attempted_at)
-    .bind(a.succeeded)
-    .bind(a.response_status)
-    .bind(a.latency_ms)
-    .bind(&a.response_body)
-    .bind(&a.error)
-    .execute(&mut *conn)
-    .await?;
+    let insert =
+        format!("INSERT INTO webhook_attempts ({ATTEMPT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)");
+    bind_attempt(sqlx::query(&insert), a).execute(&mut *conn).await?;
     let (state, retry_in) = match next {
         AfterAttempt::Delivered => (DeliveryState::Delivered, Duration::ZERO),
         AfterAttempt::RetryIn(delay) => (DeliveryState::Pending, delay),

@@ -9,12 +9,20 @@ use crate::storage::webhooks::*;
 pub(super) const SUBSCRIBED: &str = "organization_id = ?1 AND livemode = ?2 AND enabled = 1 \
      AND (event_types IS NULL OR EXISTS (SELECT 1 FROM json_each(event_types) WHERE value = ?3))";
 
+/// The longest span [`later`] and [`earlier`] take: a mistyped setting (`10000y`) neither
+/// overflows the calendar nor leaves the four-digit years that keep these times sorting as text.
+const LONGEST: Duration = Duration::from_secs(1000 * 365 * 24 * 3600);
+
+fn span(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d.min(LONGEST)).expect("a thousand years fit")
+}
+
 fn later(d: Duration) -> Timestamp {
-    now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+    now() + span(d)
 }
 
 fn earlier(d: Duration) -> Timestamp {
-    now() - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::zero())
+    now() - span(d)
 }
 
 #[async_trait]
@@ -263,21 +271,9 @@ async fn finish(
     next: AfterAttempt,
     disable: &DisableRule,
 ) -> std::result::Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO webhook_attempts (id, event_id, endpoint_id, attempted_at, succeeded, response_status, \
-         latency_ms, response_body, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )
-    .bind(a.id)
-    .bind(a.event_id)
-    .bind(a.endpoint_id)
-    .bind(a.attempted_at)
-    .bind(a.succeeded)
-    .bind(a.response_status)
-    .bind(a.latency_ms)
-    .bind(&a.response_body)
-    .bind(&a.error)
-    .execute(&mut *conn)
-    .await?;
+    let insert =
+        format!("INSERT INTO webhook_attempts ({ATTEMPT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    bind_attempt(sqlx::query(&insert), a).execute(&mut *conn).await?;
     let (state, retry_at) = match next {
         AfterAttempt::Delivered => (DeliveryState::Delivered, now()),
         AfterAttempt::RetryIn(delay) => (DeliveryState::Pending, later(delay)),
