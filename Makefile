@@ -17,6 +17,7 @@ test: lint unit openapi test-postgres e2e e2e-postgres
 ## with its tests, and on the browser bundle
 .PHONY: lint
 lint:
+	scripts/install-tools.sh target
 	cargo fmt --check
 	cargo clippy --all-targets --features ssr -- -D warnings
 	cargo clippy --lib --target wasm32-unknown-unknown --features hydrate -- -D warnings

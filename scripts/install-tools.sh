@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, only where it is missing (idempotent; safe on a fresh
 # machine). Only the package registries are used: crates.io, npm and Debian's apt.
+#   scripts/install-tools.sh target  the wasm32 target alone (the browser bundle's lint needs it)
 #   scripts/install-tools.sh build   wasm target, cargo-leptos, wasm-bindgen, wasm-opt
 #   scripts/install-tools.sh e2e     the above, plus Chromium and the Playwright packages
 #   scripts/install-tools.sh postgres  PostgreSQL server binaries
@@ -36,12 +37,16 @@ for hot in walrus wasm_split_cli_support wasmparser wasm-bindgen-cli-support bro
 done
 source scripts/progress.sh
 
-# The missing build tools, built side by side.
-install_build_tools() {
+install_wasm_target() {
   if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
     say "adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown
   fi
+}
+
+# The missing build tools, built side by side.
+install_build_tools() {
+  install_wasm_target
 
   if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
     start_job cargo-leptos cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" \
@@ -90,9 +95,10 @@ install_postgres() {
 }
 
 case "${1:-build}" in
+  target) install_wasm_target ;;
   build) install_build_tools ;;
   e2e) install_build_tools; install_e2e_tools ;;
   postgres) install_postgres ;;
   all) install_build_tools; install_e2e_tools; install_postgres ;;
-  *) echo "usage: $0 build|e2e|postgres|all" >&2; exit 2 ;;
+  *) echo "usage: $0 target|build|e2e|postgres|all" >&2; exit 2 ;;
 esac

@@ -131,7 +131,9 @@ fn memory_comes_back_after_a_flood_of_idle_connections() {
     let after = rss_kib(&server);
     eprintln!("RSS: {baseline} KiB before, {peak} KiB with 2000 idle connections, {after} KiB after");
     let growth = peak.saturating_sub(baseline);
-    assert!(growth > 8 * 1024, "the flood did cost memory ({growth} KiB), so the test means something");
+    // Two thousand connections cost at least a few MiB (about 6 here; 2 is the floor that still
+    // tells a flood from noise, whatever the allocator's arenas on the machine).
+    assert!(growth > 2 * 1024, "the flood did cost memory ({growth} KiB), so the test means something");
     assert!(after < baseline + growth / 3, "RSS {after} KiB after the flood, {baseline} KiB before (peak {peak} KiB)");
     // And the server still answers.
     let mut stream = connect(&server);
