@@ -11,7 +11,13 @@ run: build
 ## test: the lint gates, then every test: unit and REST integration tests (SQLite, then
 ## PostgreSQL with the scale-out and fault tests), the OpenAPI document against the wire, then
 ## the browser tests (SQLite, then PostgreSQL)
-test: lint unit openapi test-postgres e2e e2e-postgres
+## (the build tools the browser tests need are built meanwhile, in the background: see
+## scripts/tools-in-background.sh)
+test:
+	scripts/tools-in-background.sh $(MAKE) --no-print-directory test-stages
+
+.PHONY: test-stages
+test-stages: lint unit openapi test-postgres e2e e2e-postgres
 
 ## lint: the gates: formatting (rustfmt.toml), then clippy with warnings as errors on the server
 ## with its tests, and on the browser bundle
@@ -38,13 +44,21 @@ openapi:
 test-postgres:
 	scripts/test-postgres.sh rust
 
-## e2e-postgres: the Playwright suite against the release server on a throw-away PostgreSQL
-e2e-postgres: build e2e-tools
-	scripts/test-postgres.sh e2e
+## e2e-postgres: the Playwright suite against the server on a throw-away PostgreSQL
+e2e-postgres: e2e-build e2e-tools
+	E2E_BIN=$(CURDIR)/$(E2E_BIN) scripts/test-postgres.sh e2e
 
-## e2e: the Playwright suite in Debian's Chromium against the release server
-e2e: build e2e-tools
-	cd end2end && npx playwright test
+## e2e: the Playwright suite in Debian's Chromium against the server: the dev-profile build that
+## `cargo test` makes (no second, optimized compile of the whole server), serving the dashboard
+## bundle exactly as released (size-optimized, split, wasm-opt'd, compressed)
+E2E_BIN := target/debug/kros-numbers
+e2e: e2e-build e2e-tools
+	cd end2end && E2E_BIN=$(CURDIR)/$(E2E_BIN) npx playwright test
+
+.PHONY: e2e-build
+e2e-build:
+	scripts/build.sh bundle
+	cargo build --features ssr --bin kros-numbers
 
 ## bench: build the release app, load it on 127.0.0.1 with wrk, write BENCHMARKS.md
 ## (SQLite; `make bench DB=postgres` for PostgreSQL). Not part of `make test`.

@@ -1,6 +1,6 @@
 import { defineConfig, devices } from '@playwright/test';
 
-// The release server, started by start-server.sh on a fresh database, in Debian's Chromium
+// The server (E2E_BIN), started by start-server.sh on a fresh database, in Debian's Chromium
 // (no browser download: this machine reaches only the package registries).
 const port = Number(process.env.E2E_PORT ?? 3100);
 export const baseURL = `http://127.0.0.1:${port}`;

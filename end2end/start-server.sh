@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts the release server for the browser tests on a fresh database, with the demo seeded and
+# Starts the server (E2E_BIN; `make e2e` gives the dev build) for the browser tests on a fresh database, with the demo seeded and
 # a second organization (for isolation tests), and a user in two organizations (the switcher). What the tests need to know goes to end2end/.run/.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts a second release server for the browser tests, configured for a Supabase project: the
+# Starts a second server (E2E_BIN) for the browser tests, configured for a Supabase project: the
 # loopback stand-in in supabase-stand-in/ (started by Playwright beside it). Fresh database, with
 # one organization whose member is the stand-in's user sam@supabase.test (by their Supabase id).
 set -euo pipefail

@@ -20,7 +20,8 @@ as_root() {
 apt_install() {
   say "apt-get install $*"
   as_root apt-get update -qq || true
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  # Another install may hold dpkg's lock meanwhile (the background tools' Chromium): wait for it.
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 "$@" >/dev/null
 }
 
 # The helper tools are built in a cheap profile (no optimization, no debug info): their own speed
@@ -93,6 +94,22 @@ install_postgres() {
     apt_install postgresql
   fi
 }
+
+# One installer of the build tools at a time: `make test` starts one in the background
+# (scripts/tools-in-background.sh), and the stage that needs the tools waits for it here, then
+# finds them installed.
+hold_the_tools_lock() {
+  mkdir -p "$TOOLS"
+  exec 9>"$TOOLS/.install.lock"
+  if ! flock -n 9; then
+    say "waiting for the build tools being installed in the background (.tools/logs/background-tools.log)"
+    flock 9
+  fi
+}
+
+case "${1:-build}" in
+  build | e2e | all) hold_the_tools_lock ;;
+esac
 
 case "${1:-build}" in
   target) install_wasm_target ;;
