@@ -7,6 +7,7 @@ use crate::error::AppError;
 use crate::server::connections::ConnectionLimits;
 use crate::server::{self, ServerSettings, ThrottleSettings};
 use crate::service::auth::AuthSettings;
+use crate::service::reservations::ReservationSettings;
 use crate::service::secrets::{from_env_or_file, SecretSettings};
 use crate::service::webhooks::WebhookSettings;
 use crate::service::{api_keys, inventory, organizations, Context};
@@ -55,9 +56,9 @@ impl Config {
 
     /// The operator commands' context: they may create the database (`migrate` is how to).
     async fn context(&self) -> Result<Context, AppError> {
-        let webhooks = Default::default();
-        server::context(&self.database_url, &self.pool(), &self.sip_domain, IfMissing::Create, &secrets()?, &webhooks)
-            .await
+        let (webhooks, reservations) = (Default::default(), Default::default());
+        let (url, pool) = (&self.database_url, &self.pool());
+        server::context(url, pool, &self.sip_domain, IfMissing::Create, &secrets()?, &webhooks, reservations).await
     }
 }
 
@@ -173,6 +174,10 @@ pub struct ServeArgs {
     /// An endpoint whose every attempt failed for this long is disabled (`5d`, `12h`).
     #[arg(long, env = "KROS_WEBHOOK_DISABLE_AFTER", default_value = "5d")]
     pub webhook_disable_after: String,
+    /// How long a reservation holds its numbers, in minutes (1 to 1440).
+    #[arg(long, env = "KROS_RESERVATION_MINUTES", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(1..=1440))]
+    pub reservation_minutes: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -382,6 +387,10 @@ impl ServeArgs {
                 client_ip_header: self.client_ip_header,
             },
             webhooks,
+            reservations: ReservationSettings {
+                hold: Duration::from_secs(self.reservation_minutes * 60),
+                ..ReservationSettings::default()
+            },
         })
     }
 

@@ -356,3 +356,69 @@ async fn the_same_idempotency_key_sent_to_both_processes_at_once_buys_once() {
         .unwrap();
     assert_eq!(audited, 10, "ten purchases, ten audit entries");
 }
+
+/// Issue 14 across processes: a 20-number order, reservations and single purchases of the same
+/// numbers, from four organizations, through both processes at once. No number is sold twice,
+/// every 201 is true in the database, and no hold a reservation was granted is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn orders_reservations_and_purchases_across_processes_never_sell_a_number_twice_or_lose_a_hold() {
+    let server_url = postgres_or_skip!();
+    let mut env = TwoProcesses::start(server_url).await;
+    let orgs = env.organizations("Racer", 4);
+    let inventory = env.stock(&orgs[0].1, 401, 20).await;
+    let post = |server: usize, key: &str, path: &str, body: Value| {
+        let req = env.client.post(env.server(server).url(path)).bearer_auth(key).json(&body);
+        send(req, Kind::Purchase, format!("{path} {body}")).boxed()
+    };
+
+    let mut attempts: Vec<BoxFuture<'static, Outcome>> = Vec::new();
+    attempts.push(post(0, &orgs[0].1, "/v1/number-orders", json!({ "inventory_ids": inventory })));
+    for i in 0..10 {
+        let pair = json!({ "inventory_ids": [inventory[(2 * i) % 20], inventory[(2 * i + 7) % 20]] });
+        attempts.push(post(i % 2, &orgs[1 + i % 2].1, "/v1/number-reservations", pair));
+    }
+    for i in 0..30 {
+        attempts.push(env.purchase(i % 2, &orgs[1 + i % 3].1, &inventory[(i * 3) % 20], None));
+    }
+    let outcomes = join_all(attempts).await;
+    env.assert_both_alive();
+    assert_no_server_errors(&outcomes);
+    for o in &outcomes {
+        assert!(o.status == 201 || (o.status == 409 && o.code() == "number_unavailable"), "{o:?}");
+    }
+
+    // One owner per number at most, and the 201s are the owners.
+    let owners = check_invariants(&env.db).await;
+    let order = &outcomes[0];
+    let bought_singly = outcomes.iter().filter(|o| o.target.len() == 36 && o.status == 201).count();
+    let ordered = if order.status == 201 { order.body["numbers"].as_array().unwrap().len() } else { 0 };
+    assert_eq!(owners.len(), ordered + bought_singly, "each 201 bought exactly one number (an order, its 20)");
+    if order.status == 201 {
+        assert_eq!((ordered, bought_singly), (20, 0), "an order that won took every number, and nobody else did");
+    }
+
+    // Every granted hold still stands: its number is held by the holder, or bought by it.
+    for granted in outcomes.iter().filter(|o| o.target.starts_with("/v1/number-reservations") && o.status == 201) {
+        let reservation: uuid::Uuid = granted.body["id"].as_str().unwrap().parse().unwrap();
+        let org: uuid::Uuid = sqlx::query_scalar("SELECT organization_id FROM number_reservations WHERE id = $1")
+            .bind(reservation)
+            .fetch_one(&env.db)
+            .await
+            .unwrap();
+        for n in granted.body["numbers"].as_array().unwrap() {
+            let id: uuid::Uuid = n["id"].as_str().unwrap().parse().unwrap();
+            let (held_by, owner): (Option<uuid::Uuid>, Option<uuid::Uuid>) = sqlx::query_as(
+                "SELECT i.held_by, (SELECT p.organization_id FROM phone_numbers p \
+                 WHERE p.inventory_id = i.id AND p.released_at IS NULL) FROM inventory_numbers i WHERE i.id = $1",
+            )
+            .bind(id)
+            .fetch_one(&env.db)
+            .await
+            .unwrap();
+            assert!(
+                held_by == Some(org) || owner == Some(org),
+                "a hold of {org} on {id} was lost: held by {held_by:?}, owned by {owner:?}"
+            );
+        }
+    }
+}

@@ -61,6 +61,15 @@ fn number_json() -> Value {
     })
 }
 
+/// The number as this version shows it: as it was, with no name, no tags and no deletion lock
+/// (fields added since, which the upgrade gives their defaults).
+fn upgraded_number_json() -> Value {
+    let mut number = number_json();
+    let added = json!({"friendly_name": "", "tags": [], "deletion_locked": false});
+    number.as_object_mut().unwrap().extend(added.as_object().unwrap().clone());
+    number
+}
+
 /// What an earlier version wrote, in its own format, as one SQL script (it runs as is on both).
 fn old_data() -> String {
     let hash = hash_secret(PEPPER, SECRET);
@@ -212,7 +221,7 @@ async fn check_over_rest(database_url: &str, dir: &Path) {
     assert_eq!(res.status(), StatusCode::OK);
     let page: Value = res.json().await.unwrap();
     assert_eq!(page["total"], 1, "the released number is not listed: {page}");
-    assert_eq!(page["data"][0], number_json(), "the number reads back exactly as it was");
+    assert_eq!(page["data"][0], upgraded_number_json(), "the number reads back exactly as it was");
     assert_eq!(get("/v1/phone-numbers", revoked_key()).await.unwrap().status(), StatusCode::UNAUTHORIZED);
 
     // Its SIP credentials survived.
@@ -265,6 +274,6 @@ async fn check_over_rest(database_url: &str, dir: &Path) {
         .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED, "the stored answer is replayed");
     assert_eq!(res.headers()["idempotent-replayed"], "true");
-    assert_eq!(res.json::<Value>().await.unwrap(), number_json());
+    assert_eq!(res.json::<Value>().await.unwrap(), upgraded_number_json());
     drop(server);
 }

@@ -115,3 +115,62 @@ test('a keyboard-only purchase', async ({ page }) => {
   await page.keyboard.press('Enter');
   await expect(page).toHaveURL(/\/numbers\//);
 });
+
+test('the confirmation holds the number while it is open, with the time left, and lets it go on cancel', async ({ page, request }) => {
+  const failures = watchForFailures(page);
+  const other = runFile('other-live-key');
+  await signIn(page);
+  const target = (await available(request, runFile('demo-live-key'), 'US', 'local'))[0];
+  await page.goto(`/buy?country=US&type=local&contains=${target.e164.slice(2)}`);
+  await hydrated(page);
+  await page.locator('tbody tr', { hasText: target.e164 }).getByRole('button', { name: /^Buy/ }).click();
+  const dialog = page.getByRole('dialog');
+  const countdown = dialog.getByTestId('hold-countdown');
+  await expect(countdown).toContainText(/Held for you for 1[45]:\d\d/);
+  // It counts down.
+  const first = await countdown.locator('strong').innerText();
+  await expect(countdown.locator('strong')).not.toHaveText(first, { timeout: 3000 });
+
+  // Meanwhile nobody else can buy it, or even see it for sale.
+  const forOthers = async () => (await available(request, other, 'US', 'local')).map((n) => n.e164);
+  expect(await forOthers()).not.toContain(target.e164);
+  const refused = await rest(request, other, 'POST', '/v1/phone-numbers', { inventory_id: target.id });
+  expect(refused.status()).toBe(409);
+
+  // Cancelled: for sale to everyone again.
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dialog).toBeHidden();
+  await expect.poll(forOthers).toContain(target.e164);
+  expect(failures).toEqual([]);
+});
+
+test('several numbers bought in one order, with the summed price shown before confirming', async ({ page, request }) => {
+  const failures = watchForFailures(page);
+  const key = runFile('demo-live-key');
+  await signIn(page);
+  await page.goto('/buy?country=US&type=mobile');
+  await hydrated(page);
+  const forSale = await available(request, key, 'US', 'mobile');
+  const three = forSale.slice(0, 3);
+  for (const n of three) {
+    await page.locator('tbody tr', { hasText: n.e164 }).getByRole('checkbox').check();
+  }
+  const bar = page.getByRole('region', { name: 'Selected numbers' });
+  await expect(bar).toContainText('3 selected');
+  // Setup plus the first month of each: 3 x ($1.00 + $1.50).
+  await expect(bar.getByTestId('order-total')).toHaveText('$7.50');
+  await bar.getByRole('button', { name: 'Buy 3 numbers' }).click();
+
+  const dialog = page.getByRole('dialog');
+  for (const n of three) await expect(dialog).toContainText(n.e164.slice(-4));
+  await dialog.getByRole('button', { name: 'Buy all for $7.50' }).click();
+  await expect(page.getByText('You bought 3 numbers')).toBeVisible();
+  await expect(page).toHaveURL(/\/$/);
+
+  const orders = await (await rest(request, key, 'GET', '/v1/number-orders?limit=1')).json();
+  const newest = orders.data[0];
+  expect(newest.total_cost_cents).toBe(750);
+  expect(newest.numbers.map((n: { e164: string }) => n.e164)).toEqual(three.map((n) => n.e164));
+  for (const n of three) await expect(page.locator('tbody')).toContainText(n.e164);
+  expect(failures).toEqual([]);
+});

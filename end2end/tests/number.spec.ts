@@ -99,3 +99,52 @@ test('release keeps the record read-only; delete removes it; both ask first', as
   await expect(page.getByText('Number deleted')).toBeVisible();
   expect((await rest(request, key, 'GET', `/v1/phone-numbers/${deleted.id}`)).status()).toBe(404);
 });
+
+test('a name, tags and the deletion lock: set in settings, shown and filtered in the list, the lock explained', async ({ page, request }) => {
+  const failures = watchForFailures(page);
+  const key = runFile('demo-live-key');
+  const n = await ownedNumber(request);
+  await signIn(page);
+  await openNumber(page, n.id);
+
+  const name = `Front desk ${Date.now()}`;
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Tags', { exact: true }).fill('support, e2e-lock');
+  await page.getByLabel('Deletion lock').check();
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await expect(page.getByText('Settings saved')).toBeVisible();
+
+  // Locked: both buttons are disabled, and the page says why.
+  const release = page.getByRole('button', { name: 'Release number' });
+  const remove = page.getByRole('button', { name: 'Delete number' });
+  await expect(release).toBeDisabled();
+  await expect(remove).toBeDisabled();
+  await expect(release).toHaveAccessibleDescription(/deletion-locked/);
+  const got = await (await rest(request, key, 'GET', `/v1/phone-numbers/${n.id}`)).json();
+  expect([got.friendly_name, got.tags, got.deletion_locked]).toEqual([name, ['support', 'e2e-lock'], true]);
+  expect((await rest(request, key, 'DELETE', `/v1/phone-numbers/${n.id}`)).status()).toBe(409);
+
+  // The list shows the name and the tags; a tag is a link to the numbers carrying it.
+  await page.goto('/');
+  await hydrated(page);
+  await page.getByLabel('Search').fill(name.toUpperCase());
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(page).toHaveURL(/q=/);
+  const rows = page.locator('tbody tr');
+  await expect(rows).toHaveCount(1);
+  await expect(rows.first()).toContainText(name);
+  await rows.first().getByRole('link', { name: 'e2e-lock' }).click();
+  await expect(page).toHaveURL(/tag=e2e-lock/);
+  await expect(page.locator('tbody tr').filter({ hasText: name })).toHaveCount(1);
+
+  // Unlocked, the number can be released again.
+  await openNumber(page, n.id);
+  await page.getByLabel('Deletion lock').uncheck();
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await expect(page.getByText('Settings saved')).toBeVisible();
+  await expect(release).toBeEnabled();
+  await release.click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Release number' }).click();
+  await expect(page.getByText('Number released')).toBeVisible();
+  expect(failures).toEqual([]);
+});

@@ -4,7 +4,9 @@ mod endpoints;
 mod events;
 pub mod extract;
 pub mod openapi;
+mod orders;
 mod phone_numbers;
+mod reservations;
 mod webhooks;
 
 use crate::error::AppError;
@@ -25,6 +27,10 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .routes(routes!(phone_numbers::list, phone_numbers::purchase))
         .routes(routes!(phone_numbers::get, phone_numbers::update, phone_numbers::delete))
         .routes(routes!(endpoints::list, endpoints::create))
+        .routes(routes!(orders::list, orders::create))
+        .routes(routes!(orders::get))
+        .routes(routes!(reservations::list, reservations::create))
+        .routes(routes!(reservations::get, reservations::release))
         .routes(routes!(events::list))
         .routes(routes!(events::get))
         .routes(routes!(events::redeliver))
@@ -49,6 +55,24 @@ pub fn router() -> Router<AppState> {
         .fallback(unknown_route)
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// A 201 of work done at most once per Idempotency-Key: a replay is rendered as a fresh answer
+/// is (a refusal with this request's id) and marked `idempotent-replayed: true`.
+fn created_once<T: serde::Serialize>(outcome: crate::service::idempotency::Outcome<T>) -> axum::response::Response {
+    use crate::service::idempotency::Outcome;
+    let created = |done: T| (axum::http::StatusCode::CREATED, Json(done)).into_response();
+    match outcome {
+        Outcome::Done(done) => created(done),
+        Outcome::Replayed(answer) => {
+            let mut response = match answer {
+                Ok(done) => created(done),
+                Err(refusal) => refusal.into_response(),
+            };
+            response.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
+            response
+        }
+    }
 }
 
 /// The answer to a path under `/v1` that names no route.

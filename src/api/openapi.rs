@@ -141,6 +141,26 @@ page_of!(EndpointPage, Endpoint);
 page_of!(EventPage, Event);
 page_of!(WebhookEndpointPage, WebhookEndpoint);
 page_of!(DeliveryAttemptPage, DeliveryAttempt);
+page_of!(ReservationPage, Reservation);
+page_of!(OrderPage, NumberOrder);
+
+/// The refusal of routes about one order.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum OrderNotFound {
+    /// `not_found`: no such order in this organization and mode.
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+}
+
+/// The refusal of routes about one reservation.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum ReservationNotFound {
+    /// `not_found`: no such reservation in this organization and mode (or it ended over a day ago).
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+}
 
 /// The refusal of routes about one webhook endpoint.
 #[derive(IntoResponses)]
@@ -167,6 +187,9 @@ pub enum WebhookEndpointNotFound {
     tags(
         (name = "Phone numbers", description = "Search the inventory, buy, configure and release numbers"),
         (name = "Endpoints", description = "Where numbers route their calls"),
+        (name = "Orders", description = "Many numbers bought in one transaction: all of them, or none"),
+        (name = "Reservations", description = "Numbers held for the organization while it decides: nobody \
+            else can buy them until the hold expires"),
         (name = "Events", description = "What happened to the organization's numbers: purchases, changes, \
             releases and deletes, each written with the change itself"),
         (name = "Webhooks", description = "Events sent as they happen, signed as Standard Webhooks \

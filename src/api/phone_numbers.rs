@@ -11,7 +11,7 @@ use crate::service::idempotency::Claim;
 use crate::service::{inventory, phone_numbers as numbers};
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
@@ -36,7 +36,7 @@ pub async fn list(
             Json(numbers::list_assigned(&state.ctx, &tenant, &query).await?).into_response()
         }
         numbers::ListRequest::Available(query) => {
-            Json(inventory::search_available(&state.ctx, tenant.mode, &query).await?).into_response()
+            Json(inventory::search_available(&state.ctx, &tenant, &query).await?).into_response()
         }
     })
 }
@@ -66,18 +66,7 @@ pub async fn purchase(
 ) -> Result<Response, AppError> {
     let purchase = numbers::Purchase::parse(&body)?;
     let claim = idempotency_key(&headers)?.map(|key| Claim::new(key, &body)).transpose()?;
-    Ok(match numbers::purchase_once(&state.ctx, &tenant, &purchase, claim.as_ref()).await? {
-        numbers::PurchaseOutcome::Bought(number) => (StatusCode::CREATED, Json(number)).into_response(),
-        numbers::PurchaseOutcome::Replayed(answer) => {
-            // Rendered as a fresh answer is (an error with this request's id), and marked.
-            let mut response = match answer {
-                Ok(number) => (StatusCode::CREATED, Json(number)).into_response(),
-                Err(refusal) => refusal.into_response(),
-            };
-            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
-            response
-        }
-    })
+    Ok(super::created_once(numbers::purchase_once(&state.ctx, &tenant, &purchase, claim.as_ref()).await?))
 }
 
 /// A number with its SIP credentials.

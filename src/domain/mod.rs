@@ -4,12 +4,14 @@
 //! untrusted input into domain values (`E164`, `CountryCode`, paging) is server-only, in
 //! [`parse`], so the browser bundle never carries the phone-number metadata.
 
+mod lifecycle;
 mod objects;
 #[cfg(feature = "ssr")]
 pub mod parse;
 mod requests;
 mod webhooks;
 
+pub use lifecycle::*;
 pub use objects::*;
 pub use requests::*;
 pub use webhooks::*;

@@ -87,13 +87,14 @@ wire_enum!(
 );
 
 wire_enum!(
-    /// What happened to a number (the `type` of an event).
+    /// What happened to a number, or an order (the `type` of an event).
     #[cfg_attr(feature = "ssr", derive(sqlx::Type), sqlx(type_name = "text"))]
     EventType {
         PhoneNumberPurchased = "phone_number.purchased",
         PhoneNumberUpdated = "phone_number.updated",
         PhoneNumberReleased = "phone_number.released",
         PhoneNumberDeleted = "phone_number.deleted",
+        NumberOrderCompleted = "number_order.completed",
     }
 );
 
@@ -143,6 +144,18 @@ pub struct PhoneNumber {
     /// Null unless the number was released.
     #[cfg_attr(feature = "ssr", schema(format = DateTime, required = true))]
     pub released_at: Option<String>,
+    /// The customer's name for the number; "" when it has none. (Absent from numbers recorded
+    /// before names existed: read as "".)
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(max_length = 64, example = "Front desk"))]
+    pub friendly_name: String,
+    /// Up to 10 distinct tags of `a-z`, `0-9`, `-` and `_`, in the order they were set.
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(max_items = 10, example = json!(["support", "eu"])))]
+    pub tags: Vec<String>,
+    /// While true, release and delete answer 409 `conflict`.
+    #[serde(default)]
+    pub deletion_locked: bool,
 }
 
 /// How a SIP trunk authenticates to route calls for a number.

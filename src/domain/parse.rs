@@ -180,6 +180,13 @@ pub struct PageRequest {
     pub offset: i64,
 }
 
+impl Default for PageRequest {
+    /// The first page, of the default size.
+    fn default() -> Self {
+        PageRequest { limit: Self::DEFAULT_LIMIT, offset: 0 }
+    }
+}
+
 impl PageRequest {
     /// The page as the storage reads it.
     pub fn window(self) -> crate::storage::Window {
@@ -249,6 +256,66 @@ impl EndpointName {
     }
 }
 
+/// A number's name in the customer's own words: 0 to 64 characters after trimming (empty: no
+/// name), otherwise the rule of [`parse_name`].
+pub fn parse_friendly_name(raw: &str) -> Result<String, Invalid> {
+    if raw.trim().is_empty() {
+        return Ok(String::new());
+    }
+    parse_name("friendlyName", raw, MAX_FRIENDLY_NAME_CHARS)
+}
+
+pub const MAX_FRIENDLY_NAME_CHARS: usize = 64;
+pub const MAX_TAGS: usize = 10;
+pub const MAX_TAG_LEN: usize = 32;
+
+/// One tag: 1 to 32 of `a-z`, `0-9`, `-` and `_` (no case folding: `Sales` is refused, not
+/// changed, so that what is stored is what was sent).
+pub fn parse_tag(field: &str, raw: &str) -> Result<String, Invalid> {
+    let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_';
+    if raw.is_empty() || raw.len() > MAX_TAG_LEN || !raw.bytes().all(allowed) {
+        return Err(Invalid::new(
+            field,
+            format!("{field}: a tag is 1 to {MAX_TAG_LEN} of a-z, 0-9, - and _ (got {raw:?})"),
+        ));
+    }
+    Ok(raw.to_string())
+}
+
+/// A number's tags: at most 10 distinct [`parse_tag`]s, kept in the order given.
+pub fn parse_tags(raw: &[String]) -> Result<Vec<String>, Invalid> {
+    if raw.len() > MAX_TAGS {
+        return Err(Invalid::new("tags", format!("tags holds at most {MAX_TAGS} tags")));
+    }
+    let mut tags: Vec<String> = Vec::with_capacity(raw.len());
+    for tag in raw {
+        let tag = parse_tag("tags", tag)?;
+        if tags.contains(&tag) {
+            return Err(Invalid::new("tags", format!("tags lists {tag:?} twice")));
+        }
+        tags.push(tag);
+    }
+    Ok(tags)
+}
+
+/// `GET /v1/phone-numbers?q=`: digits to find in the number, or a part of its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NumberQuery {
+    /// `+` and 1 to 15 digits: the E.164 contains them.
+    Digits(String),
+    /// Any other text (1 to 64 characters once trimmed): the friendly name contains it, any case.
+    NamePart(String),
+}
+
+impl NumberQuery {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        if let Ok(digits) = DigitPattern::parse(raw) {
+            return Ok(NumberQuery::Digits(digits.0));
+        }
+        parse_name("q", raw, MAX_FRIENDLY_NAME_CHARS).map(NumberQuery::NamePart)
+    }
+}
+
 /// Digits a searched number must contain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DigitPattern(String);
@@ -267,7 +334,6 @@ impl DigitPattern {
     }
 }
 
-/// Parses a wire enum, naming the field and the allowed values when it fails.
 /// A PATCH field that may be left out but not sent as `null` (see `requests::present`): `what`
 /// says what it must be instead.
 pub fn not_null<'a, T>(field: &str, what: &str, value: &'a Option<Option<T>>) -> Result<Option<&'a T>, Invalid> {
@@ -278,6 +344,7 @@ pub fn not_null<'a, T>(field: &str, what: &str, value: &'a Option<Option<T>>) ->
     }
 }
 
+/// Parses a wire enum, naming the field and the allowed values when it fails.
 pub fn parse_enum<T: FromStr<Err = String>>(field: &str, raw: &str) -> Result<T, Invalid> {
     raw.parse::<T>().map_err(|allowed| Invalid::new(field, format!("{field} {allowed}")))
 }
@@ -346,6 +413,34 @@ mod tests {
     fn enum_error_names_field_and_values() {
         let err = parse_enum::<NumberType>("type", "landline").unwrap_err();
         assert_eq!(err.message, "type must be one of local, mobile, toll_free or national");
+    }
+
+    #[test]
+    fn a_friendly_name_is_up_to_64_characters_and_empty_means_none() {
+        assert_eq!(parse_friendly_name("  ").unwrap(), "");
+        assert_eq!(parse_friendly_name(" Front desk ").unwrap(), "Front desk");
+        assert!(parse_friendly_name(&"é".repeat(64)).is_ok());
+        assert_eq!(parse_friendly_name(&"a".repeat(65)).unwrap_err().field, "friendlyName");
+        assert!(parse_friendly_name("a\u{200b}b").is_err());
+    }
+
+    #[test]
+    fn tags_are_few_distinct_and_lower_case() {
+        let tags = |t: &[&str]| parse_tags(&t.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(tags(&["support", "eu-west_1"]).unwrap(), ["support", "eu-west_1"]);
+        assert!(tags(&[]).unwrap().is_empty());
+        for bad in [&["Sales"][..], &[""], &["a b"], &["x"; 2], &[&"a".repeat(33) as &str]] {
+            assert_eq!(tags(bad).unwrap_err().field, "tags", "{bad:?}");
+        }
+        let eleven: Vec<String> = (0..11).map(|i| format!("t{i}")).collect();
+        assert!(parse_tags(&eleven).is_err());
+    }
+
+    #[test]
+    fn a_number_query_is_digits_or_a_name_part() {
+        assert_eq!(NumberQuery::parse("+1415").unwrap(), NumberQuery::Digits("1415".into()));
+        assert_eq!(NumberQuery::parse(" Front ").unwrap(), NumberQuery::NamePart("Front".into()));
+        assert_eq!(NumberQuery::parse("").unwrap_err().field, "q");
     }
 
     #[test]

@@ -37,13 +37,13 @@ pub struct PurchaseBody {
     #[cfg_attr(feature = "ssr", schema(value_type = Option<uuid::Uuid>, nullable))]
     pub endpoint_id: Option<String>,
     /// Setup plus the first month, in cents, as the buyer saw it.
-    #[serde(rename = "totalCostCents", alias = "total_cost_cents", default, deserialize_with = "whole_cents")]
+    #[serde(rename = "totalCostCents", alias = "total_cost_cents", default, deserialize_with = "whole_number")]
     #[cfg_attr(feature = "ssr", schema(nullable, minimum = 0, maximum = 2_000_000_000))]
     pub total_cost_cents: Option<i64>,
-    #[serde(rename = "setupCostCents", alias = "setup_cost_cents", default, deserialize_with = "whole_cents")]
+    #[serde(rename = "setupCostCents", alias = "setup_cost_cents", default, deserialize_with = "whole_number")]
     #[cfg_attr(feature = "ssr", schema(nullable, minimum = 0, maximum = 2_000_000_000))]
     pub setup_cost_cents: Option<i64>,
-    #[serde(rename = "monthlyCostCents", alias = "monthly_cost_cents", default, deserialize_with = "whole_cents")]
+    #[serde(rename = "monthlyCostCents", alias = "monthly_cost_cents", default, deserialize_with = "whole_number")]
     #[cfg_attr(feature = "ssr", schema(nullable, minimum = 0, maximum = 2_000_000_000))]
     pub monthly_cost_cents: Option<i64>,
 }
@@ -68,6 +68,20 @@ pub struct UpdateBody {
     #[serde(default, deserialize_with = "present")]
     #[cfg_attr(feature = "ssr", schema(value_type = Option<super::NumberStatus>, nullable = false))]
     pub status: Option<Option<String>>,
+    /// 0 to 64 characters once trimmed (`""` removes the name), without control or invisible
+    /// characters.
+    #[serde(rename = "friendlyName", alias = "friendly_name", default, deserialize_with = "present")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>, nullable = false, max_length = 64))]
+    pub friendly_name: Option<Option<String>>,
+    /// The number's whole set of tags, replacing the old one (`[]` removes them all): up to 10,
+    /// distinct, each 1 to 32 of `a-z`, `0-9`, `-` and `_`.
+    #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Vec<String>>, nullable = false, max_items = 10))]
+    pub tags: Option<Option<Vec<String>>>,
+    /// While true, release and delete answer 409 `conflict`.
+    #[serde(rename = "deletionLocked", alias = "deletion_locked", default, deserialize_with = "present")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<bool>, nullable = false))]
+    pub deletion_locked: Option<Option<bool>>,
 }
 
 /// `POST /v1/endpoints`.
@@ -101,6 +115,13 @@ pub struct ListNumbersQuery {
     /// Digits the number must contain; `action=available` only (a 400 with `assigned`).
     #[cfg_attr(feature = "ssr", param(value_type = Option<String>, nullable = false, pattern = r"^\+?[0-9]{1,15}$"))]
     pub contains: Option<String>,
+    /// A tag the number carries; `action=assigned` only (a 400 with `available`).
+    #[cfg_attr(feature = "ssr", param(value_type = Option<String>, nullable = false, pattern = r"^[a-z0-9_-]{1,32}$"))]
+    pub tag: Option<String>,
+    /// `action=assigned` only: digits (`+` and 1 to 15) the number contains, or any other text
+    /// (1 to 64 characters) its friendly name contains, in any case.
+    #[cfg_attr(feature = "ssr", param(value_type = Option<String>, nullable = false, min_length = 1, max_length = 64, pattern = r"\S"))]
+    pub q: Option<String>,
     /// Default 20.
     #[cfg_attr(feature = "ssr", param(value_type = Option<i64>, nullable = false, minimum = 1, maximum = 100))]
     pub limit: Option<String>,
@@ -208,9 +229,9 @@ pub struct EventsQuery {
     pub offset: Option<String>,
 }
 
-/// A whole number of cents, also when written `860.0`: JSON has one number type, and JSON
+/// A whole number (cents, a quantity), also when written `860.0`: JSON has one number type, and JSON
 /// Schema counts `860.0` as an integer. `null` is the same as absent.
-fn whole_cents<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+pub(super) fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
     let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
         return Ok(None);
     };
@@ -219,7 +240,7 @@ fn whole_cents<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>
     }
     match number.as_f64() {
         Some(f) if f.fract() == 0.0 && f.abs() < 9.0e18 => Ok(Some(f as i64)),
-        _ => Err(serde::de::Error::custom(format!("{number} is not a whole number of cents"))),
+        _ => Err(serde::de::Error::custom(format!("{number} is not a whole number"))),
     }
 }
 

@@ -7,7 +7,7 @@ use uuid::Uuid;
 #[cfg(feature = "ssr")]
 use utoipa::ToSchema;
 
-/// Something that happened to a number: written in the same transaction as the change, so an
+/// Something that happened to a number (or an order): written in the same transaction as the change, so an
 /// event exists exactly when the change does. The body of every webhook delivery.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
@@ -28,14 +28,23 @@ pub struct Event {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
 pub struct EventData {
-    /// The number as the API showed it after the change (before it, for a delete); never its
-    /// SIP password.
-    #[cfg_attr(feature = "ssr", schema(value_type = super::PhoneNumber))]
+    /// The number as the API showed it after the change (before it, for a delete; never its
+    /// SIP password), or for `number_order.completed` the order.
+    #[cfg_attr(feature = "ssr", schema(schema_with = event_object))]
     pub object: serde_json::Value,
     /// `phone_number.updated` only: the fields that changed, with their values before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>, nullable = false))]
     pub previous_attributes: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// `data.object`: a phone number, or an order.
+#[cfg(feature = "ssr")]
+fn event_object() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::{schema::OneOfBuilder, Ref};
+    let either =
+        OneOfBuilder::new().item(Ref::from_schema_name("PhoneNumber")).item(Ref::from_schema_name("NumberOrder"));
+    utoipa::openapi::schema::Schema::OneOf(either.build())
 }
 
 /// Where events are sent.

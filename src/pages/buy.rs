@@ -1,9 +1,11 @@
 //! Buying a number: search the inventory, see the price, confirm, buy.
 
+use super::order::{OrderBar, PickBox, Picked};
 use super::widgets::{type_label, use_toasts, Dialog, ErrorNotice, TypeSelect};
 use crate::domain::{format_money, ErrorDetail, Formatted, InventoryNumber, Page, PhoneNumber};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
+use serde::{Deserialize, Serialize};
 
 #[server]
 pub async fn search_numbers(
@@ -19,7 +21,7 @@ pub async fn search_numbers(
     let (number_type, contains) = (given(&number_type), given(&contains));
     let page = PageRequest { limit: 50, offset: 0 };
     let query = AvailableQuery::parse(Some(&country), number_type.as_deref(), contains.as_deref(), page)?;
-    let found = inventory::search_available(&state.ctx, tenant.mode, &query).await?;
+    let found = inventory::search_available(&state.ctx, &tenant, &query).await?;
     Ok(found.map(|n| {
         let e164 = n.e164.clone();
         super::numbers::formatted(n, &e164)
@@ -65,6 +67,36 @@ pub async fn buy_number(
     Ok(purchase_once(&state.ctx, &tenant, &purchase, Some(&claim)).await?.into_result()?)
 }
 
+/// A number held for the buyer while the confirmation is open.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Hold {
+    pub reservation_id: String,
+    /// Whole seconds left when the server answered.
+    pub seconds_left: u64,
+}
+
+/// Holds the number for the organization (a reservation) as its confirmation opens, so that
+/// nobody else can buy it while the buyer decides.
+#[server]
+pub async fn hold_number(inventory_id: String) -> Result<Hold, ErrorDetail> {
+    use crate::service::{phone_numbers::parse_uuid, reservations};
+    let (state, tenant) = super::session::server::tenant().await?;
+    let id = parse_uuid("inventory_id", &inventory_id)?;
+    let reservation = reservations::create(&state.ctx, &tenant, &reservations::Selection::Ids(vec![id])).await?;
+    let left = reservations::seconds_left(&reservation);
+    Ok(Hold { reservation_id: reservation.id.to_string(), seconds_left: left })
+}
+
+/// Lets the number go when the confirmation closes without a purchase.
+#[server]
+pub async fn let_go(reservation_id: String) -> Result<(), ErrorDetail> {
+    use crate::service::{phone_numbers::parse_uuid, reservations};
+    let (state, tenant) = super::session::server::tenant().await?;
+    let id = parse_uuid("reservation_id", &reservation_id)?;
+    reservations::release(&state.ctx, &tenant, id).await?;
+    Ok(())
+}
+
 #[component]
 pub fn BuyPage() -> impl IntoView {
     let query = use_query_map();
@@ -81,6 +113,7 @@ pub fn BuyPage() -> impl IntoView {
         },
     );
     let chosen = RwSignal::new(None::<Formatted<InventoryNumber>>);
+    let picked: Picked = RwSignal::new(Vec::new());
     view! {
         <h1>"Buy a number"</h1>
         <form method="get" class="filters" aria-label="Search numbers">
@@ -110,9 +143,10 @@ pub fn BuyPage() -> impl IntoView {
                 Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 Ok(None) => view! { <p class="muted">"Choose a country and search to see the numbers for sale and their prices."</p> }.into_any(),
                 Ok(Some(page)) if page.data.is_empty() => view! { <p class="empty">"No numbers for sale match this search."</p> }.into_any(),
-                Ok(Some(page)) => view! { <ResultsTable page chosen/> }.into_any(),
+                Ok(Some(page)) => view! { <ResultsTable page chosen picked/> }.into_any(),
             })}
         </Transition>
+        <OrderBar picked/>
         <ConfirmPurchase chosen buy/>
     }
 }
@@ -121,6 +155,7 @@ pub fn BuyPage() -> impl IntoView {
 fn ResultsTable(
     page: Page<Formatted<InventoryNumber>>,
     chosen: RwSignal<Option<Formatted<InventoryNumber>>>,
+    picked: Picked,
 ) -> impl IntoView {
     view! {
         <p class="muted">{format!("{} numbers for sale", page.total)}</p>
@@ -130,6 +165,7 @@ fn ResultsTable(
                 <thead><tr>
                     <th scope="col">"Number"</th><th scope="col">"Type"</th>
                     <th scope="col">"Setup"</th><th scope="col">"Monthly"</th><th scope="col"><span class="visually-hidden">"Action"</span></th>
+                    <th scope="col">"Select"</th>
                 </tr></thead>
                 <tbody>
                     {page.data.into_iter().map(|row| {
@@ -141,7 +177,11 @@ fn ResultsTable(
                                 <td>{type_label(n.number_type)}</td>
                                 <td>{format_money(n.setup_cost_cents, &n.currency)}</td>
                                 <td>{format_money(n.monthly_cost_cents, &n.currency)} <span class="muted small">"/ month"</span></td>
-                                <td><button type="button" aria-label=label on:click=move |_| chosen.set(Some(row.clone()))>"Buy"</button></td>
+                                <td><button type="button" aria-label=label on:click={
+                                    let row = row.clone();
+                                    move |_| chosen.set(Some(row.clone()))
+                                }>"Buy"</button></td>
+                                <td><PickBox row=row.clone() picked/></td>
                             </tr>
                         }
                     }).collect_view()}
@@ -163,17 +203,32 @@ fn ConfirmPurchase(
     let problem = RwSignal::new(None::<String>);
     // One key per attempt: a double click or a retry of the same attempt buys once.
     let attempt_key = RwSignal::new(String::new());
+    let hold = ServerAction::<HoldNumber>::new();
+    let release = ServerAction::<LetGo>::new();
 
     Effect::new(move |_| {
-        if chosen.get().is_some() {
+        if let Some(row) = chosen.get() {
             attempt_key.set(uuid::Uuid::new_v4().to_string());
             problem.set(None);
+            hold.dispatch(HoldNumber { inventory_id: row.item.id.to_string() });
             open.set(true);
         }
     });
     Effect::new(move |_| {
         if !open.get() {
             chosen.set(None);
+            // Closed without buying: the held number goes back on sale for everyone.
+            if let Some(Ok(held)) = hold.value().get_untracked() {
+                if !matches!(buy.value().get_untracked(), Some(Ok(_))) {
+                    release.dispatch(LetGo { reservation_id: held.reservation_id });
+                }
+                hold.value().set(None);
+            }
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Err(e)) = hold.value().get() {
+            problem.set(Some(purchase_problem(&e)));
         }
     });
     Effect::new(move |_| match buy.value().get() {
@@ -192,7 +247,7 @@ fn ConfirmPurchase(
 
     view! {
         <Dialog open labelled_by="confirm-title">
-            {move || chosen.get().map(|row| view! { <PurchaseForm row buy attempt_key problem open/> })}
+            {move || chosen.get().map(|row| view! { <PurchaseForm row buy hold attempt_key problem open/> })}
         </Dialog>
     }
 }
@@ -200,9 +255,9 @@ fn ConfirmPurchase(
 /// What a refused purchase tells the buyer (the list behind the dialog is refreshed anyway).
 fn purchase_problem(e: &ErrorDetail) -> String {
     match e.code.as_str() {
-        "number_unavailable" => {
-            "Sorry, this number was just sold to someone else. The list has been refreshed: please pick another.".into()
-        }
+        "number_unavailable" => "Sorry, this number was just sold to someone else, or someone else is holding it. \
+            The list has been refreshed: please pick another."
+            .into(),
         "price_changed" => format!("The price of this number has changed, so nothing was bought. {}", e.message),
         _ => e.message.clone(),
     }
@@ -212,6 +267,7 @@ fn purchase_problem(e: &ErrorDetail) -> String {
 fn PurchaseForm(
     row: Formatted<InventoryNumber>,
     buy: ServerAction<BuyNumber>,
+    hold: ServerAction<HoldNumber>,
     attempt_key: RwSignal<String>,
     problem: RwSignal<Option<String>>,
     open: RwSignal<bool>,
@@ -243,6 +299,7 @@ fn PurchaseForm(
             <dt>"Due today"</dt><dd><strong>{due_today.clone()}</strong></dd>
         </dl>
         <EndpointChoice endpoint/>
+        <HoldCountdown hold/>
         {move || problem.get().map(|p| view! { <p class="notice notice-error" role="alert">{p}</p> })}
         <div class="actions">
             <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
@@ -253,9 +310,45 @@ fn PurchaseForm(
     }
 }
 
+/// How long the number stays held for the buyer, counted down every second.
+#[component]
+fn HoldCountdown(hold: ServerAction<HoldNumber>) -> impl IntoView {
+    let left = RwSignal::new(None::<u64>);
+    Effect::new(move |_| {
+        if let Some(Ok(held)) = hold.value().get() {
+            left.set(Some(held.seconds_left));
+        }
+    });
+    // Effects and intervals run in the browser only; the server renders "Holding…".
+    Effect::new(move |_| {
+        if let Ok(tick) = set_interval_with_handle(
+            move || left.update(|l| *l = l.map(|s| s.saturating_sub(1))),
+            std::time::Duration::from_secs(1),
+        ) {
+            on_cleanup(move || tick.clear());
+        }
+    });
+    move || match (hold.pending().get(), left.get()) {
+        (true, _) => view! { <p class="hold muted" role="status">"Holding this number for you…"</p> }.into_any(),
+        (false, Some(0)) => view! {
+            <p class="hold notice" role="status">"Your hold has ended: someone else may buy this number now."</p>
+        }
+        .into_any(),
+        (false, Some(s)) => view! {
+            // No live region: a screen reader would read out every second.
+            <p class="hold" data-testid="hold-countdown">
+                "Held for you for " <strong>{format!("{}:{:02}", s / 60, s % 60)}</strong>
+                <span class="muted">" (nobody else can buy it meanwhile)"</span>
+            </p>
+        }
+        .into_any(),
+        (false, None) => ().into_any(),
+    }
+}
+
 /// The endpoint to attach the number to, or none for now.
 #[component]
-fn EndpointChoice(endpoint: RwSignal<String>) -> impl IntoView {
+pub(super) fn EndpointChoice(endpoint: RwSignal<String>) -> impl IntoView {
     let endpoints = Resource::new(|| (), |_| super::endpoints::list_endpoints());
     view! {
         <label>"Attach to endpoint"

@@ -64,6 +64,8 @@ fn what_happened(entry: &HistoryEntry) -> String {
         EventType::PhoneNumberUpdated => format!("Changed {}", entry.changed.join(", ").replace('_', " ")),
         EventType::PhoneNumberReleased => "Released".to_string(),
         EventType::PhoneNumberDeleted => "Deleted".to_string(),
+        // A number's history holds its own entries only; an order's is the order's.
+        EventType::NumberOrderCompleted => "Bought in an order".to_string(),
     }
 }
 

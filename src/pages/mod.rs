@@ -6,6 +6,7 @@ pub mod buy;
 pub mod endpoints;
 pub mod history;
 pub mod numbers;
+pub mod order;
 pub mod session;
 pub mod sign_in;
 pub mod webhooks;

@@ -1,5 +1,9 @@
 //! The numbers page (home) and one number's settings page, with their server functions.
 
+// A server function takes its form's fields as arguments, and the settings form has eight (the
+// code `#[server]` generates from them is outside the reach of an attribute on the function).
+#![allow(clippy::too_many_arguments)]
+
 use super::widgets::{
     toast_outcome, type_label, use_toasts, ConfirmDialog, CopyButton, ErrorNotice, StatusBadge, TypeSelect,
 };
@@ -30,8 +34,13 @@ pub(crate) fn formatted<T>(item: T, e164: &str) -> Formatted<T> {
     Formatted { item, national, international }
 }
 
+/// The filters of the numbers page, as its query string carries them (empty = not given).
+pub const FILTERS: [&str; 4] = ["q", "tag", "country", "type"];
+
 #[server]
 pub async fn list_numbers(
+    q: Option<String>,
+    tag: Option<String>,
     country: Option<String>,
     number_type: Option<String>,
     offset: Option<String>,
@@ -39,9 +48,15 @@ pub async fn list_numbers(
     use crate::domain::parse::PageRequest;
     use crate::service::phone_numbers::{list_assigned, AssignedQuery};
     let (state, tenant) = super::session::server::tenant().await?;
-    let given = |text: &Option<String>| text.as_deref().filter(|t| !t.is_empty()).map(str::to_owned);
+    let given = |text: &Option<String>| text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
     let page = PageRequest::parse(Some(&PAGE_SIZE.to_string()), offset.as_deref())?;
-    let query = AssignedQuery::parse(given(&country).as_deref(), given(&number_type).as_deref(), page)?;
+    let query = AssignedQuery::parse(
+        given(&country).as_deref(),
+        given(&number_type).as_deref(),
+        given(&tag).as_deref(),
+        given(&q).as_deref(),
+        page,
+    )?;
     let numbers = list_assigned(&state.ctx, &tenant, &query).await?;
     let endpoints = super::endpoints::all_endpoints(&state, &tenant).await?;
     Ok(numbers.map(|n| {
@@ -64,6 +79,7 @@ pub async fn get_number(id: String) -> Result<NumberView, ErrorDetail> {
     })
 }
 
+/// The settings form's fields, as the browser posts them.
 #[server]
 pub async fn update_number(
     id: String,
@@ -72,6 +88,10 @@ pub async fn update_number(
     allow_inbound: Option<String>,
     allow_outbound: Option<String>,
     status: String,
+    friendly_name: String,
+    /// Separated by commas or spaces.
+    tags: String,
+    deletion_locked: Option<String>,
 ) -> Result<PhoneNumber, ErrorDetail> {
     use crate::domain::UpdateBody;
     use crate::service::phone_numbers::{self, NumberChanges};
@@ -83,6 +103,9 @@ pub async fn update_number(
         allow_inbound: Some(Some(allow_inbound.is_some())),
         allow_outbound: Some(Some(allow_outbound.is_some())),
         status: Some(Some(status)),
+        friendly_name: Some(Some(friendly_name)),
+        tags: Some(Some(tags.split([',', ' ']).filter(|t| !t.is_empty()).map(str::to_owned).collect())),
+        deletion_locked: Some(Some(deletion_locked.is_some())),
     };
     Ok(phone_numbers::update(&state.ctx, &tenant, id, &NumberChanges::parse(&body)?).await?)
 }
@@ -109,15 +132,22 @@ pub fn NumbersPage() -> impl IntoView {
     let query = use_query_map();
     let param = move |name: &str| query.with(|q| q.get(name)).filter(|v| !v.is_empty());
     let numbers = Resource::new(
-        move || (param("country"), param("type"), param("offset")),
-        |(country, number_type, offset)| list_numbers(country, number_type, offset),
+        move || (param("q"), param("tag"), param("country"), param("type"), param("offset")),
+        |(q, tag, country, number_type, offset)| list_numbers(q, tag, country, number_type, offset),
     );
+    let filtered = move || FILTERS.iter().any(|f| param(f).is_some());
     view! {
         <div class="page-head">
             <h1>"Numbers"</h1>
             <a class="button" href="/buy">"Buy a number"</a>
         </div>
         <form method="get" class="filters" aria-label="Filter numbers">
+            <label>"Search"
+                <input name="q" type="search" maxlength="64" placeholder="Digits or name" value=move || param("q").unwrap_or_default()/>
+            </label>
+            <label>"Tag"
+                <input name="tag" maxlength="32" size="10" placeholder="Any" value=move || param("tag").unwrap_or_default()/>
+            </label>
             <label>"Country"
                 <input name="country" maxlength="2" size="4" placeholder="Any" value=move || param("country").unwrap_or_default()/>
             </label>
@@ -129,7 +159,7 @@ pub fn NumbersPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading numbers…"</p> }>
             {move || numbers.get().map(|result| match result {
                 Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                Ok(page) if page.total == 0 && param("country").is_none() && param("type").is_none() => view! {
+                Ok(page) if page.total == 0 && !filtered() => view! {
                     <div class="empty">
                         <h2>"No numbers yet"</h2>
                         <p>"Buy your first number to start receiving calls."</p>
@@ -146,13 +176,14 @@ pub fn NumbersPage() -> impl IntoView {
 #[component]
 fn NumbersTable(page: Page<NumberRow>, query: leptos_router::params::ParamsMap) -> impl IntoView {
     let link = move |offset: i64| {
-        let mut parts = vec![format!("offset={offset}")];
-        for key in ["country", "type"] {
+        let mut link = leptos_router::params::ParamsMap::new();
+        link.insert("offset", offset.to_string());
+        for key in FILTERS {
             if let Some(v) = query.get(key).filter(|v| !v.is_empty()) {
-                parts.push(format!("{key}={v}"));
+                link.insert(key, v);
             }
         }
-        format!("?{}", parts.join("&"))
+        link.to_query_string()
     };
     let (offset, total, limit) = (page.offset, page.total, page.limit);
     view! {
@@ -170,7 +201,13 @@ fn NumbersTable(page: Page<NumberRow>, query: leptos_router::params::ParamsMap) 
                             <tr>
                                 <td>
                                     <a href=format!("/numbers/{}", n.id)>{row.number.national}</a>
-                                    <div class="muted small">{n.e164.clone()}</div>
+                                    {(!n.friendly_name.is_empty()).then(|| view! { <div class="friendly-name">{n.friendly_name.clone()}</div> })}
+                                    <div class="muted small">{n.e164.clone()}{n.deletion_locked.then_some(" · deletion-locked")}</div>
+                                    {(!n.tags.is_empty()).then(|| view! {
+                                        <ul class="tags" aria-label="Tags">
+                                            {n.tags.iter().map(|t| view! { <li><a href=format!("/?tag={t}")>{t.clone()}</a></li> }).collect_view()}
+                                        </ul>
+                                    })}
                                 </td>
                                 <td>{n.country.clone()}</td>
                                 <td>{type_label(n.number_type)}</td>
@@ -229,7 +266,7 @@ fn NumberSettings(
         <NumberHeading number=details.number.clone() national international=international.clone()/>
         <SettingsForm number=details.number.clone() endpoints update/>
         <SipRouting number=details.number.clone() credentials=details.sip_credentials/>
-        <ReleaseOrDelete id=details.number.id.to_string() international released release/>
+        <ReleaseOrDelete id=details.number.id.to_string() international released locked=details.number.deletion_locked release/>
     }
 }
 
@@ -286,6 +323,18 @@ fn SettingsForm(number: PhoneNumber, endpoints: Vec<Endpoint>, update: ServerAct
                             <option value="inactive" selected=number.status == NumberStatus::Inactive>"Inactive"</option>
                         </select>
                     </label>
+                    <label>"Name"
+                        <input name="friendly_name" maxlength="64" placeholder="Optional, e.g. Front desk" value=number.friendly_name.clone()/>
+                    </label>
+                    <label>"Tags"
+                        <input name="tags" aria-describedby="tags-hint" placeholder="e.g. support, eu" value=number.tags.join(", ")/>
+                    </label>
+                    <span id="tags-hint" class="muted small">"Up to 10, separated by commas: lower-case letters, digits, - and _."</span>
+                    <label class="check">
+                        <input type="checkbox" name="deletion_locked" checked=number.deletion_locked aria-describedby="lock-hint"/>
+                        "Deletion lock"
+                    </label>
+                    <span id="lock-hint" class="muted small">"While on, the number cannot be released or deleted."</span>
                     <button type="submit" disabled=move || update.pending().get()>
                         {move || if update.pending().get() { "Saving…" } else { "Save settings" }}
                     </button>
@@ -346,6 +395,7 @@ fn ReleaseOrDelete(
     id: String,
     international: String,
     released: bool,
+    locked: bool,
     release: ServerAction<ReleaseNumber>,
 ) -> impl IntoView {
     let toasts = use_toasts();
@@ -366,9 +416,16 @@ fn ReleaseOrDelete(
         <section class="card danger" aria-labelledby="danger-title">
             <h2 id="danger-title">"Release or delete"</h2>
             <p class="muted">"Release keeps the record (inactive, marked released); Delete removes it. Either way the number goes back to the inventory."</p>
-            <button type="button" class="danger" disabled=released on:click=move |_| confirm_release.set(true)>"Release number"</button>
+            {locked.then(|| view! {
+                <p id="locked-why" class="notice" role="note">
+                    "This number is deletion-locked: turn off “Deletion lock” in Settings above to release or delete it."
+                </p>
+            })}
+            <button type="button" class="danger" disabled=released || locked aria-describedby=locked.then_some("locked-why")
+                on:click=move |_| confirm_release.set(true)>"Release number"</button>
             " "
-            <button type="button" class="danger outline" on:click=move |_| confirm_delete.set(true)>"Delete number"</button>
+            <button type="button" class="danger outline" disabled=locked aria-describedby=locked.then_some("locked-why")
+                on:click=move |_| confirm_delete.set(true)>"Delete number"</button>
         </section>
         <ConfirmDialog open=confirm_release heading_id="release-title" title=format!("Release {international}?")
             message="The number stops routing calls and goes back to the inventory, where anyone may buy it. Its record stays in your account, marked released, for your records."

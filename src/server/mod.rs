@@ -11,6 +11,7 @@ use crate::pages::session::server as session;
 use crate::rate_limit::{FailureThrottle, RateLimit};
 use crate::security::{self, PublicOrigin};
 use crate::service::auth::{Auth, AuthSettings};
+use crate::service::reservations::{self, ReservationSettings};
 use crate::service::secrets::{SecretSettings, SipCipher};
 use crate::service::webhooks::{self, WebhookSettings};
 use crate::service::{settings, Context};
@@ -53,6 +54,7 @@ pub struct ServerSettings {
     /// from; https makes the cookies `Secure`).
     pub public_url: Option<String>,
     pub webhooks: WebhookSettings,
+    pub reservations: ReservationSettings,
 }
 
 /// How many failed authentications are allowed before a key is refused for a while (0 disables
@@ -80,6 +82,7 @@ pub async fn context(
     if_missing: IfMissing,
     secrets: &SecretSettings,
     webhooks: &WebhookSettings,
+    reservations: ReservationSettings,
 ) -> Result<Context, AppError> {
     let store = storage::open(database_url, pool, if_missing)
         .await
@@ -108,6 +111,7 @@ pub async fn context(
         session_secret,
         sip_cipher: std::sync::Arc::new(sip_cipher),
         webhooks: std::sync::Arc::new(webhooks.clone()),
+        reservations,
     };
     crate::service::phone_numbers::seal_stored_sip_passwords(&ctx).await;
     webhooks::seal_stored_secrets(&ctx).await;
@@ -135,6 +139,7 @@ pub async fn state(settings: &ServerSettings) -> Result<AppState, AppError> {
         settings.if_missing,
         &settings.secrets,
         &settings.webhooks,
+        settings.reservations,
     )
     .await?;
     let auth = Auth::new(&ctx, &settings.auth);
@@ -267,8 +272,9 @@ async fn scope_request_id(request: Request, next: Next) -> Response {
 /// Serves until SIGTERM or ctrl-c, then lets in-flight requests finish.
 pub async fn serve(settings: ServerSettings) -> Result<(), AppError> {
     let state = state(&settings).await?;
-    // Delivers the outbox's webhooks, beside the requests.
+    // Delivers the outbox's webhooks, and clears expired holds, beside the requests.
     webhooks::delivery::spawn(state.ctx.clone())?;
+    reservations::spawn_housekeeping(state.ctx.clone());
     let counters = state.clone();
     tokio::spawn(async move {
         loop {

@@ -3,7 +3,7 @@
 //! its webhook deliveries are written with it.
 
 use super::{Context, Tenant};
-use crate::domain::PhoneNumber;
+use crate::domain::{NumberOrder, PhoneNumber};
 use crate::error::AppError;
 use crate::storage::{self, AuditRecord, WriteTx};
 use sqlx::types::Json;
@@ -21,9 +21,26 @@ pub async fn record(
     before: Option<&PhoneNumber>,
     after: Option<&PhoneNumber>,
 ) -> Result<(), AppError> {
-    let state = |n: Option<&PhoneNumber>| -> Result<_, AppError> {
-        n.map(|n| serde_json::to_value(n).map(Json)).transpose().map_err(|e| AppError::internal(e.to_string()))
-    };
+    append(tx, tenant, Some(phone_number_id), action, state(before)?, state(after)?).await
+}
+
+/// Writes the entry of a completed bulk order (`number_order.completed`), in its transaction.
+pub async fn record_order(tx: &mut dyn WriteTx, tenant: &Tenant, order: &NumberOrder) -> Result<(), AppError> {
+    append(tx, tenant, None, Action::Order, None, state(Some(order))?).await
+}
+
+fn state(object: Option<&impl serde::Serialize>) -> Result<Option<Json<serde_json::Value>>, AppError> {
+    object.map(|o| serde_json::to_value(o).map(Json)).transpose().map_err(|e| AppError::internal(e.to_string()))
+}
+
+async fn append(
+    tx: &mut dyn WriteTx,
+    tenant: &Tenant,
+    phone_number_id: Option<Uuid>,
+    action: Action,
+    before_state: Option<Json<serde_json::Value>>,
+    after_state: Option<Json<serde_json::Value>>,
+) -> Result<(), AppError> {
     let entry = AuditRecord {
         id: Uuid::new_v4(),
         organization_id: tenant.organization_id,
@@ -31,8 +48,8 @@ pub async fn record(
         phone_number_id,
         action,
         actor: tenant.actor.audit_name(),
-        before_state: state(before)?,
-        after_state: state(after)?,
+        before_state,
+        after_state,
         created_at: storage::now(),
     };
     tx.append_audit(&entry).await?;

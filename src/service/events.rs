@@ -17,6 +17,7 @@ pub fn event_type(action: AuditAction) -> EventType {
         AuditAction::Update => EventType::PhoneNumberUpdated,
         AuditAction::Release => EventType::PhoneNumberReleased,
         AuditAction::Delete => EventType::PhoneNumberDeleted,
+        AuditAction::Order => EventType::NumberOrderCompleted,
     }
 }
 
@@ -26,11 +27,12 @@ fn action_of(event_type: EventType) -> AuditAction {
         EventType::PhoneNumberUpdated => AuditAction::Update,
         EventType::PhoneNumberReleased => AuditAction::Release,
         EventType::PhoneNumberDeleted => AuditAction::Delete,
+        EventType::NumberOrderCompleted => AuditAction::Order,
     }
 }
 
 /// The entry as an event: the number after the change (before it, for a delete) and, for an
-/// update, the fields that changed with their earlier values.
+/// update, the fields that changed with their earlier values; for an order, the order.
 pub fn to_event(entry: AuditRecord) -> Event {
     let before = entry.before_state.map(|s| s.0);
     let after = entry.after_state.map(|s| s.0);

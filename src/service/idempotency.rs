@@ -10,7 +10,7 @@
 //! shares.
 
 use super::{Context, Tenant};
-use crate::domain::{ErrorBody, ErrorDetail, PhoneNumber};
+use crate::domain::{ErrorBody, ErrorDetail, NumberOrder, PhoneNumber};
 use crate::error::AppError;
 use crate::storage::{KeyAges, WriteTx};
 use serde::{Deserialize, Serialize};
@@ -55,6 +55,8 @@ impl Claim {
 #[serde(rename_all = "snake_case")]
 pub enum Answer {
     Bought(PhoneNumber),
+    /// A bulk order's numbers (`service::orders`).
+    Ordered(NumberOrder),
     Refused(ErrorDetail),
 }
 
@@ -63,17 +65,28 @@ impl Answer {
         Answer::Refused(err.detail())
     }
 
-    /// The outcome again: the number, or the same refusal (same code, status and message).
+    /// The outcome of a purchase again: the number, or the same refusal (same code, status and
+    /// message).
     pub fn into_result(self) -> Result<PhoneNumber, AppError> {
         match self {
             Answer::Bought(number) => Ok(number),
             Answer::Refused(detail) => Err(AppError::refusal(detail)),
+            Answer::Ordered(_) => Err(mixed_up()),
+        }
+    }
+
+    /// The outcome of an order again.
+    pub fn into_order_result(self) -> Result<NumberOrder, AppError> {
+        match self {
+            Answer::Ordered(order) => Ok(order),
+            Answer::Refused(detail) => Err(AppError::refusal(detail)),
+            Answer::Bought(_) => Err(mixed_up()),
         }
     }
 
     fn status(&self) -> u16 {
         match self {
-            Answer::Bought(_) => 201,
+            Answer::Bought(_) | Answer::Ordered(_) => 201,
             Answer::Refused(detail) => AppError::refusal(detail.clone()).status().as_u16(),
         }
     }
@@ -91,6 +104,12 @@ impl Answer {
             _ => serde_json::from_str::<ErrorBody>(body).map(|b| Answer::Refused(b.error)).map_err(unreadable),
         })
     }
+}
+
+/// A key's answer of the other kind: impossible, since each route fingerprints its requests under
+/// its own name (a purchase's and an order's never match).
+fn mixed_up() -> AppError {
+    AppError::internal("an Idempotency-Key answer of another route")
 }
 
 #[allow(clippy::large_enum_variant, reason = "one per purchase, moved once")]
@@ -130,6 +149,58 @@ pub async fn begin(ctx: &Context, tenant: &Tenant, claim: &Claim) -> Result<Begi
         };
     }
     Err(AppError::Conflict("this Idempotency-Key is busy; retry later".into()))
+}
+
+/// The outcome of work done at most once per Idempotency-Key.
+#[derive(Debug)]
+pub enum Outcome<T> {
+    /// Done now.
+    Done(T),
+    /// The first answer to this key, again: what it did, or the refusal it got.
+    Replayed(Result<T, AppError>),
+}
+
+impl<T> Outcome<T> {
+    /// What was done now or by the first request, or the first request's refusal.
+    pub fn into_result(self) -> Result<T, AppError> {
+        match self {
+            Outcome::Done(done) => Ok(done),
+            Outcome::Replayed(answer) => answer,
+        }
+    }
+}
+
+/// Does `work` at most once per key: the same key with the same request replays the first
+/// answer (read back by `replayed`); with another request it is refused. `work` stores its
+/// success in its own transaction (`complete_in`); a refusal is stored here, and a transient
+/// failure frees the key so that the client's retry does the work.
+pub async fn once<'k, T, Work>(
+    ctx: &Context,
+    tenant: &Tenant,
+    key: Option<&'k Claim>,
+    replayed: fn(Answer) -> Result<T, AppError>,
+    work: impl FnOnce(Option<&'k Claim>) -> Work,
+) -> Result<Outcome<T>, AppError>
+where
+    Work: std::future::Future<Output = Result<T, AppError>>,
+{
+    let Some(key) = key else {
+        return work(None).await.map(Outcome::Done);
+    };
+    match begin(ctx, tenant, key).await? {
+        Begin::Replay(answer) => Ok(Outcome::Replayed(replayed(answer))),
+        Begin::Proceed => match work(Some(key)).await {
+            Ok(done) => Ok(Outcome::Done(done)),
+            Err(err) => {
+                if err.is_server_fault() {
+                    abandon(ctx, tenant, key).await?;
+                } else {
+                    complete(ctx, tenant, key, &Answer::refused(&err)).await?;
+                }
+                Err(err)
+            }
+        },
+    }
 }
 
 /// Stores the answer to replay, on its own (a refusal).

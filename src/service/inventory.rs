@@ -1,14 +1,14 @@
 //! The inventory of numbers for sale, per mode.
 
 use super::phone_numbers::AvailableQuery;
-use super::Context;
+use super::{Context, Tenant};
 use crate::domain::parse::{parse_cents, parse_enum, CountryCode, Currency, E164, MAX_PRICE_CENTS};
 use crate::domain::{InventoryNumber, Mode, NumberType, Page};
 use crate::error::AppError;
 use crate::storage::{self, InventoryFilter, InventoryRecord};
 use uuid::Uuid;
 
-fn to_inventory_number(row: InventoryRecord) -> InventoryNumber {
+pub(super) fn to_inventory_number(row: InventoryRecord) -> InventoryNumber {
     InventoryNumber {
         id: row.id,
         e164: row.e164,
@@ -20,14 +20,16 @@ fn to_inventory_number(row: InventoryRecord) -> InventoryNumber {
     }
 }
 
-/// Numbers for sale in a country, ordered by E.164 (a stable order across pages).
+/// Numbers for sale in a country, ordered by E.164 (a stable order across pages). Numbers
+/// another organization holds are not for sale to this one; the tenant's own holds are.
 pub async fn search_available(
     ctx: &Context,
-    mode: Mode,
+    tenant: &Tenant,
     query: &AvailableQuery,
 ) -> Result<Page<InventoryNumber>, AppError> {
     let filter = InventoryFilter {
-        livemode: mode.is_live(),
+        livemode: tenant.livemode(),
+        viewer: tenant.organization_id,
         country: query.country.as_str().to_string(),
         number_type: query.number_type,
         contains: query.contains.as_ref().map(|d| d.as_str().to_string()),
@@ -100,6 +102,8 @@ pub async fn add(
             currency: n.currency.as_str().to_string(),
             available: true,
             created_at: now,
+            held_by: None,
+            held_until: None,
         })
         .collect();
     Ok(ctx.store.add_inventory(&rows, &mut progress).await?)

@@ -11,8 +11,10 @@ pub mod endpoints;
 pub mod events;
 pub mod idempotency;
 pub mod inventory;
+pub mod orders;
 pub mod organizations;
 pub mod phone_numbers;
+pub mod reservations;
 pub mod secrets;
 pub mod settings;
 pub mod webhooks;
@@ -40,6 +42,8 @@ pub struct Context {
     pub sip_cipher: Arc<secrets::SipCipher>,
     /// How webhook endpoints are checked and deliveries made.
     pub webhooks: Arc<webhooks::WebhookSettings>,
+    /// How long reservations hold numbers.
+    pub reservations: reservations::ReservationSettings,
 }
 
 /// Who is acting, for which organization, in which mode: the result of authentication.

@@ -1,17 +1,22 @@
 //! Phone numbers: list, search, purchase, get, update, release, delete.
 
 use super::{audit, endpoints, idempotency, Context, Tenant};
-use crate::domain::parse::{not_null, parse_enum, CountryCode, DigitPattern, PageRequest, E164};
+use crate::domain::parse::{
+    not_null, parse_enum, parse_friendly_name, parse_tag, parse_tags, CountryCode, DigitPattern, NumberQuery,
+    PageRequest, E164,
+};
 use crate::domain::{
     ListAction, ListNumbersQuery, NumberStatus, NumberType, Page, PhoneNumber, PhoneNumberDetails, PurchaseBody,
     SipCredentials, UpdateBody,
 };
 use crate::error::AppError;
-use crate::storage::{self, format_time, AssignedFilter, InventoryRecord, NumberRecord, StorageError, WriteTx};
+use crate::storage::{
+    self, format_time, AssignedFilter, InventoryRecord, NumberRecord, NumberSearch, StorageError, WriteTx,
+};
 use uuid::Uuid;
 
 /// The number as the API shows it.
-fn to_number(row: &NumberRecord, sip_domain: &str) -> PhoneNumber {
+pub(super) fn to_number(row: &NumberRecord, sip_domain: &str) -> PhoneNumber {
     PhoneNumber {
         id: row.id,
         e164: row.e164.clone(),
@@ -30,6 +35,9 @@ fn to_number(row: &NumberRecord, sip_domain: &str) -> PhoneNumber {
         created_at: format_time(row.created_at),
         updated_at: format_time(row.updated_at),
         released_at: row.released_at.map(format_time),
+        friendly_name: row.friendly_name.clone(),
+        tags: row.tags.0.clone(),
+        deletion_locked: row.deletion_locked,
     }
 }
 
@@ -77,18 +85,57 @@ pub async fn seal_stored_sip_passwords(ctx: &Context) {
 // ---------------------------------------------------------------------------------------------
 // Listing and searching
 
-/// `action=assigned`: the organization's numbers, of one country and type if given.
-#[derive(Debug, Clone, PartialEq)]
+/// `action=assigned`: the organization's numbers, of one country and type, carrying one tag,
+/// matching a query, if given.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AssignedQuery {
     pub country: Option<CountryCode>,
     pub number_type: Option<NumberType>,
+    pub tag: Option<String>,
+    pub q: Option<NumberQuery>,
     pub page: PageRequest,
 }
 
 impl AssignedQuery {
-    pub fn parse(country: Option<&str>, number_type: Option<&str>, page: PageRequest) -> Result<Self, AppError> {
-        Ok(AssignedQuery { country: parse_country(country)?, number_type: parse_number_type(number_type)?, page })
+    pub fn parse(
+        country: Option<&str>,
+        number_type: Option<&str>,
+        tag: Option<&str>,
+        q: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Self, AppError> {
+        Ok(AssignedQuery {
+            country: parse_country(country)?,
+            number_type: parse_number_type(number_type)?,
+            tag: tag.map(|t| parse_tag("tag", t)).transpose()?,
+            q: q.map(NumberQuery::parse).transpose()?,
+            page,
+        })
     }
+
+    fn filter(&self) -> AssignedFilter {
+        AssignedFilter {
+            country: self.country.map(|c| c.as_str().to_string()),
+            number_type: self.number_type,
+            tag: self.tag.clone(),
+            search: self.q.as_ref().map(|q| match q {
+                NumberQuery::Digits(digits) => NumberSearch::Digits(digits.clone()),
+                NumberQuery::NamePart(part) => NumberSearch::NamePart(like_pattern(&part.to_lowercase())),
+            }),
+        }
+    }
+}
+
+/// `text` for `LIKE ... ESCAPE '\'`: its wildcards and the escape itself stand for themselves.
+fn like_pattern(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }
 
 /// `action=available`: a country's inventory for sale, of one type and holding some digits if
@@ -140,7 +187,19 @@ impl ListRequest {
             ListAction::Assigned if query.contains.is_some() => {
                 Err(AppError::validation("contains", "contains applies only to action=available"))
             }
-            ListAction::Assigned => Ok(ListRequest::Assigned(AssignedQuery::parse(country, number_type, page)?)),
+            ListAction::Assigned => Ok(ListRequest::Assigned(AssignedQuery::parse(
+                country,
+                number_type,
+                query.tag.as_deref(),
+                query.q.as_deref(),
+                page,
+            )?)),
+            ListAction::Available if query.tag.is_some() => {
+                Err(AppError::validation("tag", "tag applies only to action=assigned"))
+            }
+            ListAction::Available if query.q.is_some() => {
+                Err(AppError::validation("q", "q applies only to action=assigned; use contains"))
+            }
             ListAction::Available => Ok(ListRequest::Available(AvailableQuery::parse(
                 country,
                 number_type,
@@ -157,9 +216,7 @@ pub async fn list_assigned(
     tenant: &Tenant,
     query: &AssignedQuery,
 ) -> Result<Page<PhoneNumber>, AppError> {
-    let filter =
-        AssignedFilter { country: query.country.map(|c| c.as_str().to_string()), number_type: query.number_type };
-    let found = ctx.store.assigned_numbers(tenant.scope(), &filter, query.page.window()).await?;
+    let found = ctx.store.assigned_numbers(tenant.scope(), &query.filter(), query.page.window()).await?;
     let data = found.rows.iter().map(|r| to_number(r, &ctx.sip_domain)).collect();
     Ok(Page { data, total: found.total, limit: query.page.limit, offset: query.page.offset })
 }
@@ -245,23 +302,7 @@ impl Purchase {
 }
 
 /// The outcome of a purchase under an Idempotency-Key.
-#[derive(Debug)]
-#[allow(clippy::large_enum_variant, reason = "one per purchase, moved once")]
-pub enum PurchaseOutcome {
-    Bought(PhoneNumber),
-    /// The first answer to this key, again: the number it bought, or the refusal it got.
-    Replayed(Result<PhoneNumber, AppError>),
-}
-
-impl PurchaseOutcome {
-    /// The number bought now or by the first request, or the first request's refusal.
-    pub fn into_result(self) -> Result<PhoneNumber, AppError> {
-        match self {
-            PurchaseOutcome::Bought(number) => Ok(number),
-            PurchaseOutcome::Replayed(answer) => answer,
-        }
-    }
-}
+pub type PurchaseOutcome = idempotency::Outcome<PhoneNumber>;
 
 /// Buys a number, at most once per Idempotency-Key: the same key with the same request replays
 /// the first answer; with another request it is refused.
@@ -271,24 +312,10 @@ pub async fn purchase_once(
     purchase: &Purchase,
     key: Option<&idempotency::Claim>,
 ) -> Result<PurchaseOutcome, AppError> {
-    let Some(key) = key else {
-        return purchase_number(ctx, tenant, purchase, None).await.map(PurchaseOutcome::Bought);
-    };
-    match idempotency::begin(ctx, tenant, key).await? {
-        idempotency::Begin::Replay(answer) => Ok(PurchaseOutcome::Replayed(answer.into_result())),
-        idempotency::Begin::Proceed => match purchase_number(ctx, tenant, purchase, Some(key)).await {
-            Ok(number) => Ok(PurchaseOutcome::Bought(number)),
-            Err(err) => {
-                // A refusal is the answer to this key; a transient failure lets the client retry.
-                if err.is_server_fault() {
-                    idempotency::abandon(ctx, tenant, key).await?;
-                } else {
-                    idempotency::complete(ctx, tenant, key, &idempotency::Answer::refused(&err)).await?;
-                }
-                Err(err)
-            }
-        },
-    }
+    idempotency::once(ctx, tenant, key, idempotency::Answer::into_result, |key| {
+        purchase_number(ctx, tenant, purchase, key)
+    })
+    .await
 }
 
 /// Buys one inventory number for the tenant. Atomic: the inventory row is claimed with a
@@ -301,9 +328,10 @@ async fn purchase_number(
     key: Option<&idempotency::Claim>,
 ) -> Result<PhoneNumber, AppError> {
     let item = resolve_inventory(ctx, tenant, &purchase.target).await?;
-    // A sold number cannot be bought at any price: say so before comparing prices.
-    if !item.available {
-        return Err(number_unavailable(&item.e164));
+    // A sold (or someone else's reserved) number cannot be bought at any price: say so before
+    // comparing prices.
+    if !item.open_to(tenant.organization_id, storage::now()) {
+        return Err(super::reservations::unavailable(&item, tenant, "nothing was bought"));
     }
     purchase.check_price(&item)?;
     if let Some(endpoint_id) = purchase.endpoint_id {
@@ -311,11 +339,11 @@ async fn purchase_number(
     }
 
     let mut tx = ctx.store.begin_write().await?;
-    if !tx.claim_inventory(item.id, item.setup_cost_cents, item.monthly_cost_cents).await? {
+    if !tx.claim_inventory(tenant.scope(), &item).await? {
         tx.rollback().await?;
         return Err(why_the_claim_failed(ctx, tenant, purchase, &item).await);
     }
-    let row = new_number_record(ctx, tenant, purchase, &item)?;
+    let row = new_number_record(ctx, tenant, purchase.endpoint_id, &item)?;
     tx.insert_number(&row).await.map_err(|e| match e {
         // The database's own guard: one live owner per inventory number.
         StorageError::UniqueViolation(_) => number_unavailable(&item.e164),
@@ -330,25 +358,26 @@ async fn purchase_number(
     Ok(number)
 }
 
-/// The inventory row could not be claimed: the number was sold meanwhile, or its price moved
-/// since it was read. Says which.
+/// The inventory row could not be claimed: the number was sold or reserved by someone else
+/// meanwhile, or its price moved since it was read. Says which.
 async fn why_the_claim_failed(ctx: &Context, tenant: &Tenant, purchase: &Purchase, item: &InventoryRecord) -> AppError {
     match ctx.store.inventory_by_id(tenant.livemode(), item.id).await {
-        Ok(Some(now)) if now.available => match purchase.check_price(&now) {
+        Ok(Some(now)) if now.open_to(tenant.organization_id, storage::now()) => match purchase.check_price(&now) {
             Err(refusal) => refusal,
             Ok(()) => AppError::PriceChanged(format!("the price of {} changed; nothing was bought", now.e164)),
         },
-        Ok(_) => number_unavailable(&item.e164),
+        Ok(Some(now)) => super::reservations::unavailable(&now, tenant, "nothing was bought"),
+        Ok(None) => number_unavailable(&item.e164),
         Err(e) => e.into(),
     }
 }
 
 /// The number as the buyer will own it: active, inbound on, outbound off, fresh SIP credentials,
 /// at the price it was claimed at.
-fn new_number_record(
+pub(super) fn new_number_record(
     ctx: &Context,
     tenant: &Tenant,
-    purchase: &Purchase,
+    endpoint_id: Option<Uuid>,
     item: &InventoryRecord,
 ) -> Result<NumberRecord, AppError> {
     let now = storage::now();
@@ -361,7 +390,7 @@ fn new_number_record(
         country: item.country.clone(),
         number_type: item.number_type,
         status: NumberStatus::Active,
-        endpoint_id: purchase.endpoint_id,
+        endpoint_id,
         allow_inbound: true,
         allow_outbound: false,
         sip_username: format!("kros{}", super::random_string(12, super::LOWER_ALNUM)),
@@ -372,10 +401,13 @@ fn new_number_record(
         created_at: now,
         updated_at: now,
         released_at: None,
+        friendly_name: String::new(),
+        tags: Default::default(),
+        deletion_locked: false,
     })
 }
 
-fn number_unavailable(e164: &str) -> AppError {
+pub(super) fn number_unavailable(e164: &str) -> AppError {
     AppError::NumberUnavailable(format!("{e164} has already been sold"))
 }
 
@@ -444,6 +476,9 @@ pub struct NumberChanges {
     pub allow_inbound: Option<bool>,
     pub allow_outbound: Option<bool>,
     pub status: Option<NumberStatus>,
+    pub friendly_name: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub deletion_locked: Option<bool>,
 }
 
 impl NumberChanges {
@@ -461,6 +496,13 @@ impl NumberChanges {
             allow_inbound: not_null("allowInbound", "true or false", &body.allow_inbound)?.copied(),
             allow_outbound: not_null("allowOutbound", "true or false", &body.allow_outbound)?.copied(),
             status,
+            friendly_name: not_null("friendlyName", "a string (\"\" removes the name)", &body.friendly_name)?
+                .map(|name| parse_friendly_name(name))
+                .transpose()?,
+            tags: not_null("tags", "a list of tags ([] removes them all)", &body.tags)?
+                .map(|tags| parse_tags(tags))
+                .transpose()?,
+            deletion_locked: not_null("deletionLocked", "true or false", &body.deletion_locked)?.copied(),
         })
     }
 
@@ -494,6 +536,16 @@ pub async fn update(
     after.allow_inbound = changes.allow_inbound.unwrap_or(after.allow_inbound);
     after.allow_outbound = changes.allow_outbound.unwrap_or(after.allow_outbound);
     after.status = changes.status.unwrap_or(after.status);
+    if let Some(name) = &changes.friendly_name {
+        after.friendly_name = name.clone();
+    }
+    if let Some(tags) = &changes.tags {
+        after.tags.0 = tags.clone();
+    }
+    after.deletion_locked = changes.deletion_locked.unwrap_or(after.deletion_locked);
+    if after == before {
+        return Ok(to_number(&before, &ctx.sip_domain));
+    }
     after.updated_at = storage::now();
     tx.update_number(&after).await?;
     let (before, after) = (to_number(&before, &ctx.sip_domain), to_number(&after, &ctx.sip_domain));
@@ -510,6 +562,7 @@ pub async fn release(ctx: &Context, tenant: &Tenant, id: Uuid) -> Result<PhoneNu
     if before.released_at.is_some() {
         return Ok(to_number(&before, &ctx.sip_domain));
     }
+    refuse_if_locked(&before, "released")?;
     let now = storage::now();
     let after = NumberRecord {
         status: NumberStatus::Inactive,
@@ -527,11 +580,23 @@ pub async fn release(ctx: &Context, tenant: &Tenant, id: Uuid) -> Result<PhoneNu
     Ok(after)
 }
 
+/// The deletion lock: a locked number is neither released nor deleted.
+fn refuse_if_locked(number: &NumberRecord, what_would_happen: &str) -> Result<(), AppError> {
+    if number.deletion_locked {
+        return Err(AppError::Conflict(format!(
+            "{} is deletion-locked and cannot be {what_would_happen}; unlock it first (deletionLocked: false)",
+            number.e164
+        )));
+    }
+    Ok(())
+}
+
 /// Hard delete: the record is gone; the audit log keeps its history. If the number was still
 /// owned, its inventory number is for sale again.
 pub async fn delete(ctx: &Context, tenant: &Tenant, id: Uuid) -> Result<(), AppError> {
     let mut tx = ctx.store.begin_write().await?;
     let before = find_for_update(tx.as_mut(), tenant, id).await?;
+    refuse_if_locked(&before, "deleted")?;
     tx.delete_number(id).await?;
     // A released number's inventory row may already belong to a new buyer: leave it alone.
     if before.released_at.is_none() {
@@ -610,7 +675,7 @@ mod parser_tests {
             ListRequest::parse(&query)
         };
         let page = PageRequest { limit: 20, offset: 0 };
-        let everything = AssignedQuery { country: None, number_type: None, page };
+        let everything = AssignedQuery { page, ..Default::default() };
         assert_eq!(parse(&[]).unwrap(), ListRequest::Assigned(everything));
         let Ok(ListRequest::Available(AvailableQuery { country, contains, .. })) =
             parse(&[("action", "available"), ("country", "ng"), ("contains", "803")])

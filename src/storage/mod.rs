@@ -14,12 +14,16 @@
 //! types, decoded by sqlx itself) and errors into [`StorageError`], which keeps its cause.
 
 mod held;
+pub mod orders;
 pub mod postgres;
 pub mod records;
+pub mod reservations;
 pub mod sqlite;
 pub mod webhooks;
 
+pub use orders::*;
 pub use records::*;
+pub use reservations::*;
 pub use webhooks::*;
 
 use crate::domain::{NumberStatus, NumberType};
@@ -141,9 +145,10 @@ pub struct KeyAges {
 }
 
 /// Everything the service layer asks of a database, outside write transactions (events and
-/// webhooks in [`WebhookStorage`]).
+/// webhooks in [`WebhookStorage`], reservations in [`ReservationStorage`], orders in
+/// [`OrderStorage`]).
 #[async_trait]
-pub trait Storage: WebhookStorage + Send + Sync {
+pub trait Storage: WebhookStorage + ReservationStorage + OrderStorage + Send + Sync {
     /// Readiness: can the database take a write right now? (A tiny write, really done.)
     async fn probe_write(&self) -> Result<()>;
     /// Closes every connection; later calls answer `Unavailable`.
@@ -242,9 +247,10 @@ pub trait Storage: WebhookStorage + Send + Sync {
 pub trait WriteTx: Send {
     /// Reads the scope's number and holds it until the end of the transaction.
     async fn number_for_update(&mut self, scope: Scope, id: Uuid) -> Result<Option<NumberRecord>>;
-    /// Takes the inventory number off sale, if it is still for sale at exactly this price.
-    /// True if this transaction won it.
-    async fn claim_inventory(&mut self, id: Uuid, setup_cost_cents: i64, monthly_cost_cents: i64) -> Result<bool>;
+    /// Takes the inventory number `seen` off sale for `buyer`, if it is still for sale at exactly
+    /// the price `seen` has and no other organization holds it. A hold of the buyer's is consumed
+    /// (its reservation records the purchase). True if this transaction won it.
+    async fn claim_inventory(&mut self, buyer: Scope, seen: &InventoryRecord) -> Result<bool>;
     /// Puts an inventory number back on sale.
     async fn return_inventory(&mut self, id: Uuid) -> Result<()>;
     async fn insert_number(&mut self, number: &NumberRecord) -> Result<()>;
@@ -256,6 +262,26 @@ pub trait WriteTx: Send {
     /// scope subscribed to `event_type`. Returns how many.
     async fn enqueue_deliveries(&mut self, scope: Scope, event_id: Uuid, event_type: &str) -> Result<u64>;
     async fn complete_idempotency_key(&mut self, scope: Scope, key: &str, status: u16, body: &str) -> Result<()>;
+
+    // Reservations (see [`reservations`])
+    /// Inserts a reservation of the scope's that ends `hold` from now, by the database's clock.
+    async fn insert_reservation(&mut self, scope: Scope, id: Uuid, hold: Duration) -> Result<ReservationRecord>;
+    /// Holds every one of `inventory_ids` (of the scope's mode) for the reservation until it
+    /// ends, and records them as its items in this order; a hold of the scope's own on one of
+    /// them moves to this reservation. Stops at the first number that is sold, held by another
+    /// organization or not in the mode's inventory, and returns it (the caller rolls back).
+    async fn hold_inventory(&mut self, reservation: &ReservationRecord, inventory_ids: &[Uuid])
+        -> Result<Option<Uuid>>;
+    /// Up to `quantity` numbers matching `filter`, for sale and held by nobody, by E.164; each is
+    /// locked until the transaction ends, and those other transactions have locked are skipped.
+    async fn unheld_inventory_for_update(&mut self, filter: &InventoryFilter, quantity: i64) -> Result<Vec<Uuid>>;
+    /// Ends the scope's reservation now and frees its holds. False if it had already ended (or
+    /// is not the scope's).
+    async fn release_reservation(&mut self, scope: Scope, id: Uuid) -> Result<bool>;
+
+    // Orders (see [`orders`])
+    async fn insert_order(&mut self, order: &OrderRecord) -> Result<()>;
+
     async fn commit(self: Box<Self>) -> Result<()>;
     async fn rollback(self: Box<Self>) -> Result<()>;
 }
@@ -268,7 +294,7 @@ pub(crate) type Query<'q, DB> = sqlx::query::Query<'q, DB, <DB as sqlx::Database
 pub(crate) const NUMBER_COLUMNS: &str =
     "id, organization_id, inventory_id, livemode, e164, country, number_type, status, \
     endpoint_id, allow_inbound, allow_outbound, sip_username, sip_password, setup_cost_cents, \
-    monthly_cost_cents, currency, created_at, updated_at, released_at";
+    monthly_cost_cents, currency, created_at, updated_at, released_at, friendly_name, tags, deletion_locked";
 
 /// Binds every column of `n`, in [`NUMBER_COLUMNS`] order, on either database.
 pub(crate) fn bind_number<'q, DB>(query: Query<'q, DB>, n: &'q NumberRecord) -> Query<'q, DB>
@@ -283,6 +309,7 @@ where
     Option<Uuid>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     Timestamp: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     Option<Timestamp>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q sqlx::types::Json<Vec<String>>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
     query
         .bind(n.id)
@@ -304,6 +331,38 @@ where
         .bind(n.created_at)
         .bind(n.updated_at)
         .bind(n.released_at)
+        .bind(&n.friendly_name)
+        .bind(&n.tags)
+        .bind(n.deletion_locked)
+}
+
+/// Binds an assigned-numbers filter as parameters 1 to 7 (organization, mode, country, type, tag,
+/// digits, name part; the absent ones as NULL), on either database.
+pub(crate) fn bind_assigned_filter<'q, DB>(
+    query: Query<'q, DB>,
+    scope: Scope,
+    filter: &'q AssignedFilter,
+) -> Query<'q, DB>
+where
+    DB: sqlx::Database,
+    Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<NumberType>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let (digits, name_part) = match &filter.search {
+        Some(NumberSearch::Digits(d)) => (Some(d.as_str()), None),
+        Some(NumberSearch::NamePart(p)) => (None, Some(p.as_str())),
+        None => (None, None),
+    };
+    query
+        .bind(scope.organization_id)
+        .bind(scope.livemode)
+        .bind(filter.country.as_deref())
+        .bind(filter.number_type)
+        .bind(filter.tag.as_deref())
+        .bind(digits)
+        .bind(name_part)
 }
 
 /// Binds every column of a session, in the order `id, user_id, created_at, expires_at,

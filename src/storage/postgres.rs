@@ -5,10 +5,12 @@
 use super::held::{ErrorRules, HeldConnection, WriteHealth};
 use super::*;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgQueryResult};
-use sqlx::{ConnectOptions, PgConnection, PgPool, Postgres};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgQueryResult, PgRow};
+use sqlx::{ConnectOptions, FromRow, PgConnection, PgPool, Postgres, Row};
 use std::str::FromStr;
 
+mod orders;
+mod reservations;
 mod webhooks;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -16,8 +18,12 @@ static MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 const INSERT_SESSION: &str =
     "INSERT INTO sessions (id, user_id, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5)";
 
+/// The columns an inventory number is inserted with.
 const INVENTORY_COLUMNS: &str =
     "id, livemode, e164, country, number_type, setup_cost_cents, monthly_cost_cents, currency, available, created_at";
+/// ... and read with (its hold too).
+const INVENTORY_READ: &str = "id, livemode, e164, country, number_type, setup_cost_cents, monthly_cost_cents, \
+    currency, available, created_at, held_by, held_until";
 
 pub struct PgStorage {
     pool: PgPool,
@@ -434,7 +440,7 @@ impl Storage for PgStorage {
     }
 
     async fn inventory_by_id(&self, livemode: bool, id: Uuid) -> Result<Option<InventoryRecord>> {
-        sqlx::query_as(&format!("SELECT {INVENTORY_COLUMNS} FROM inventory_numbers WHERE id = $1 AND livemode = $2"))
+        sqlx::query_as(&format!("SELECT {INVENTORY_READ} FROM inventory_numbers WHERE id = $1 AND livemode = $2"))
             .bind(id)
             .bind(livemode)
             .fetch_optional(&self.pool)
@@ -443,7 +449,7 @@ impl Storage for PgStorage {
     }
 
     async fn inventory_by_e164(&self, livemode: bool, e164: &str) -> Result<Option<InventoryRecord>> {
-        sqlx::query_as(&format!("SELECT {INVENTORY_COLUMNS} FROM inventory_numbers WHERE e164 = $1 AND livemode = $2"))
+        sqlx::query_as(&format!("SELECT {INVENTORY_READ} FROM inventory_numbers WHERE e164 = $1 AND livemode = $2"))
             .bind(e164)
             .bind(livemode)
             .fetch_optional(&self.pool)
@@ -452,16 +458,19 @@ impl Storage for PgStorage {
     }
 
     async fn search_inventory(&self, filter: &InventoryFilter, window: Window) -> Result<Counted<InventoryRecord>> {
+        // Another organization's valid hold takes a number off sale to this viewer.
         const FILTER: &str = "livemode = $1 AND available AND country = $2 \
-            AND ($3::number_type IS NULL OR number_type = $3) AND ($4::text IS NULL OR e164 LIKE '%' || $4 || '%')";
+            AND ($3::number_type IS NULL OR number_type = $3) AND ($4::text IS NULL OR e164 LIKE '%' || $4 || '%') \
+            AND (held_until IS NULL OR held_until <= now() OR held_by = $5)";
         let rows = sqlx::query_as(&format!(
-            "SELECT {INVENTORY_COLUMNS}, (SELECT COUNT(*) FROM inventory_numbers WHERE {FILTER}) AS total \
-             FROM inventory_numbers WHERE {FILTER} ORDER BY e164 LIMIT $5 OFFSET $6"
+            "SELECT {INVENTORY_READ}, (SELECT COUNT(*) FROM inventory_numbers WHERE {FILTER}) AS total \
+             FROM inventory_numbers WHERE {FILTER} ORDER BY e164 LIMIT $6 OFFSET $7"
         ))
         .bind(filter.livemode)
         .bind(&filter.country)
         .bind(filter.number_type)
         .bind(&filter.contains)
+        .bind(filter.viewer)
         .bind(window.limit)
         .bind(window.offset)
         .fetch_all(&self.pool)
@@ -473,6 +482,7 @@ impl Storage for PgStorage {
             .bind(&filter.country)
             .bind(filter.number_type)
             .bind(&filter.contains)
+            .bind(filter.viewer)
             .fetch_one(&self.pool);
         counted(rows, window, count, classify).await
     }
@@ -525,27 +535,25 @@ impl Storage for PgStorage {
         window: Window,
     ) -> Result<Counted<NumberRecord>> {
         const FILTER: &str = "organization_id = $1 AND livemode = $2 AND released_at IS NULL \
-            AND ($3::text IS NULL OR country = $3) AND ($4::number_type IS NULL OR number_type = $4)";
+            AND ($3::text IS NULL OR country = $3) AND ($4::number_type IS NULL OR number_type = $4) \
+            AND ($5::text IS NULL OR tags @> jsonb_build_array($5::text)) \
+            AND ($6::text IS NULL OR e164 LIKE '%' || $6 || '%') \
+            AND ($7::text IS NULL OR lower(friendly_name) LIKE '%' || $7 || '%')";
         // One statement for the page and its total (an uncorrelated subquery: an InitPlan, run once).
-        let rows = sqlx::query_as(&format!(
+        let page_sql = format!(
             "SELECT {NUMBER_COLUMNS}, (SELECT COUNT(*) FROM phone_numbers WHERE {FILTER}) AS total \
-             FROM phone_numbers WHERE {FILTER} ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6"
-        ))
-        .bind(scope.organization_id)
-        .bind(scope.livemode)
-        .bind(&filter.country)
-        .bind(filter.number_type)
-        .bind(window.limit)
-        .bind(window.offset)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(classify)?;
+             FROM phone_numbers WHERE {FILTER} ORDER BY created_at DESC, id DESC LIMIT $8 OFFSET $9"
+        );
+        let rows = bind_assigned_filter(sqlx::query(&page_sql), scope, filter)
+            .bind(window.limit)
+            .bind(window.offset)
+            .try_map(|row: PgRow| WithTotal::from_row(&row))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)?;
         let count_sql = format!("SELECT COUNT(*) FROM phone_numbers WHERE {FILTER}");
-        let count = sqlx::query_scalar(&count_sql)
-            .bind(scope.organization_id)
-            .bind(scope.livemode)
-            .bind(&filter.country)
-            .bind(filter.number_type)
+        let count = bind_assigned_filter(sqlx::query(&count_sql), scope, filter)
+            .try_map(|row: PgRow| row.try_get::<i64, _>(0))
             .fetch_one(&self.pool);
         counted(rows, window, count, classify).await
     }
@@ -681,17 +689,26 @@ impl WriteTx for PgWriteTx {
         self.held.check(found)
     }
 
-    async fn claim_inventory(&mut self, id: Uuid, setup_cost_cents: i64, monthly_cost_cents: i64) -> Result<bool> {
+    async fn claim_inventory(&mut self, buyer: Scope, seen: &InventoryRecord) -> Result<bool> {
+        let id = seen.id;
+        // Locks the row, then judges the sale and the hold on it as they are.
+        let own_hold = reservations::own_hold(&mut self.held, buyer.organization_id, id).await?;
         let claimed = sqlx::query(
-            "UPDATE inventory_numbers SET available = false \
-             WHERE id = $1 AND available AND setup_cost_cents = $2 AND monthly_cost_cents = $3",
+            "UPDATE inventory_numbers SET available = false, held_by = NULL, held_until = NULL, hold_id = NULL \
+             WHERE id = $1 AND available AND setup_cost_cents = $2 AND monthly_cost_cents = $3 \
+             AND (held_until IS NULL OR held_until <= now() OR held_by = $4)",
         )
         .bind(id)
-        .bind(setup_cost_cents)
-        .bind(monthly_cost_cents)
+        .bind(seen.setup_cost_cents)
+        .bind(seen.monthly_cost_cents)
+        .bind(buyer.organization_id)
         .execute(self.held.conn())
         .await;
-        Ok(self.held.check(claimed)?.rows_affected() == 1)
+        let won = self.held.check(claimed)?.rows_affected() == 1;
+        if let (true, Some(reservation_id)) = (won, own_hold) {
+            reservations::mark_purchased(&mut self.held, reservation_id, id).await?;
+        }
+        Ok(won)
     }
 
     async fn return_inventory(&mut self, id: Uuid) -> Result<()> {
@@ -707,7 +724,7 @@ impl WriteTx for PgWriteTx {
         let inserted = bind_number(
             sqlx::query(&format!(
                 "INSERT INTO phone_numbers ({NUMBER_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
             )),
             n,
         )
@@ -720,7 +737,8 @@ impl WriteTx for PgWriteTx {
     async fn update_number(&mut self, n: &NumberRecord) -> Result<()> {
         let updated = sqlx::query(
             "UPDATE phone_numbers SET endpoint_id = $1, allow_inbound = $2, allow_outbound = $3, status = $4, \
-             updated_at = $5, released_at = $6, sip_password = $8 WHERE id = $7",
+             updated_at = $5, released_at = $6, sip_password = $8, friendly_name = $9, tags = $10, \
+             deletion_locked = $11 WHERE id = $7",
         )
         .bind(n.endpoint_id)
         .bind(n.allow_inbound)
@@ -730,6 +748,9 @@ impl WriteTx for PgWriteTx {
         .bind(n.released_at)
         .bind(n.id)
         .bind(&n.sip_password)
+        .bind(&n.friendly_name)
+        .bind(&n.tags)
+        .bind(n.deletion_locked)
         .execute(self.held.conn())
         .await;
         self.held.check(updated)?;
@@ -780,6 +801,30 @@ impl WriteTx for PgWriteTx {
     async fn complete_idempotency_key(&mut self, scope: Scope, key: &str, status: u16, body: &str) -> Result<()> {
         let outcome = complete_key(self.held.conn(), scope, key, status, body).await;
         self.held.check(outcome)
+    }
+
+    async fn insert_reservation(&mut self, scope: Scope, id: Uuid, hold: Duration) -> Result<ReservationRecord> {
+        reservations::insert_reservation(&mut self.held, scope, id, hold).await
+    }
+
+    async fn hold_inventory(
+        &mut self,
+        reservation: &ReservationRecord,
+        inventory_ids: &[Uuid],
+    ) -> Result<Option<Uuid>> {
+        reservations::hold_inventory(&mut self.held, reservation, inventory_ids).await
+    }
+
+    async fn unheld_inventory_for_update(&mut self, filter: &InventoryFilter, quantity: i64) -> Result<Vec<Uuid>> {
+        reservations::unheld_inventory(&mut self.held, filter, quantity).await
+    }
+
+    async fn release_reservation(&mut self, scope: Scope, id: Uuid) -> Result<bool> {
+        reservations::release_reservation(&mut self.held, scope, id).await
+    }
+
+    async fn insert_order(&mut self, order: &OrderRecord) -> Result<()> {
+        orders::insert_order(&mut self.held, order).await
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {

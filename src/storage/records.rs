@@ -79,6 +79,22 @@ pub struct InventoryRecord {
     pub currency: String,
     pub available: bool,
     pub created_at: Timestamp,
+    /// The organization holding the number (a reservation) until `held_until`; a hold in the
+    /// past is no hold.
+    pub held_by: Option<Uuid>,
+    pub held_until: Option<Timestamp>,
+}
+
+impl InventoryRecord {
+    /// Whether `organization` may buy or hold the number now: it is for sale, and not held by
+    /// anyone else.
+    pub fn open_to(&self, organization: Uuid, at: Timestamp) -> bool {
+        self.available && !self.held_by_other_than(organization, at)
+    }
+
+    pub fn held_by_other_than(&self, organization: Uuid, at: Timestamp) -> bool {
+        self.held_until.is_some_and(|until| until > at) && self.held_by != Some(organization)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -102,6 +118,12 @@ pub struct NumberRecord {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub released_at: Option<Timestamp>,
+    /// "" when the number has no name.
+    pub friendly_name: String,
+    /// Distinct, in the order they were given.
+    pub tags: sqlx::types::Json<Vec<String>>,
+    /// While true, release and delete are refused.
+    pub deletion_locked: bool,
 }
 
 /// What an audit entry records.
@@ -112,6 +134,8 @@ pub enum AuditAction {
     Update,
     Release,
     Delete,
+    /// A bulk order completed (its entry names no single number).
+    Order,
 }
 
 impl AuditAction {
@@ -121,6 +145,7 @@ impl AuditAction {
             AuditAction::Update => "update",
             AuditAction::Release => "release",
             AuditAction::Delete => "delete",
+            AuditAction::Order => "order",
         }
     }
 }
@@ -131,7 +156,8 @@ pub struct AuditRecord {
     pub id: Uuid,
     pub organization_id: Uuid,
     pub livemode: bool,
-    pub phone_number_id: Uuid,
+    /// None for an order's entry.
+    pub phone_number_id: Option<Uuid>,
     pub action: AuditAction,
     pub actor: String,
     pub before_state: Option<sqlx::types::Json<serde_json::Value>>,
@@ -155,6 +181,8 @@ pub struct IdempotencyRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InventoryFilter {
     pub livemode: bool,
+    /// Who is looking: numbers another organization holds are left out.
+    pub viewer: Uuid,
     pub country: String,
     pub number_type: Option<NumberType>,
     /// Digits the E.164 must contain.
@@ -166,6 +194,18 @@ pub struct InventoryFilter {
 pub struct AssignedFilter {
     pub country: Option<String>,
     pub number_type: Option<NumberType>,
+    /// A tag the number must carry.
+    pub tag: Option<String>,
+    /// Digits the E.164 must contain, or (for other text) a part of the friendly name, any case.
+    pub search: Option<NumberSearch>,
+}
+
+/// `?q=`: what to look for in the scope's numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NumberSearch {
+    Digits(String),
+    /// Lower-cased, with `%`, `_` and `\` escaped by a backslash (for `LIKE ... ESCAPE`).
+    NamePart(String),
 }
 
 /// A row of a page, with the total its filter matches (one statement answers both).

@@ -15,15 +15,18 @@ use super::*;
 use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
-    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult, SqliteSynchronous,
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult, SqliteRow,
+    SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, Connection, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{ConnectOptions, Connection, FromRow, Row, Sqlite, SqliteConnection, SqlitePool};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::{Mutex, OwnedRwLockReadGuard, RwLock};
 
+mod orders;
+mod reservations;
 mod webhooks;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -31,8 +34,12 @@ static MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 const INSERT_SESSION: &str =
     "INSERT INTO sessions (id, user_id, created_at, expires_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5)";
 
+/// The columns an inventory number is inserted with.
 const INVENTORY_COLUMNS: &str =
     "id, livemode, e164, country, number_type, setup_cost_cents, monthly_cost_cents, currency, available, created_at";
+/// ... and read with (its hold too).
+const INVENTORY_READ: &str = "id, livemode, e164, country, number_type, setup_cost_cents, monthly_cost_cents, \
+    currency, available, created_at, held_by, held_until";
 
 pub struct SqliteStorage {
     /// The writer and the readers. Every statement holds a read guard on them while it runs, so
@@ -601,7 +608,7 @@ impl Storage for SqliteStorage {
     }
 
     async fn inventory_by_id(&self, livemode: bool, id: Uuid) -> Result<Option<InventoryRecord>> {
-        sqlx::query_as(&format!("SELECT {INVENTORY_COLUMNS} FROM inventory_numbers WHERE id = ?1 AND livemode = ?2"))
+        sqlx::query_as(&format!("SELECT {INVENTORY_READ} FROM inventory_numbers WHERE id = ?1 AND livemode = ?2"))
             .bind(id)
             .bind(livemode)
             .fetch_optional(&self.pools.read().await.readers)
@@ -610,7 +617,7 @@ impl Storage for SqliteStorage {
     }
 
     async fn inventory_by_e164(&self, livemode: bool, e164: &str) -> Result<Option<InventoryRecord>> {
-        sqlx::query_as(&format!("SELECT {INVENTORY_COLUMNS} FROM inventory_numbers WHERE e164 = ?1 AND livemode = ?2"))
+        sqlx::query_as(&format!("SELECT {INVENTORY_READ} FROM inventory_numbers WHERE e164 = ?1 AND livemode = ?2"))
             .bind(e164)
             .bind(livemode)
             .fetch_optional(&self.pools.read().await.readers)
@@ -620,16 +627,21 @@ impl Storage for SqliteStorage {
 
     async fn search_inventory(&self, filter: &InventoryFilter, window: Window) -> Result<Counted<InventoryRecord>> {
         let pools = self.pools.read().await;
+        // Another organization's valid hold takes a number off sale to this viewer.
         const FILTER: &str = "livemode = ?1 AND available = 1 AND country = ?2 \
-            AND (?3 IS NULL OR number_type = ?3) AND (?4 IS NULL OR e164 LIKE '%' || ?4 || '%')";
+            AND (?3 IS NULL OR number_type = ?3) AND (?4 IS NULL OR e164 LIKE '%' || ?4 || '%') \
+            AND (held_until IS NULL OR held_until <= ?5 OR held_by = ?6)";
+        let at = now();
         let rows = sqlx::query_as(&format!(
-            "SELECT {INVENTORY_COLUMNS}, (SELECT COUNT(*) FROM inventory_numbers WHERE {FILTER}) AS total \
-             FROM inventory_numbers WHERE {FILTER} ORDER BY e164 LIMIT ?5 OFFSET ?6"
+            "SELECT {INVENTORY_READ}, (SELECT COUNT(*) FROM inventory_numbers WHERE {FILTER}) AS total \
+             FROM inventory_numbers WHERE {FILTER} ORDER BY e164 LIMIT ?7 OFFSET ?8"
         ))
         .bind(filter.livemode)
         .bind(&filter.country)
         .bind(filter.number_type)
         .bind(&filter.contains)
+        .bind(at)
+        .bind(filter.viewer)
         .bind(window.limit)
         .bind(window.offset)
         .fetch_all(&pools.readers)
@@ -641,6 +653,8 @@ impl Storage for SqliteStorage {
             .bind(&filter.country)
             .bind(filter.number_type)
             .bind(&filter.contains)
+            .bind(at)
+            .bind(filter.viewer)
             .fetch_one(&pools.readers);
         counted(rows, window, count, classify).await
     }
@@ -695,27 +709,25 @@ impl Storage for SqliteStorage {
     ) -> Result<Counted<NumberRecord>> {
         let pools = self.pools.read().await;
         const FILTER: &str = "organization_id = ?1 AND livemode = ?2 AND released_at IS NULL \
-            AND (?3 IS NULL OR country = ?3) AND (?4 IS NULL OR number_type = ?4)";
+            AND (?3 IS NULL OR country = ?3) AND (?4 IS NULL OR number_type = ?4) \
+            AND (?5 IS NULL OR EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ?5)) \
+            AND (?6 IS NULL OR e164 LIKE '%' || ?6 || '%') \
+            AND (?7 IS NULL OR lower(friendly_name) LIKE '%' || ?7 || '%' ESCAPE '\\')";
         // One statement for the page and its total (an uncorrelated subquery, computed once).
-        let rows = sqlx::query_as(&format!(
+        let page_sql = format!(
             "SELECT {NUMBER_COLUMNS}, (SELECT COUNT(*) FROM phone_numbers WHERE {FILTER}) AS total \
-             FROM phone_numbers WHERE {FILTER} ORDER BY created_at DESC, id DESC LIMIT ?5 OFFSET ?6"
-        ))
-        .bind(scope.organization_id)
-        .bind(scope.livemode)
-        .bind(&filter.country)
-        .bind(filter.number_type)
-        .bind(window.limit)
-        .bind(window.offset)
-        .fetch_all(&pools.readers)
-        .await
-        .map_err(classify)?;
+             FROM phone_numbers WHERE {FILTER} ORDER BY created_at DESC, id DESC LIMIT ?8 OFFSET ?9"
+        );
+        let rows = bind_assigned_filter(sqlx::query(&page_sql), scope, filter)
+            .bind(window.limit)
+            .bind(window.offset)
+            .try_map(|row: SqliteRow| WithTotal::from_row(&row))
+            .fetch_all(&pools.readers)
+            .await
+            .map_err(classify)?;
         let count_sql = format!("SELECT COUNT(*) FROM phone_numbers WHERE {FILTER}");
-        let count = sqlx::query_scalar(&count_sql)
-            .bind(scope.organization_id)
-            .bind(scope.livemode)
-            .bind(&filter.country)
-            .bind(filter.number_type)
+        let count = bind_assigned_filter(sqlx::query(&count_sql), scope, filter)
+            .try_map(|row: SqliteRow| row.try_get::<i64, _>(0))
             .fetch_one(&pools.readers);
         counted(rows, window, count, classify).await
     }
@@ -850,17 +862,26 @@ impl WriteTx for SqliteWriteTx {
         self.writer.check(found)
     }
 
-    async fn claim_inventory(&mut self, id: Uuid, setup_cost_cents: i64, monthly_cost_cents: i64) -> Result<bool> {
+    async fn claim_inventory(&mut self, buyer: Scope, seen: &InventoryRecord) -> Result<bool> {
+        let id = seen.id;
+        let own_hold = reservations::own_hold(&mut self.writer, buyer.organization_id, id).await?;
         let claimed = sqlx::query(
-            "UPDATE inventory_numbers SET available = 0 \
-             WHERE id = ?1 AND available = 1 AND setup_cost_cents = ?2 AND monthly_cost_cents = ?3",
+            "UPDATE inventory_numbers SET available = 0, held_by = NULL, held_until = NULL, hold_id = NULL \
+             WHERE id = ?1 AND available = 1 AND setup_cost_cents = ?2 AND monthly_cost_cents = ?3 \
+             AND (held_until IS NULL OR held_until <= ?4 OR held_by = ?5)",
         )
         .bind(id)
-        .bind(setup_cost_cents)
-        .bind(monthly_cost_cents)
+        .bind(seen.setup_cost_cents)
+        .bind(seen.monthly_cost_cents)
+        .bind(now())
+        .bind(buyer.organization_id)
         .execute(self.writer.conn())
         .await;
-        Ok(self.writer.check(claimed)?.rows_affected() == 1)
+        let won = self.writer.check(claimed)?.rows_affected() == 1;
+        if let (true, Some(reservation_id)) = (won, own_hold) {
+            reservations::mark_purchased(&mut self.writer, reservation_id, id).await?;
+        }
+        Ok(won)
     }
 
     async fn return_inventory(&mut self, id: Uuid) -> Result<()> {
@@ -876,7 +897,7 @@ impl WriteTx for SqliteWriteTx {
         let inserted = bind_number(
             sqlx::query(&format!(
                 "INSERT INTO phone_numbers ({NUMBER_COLUMNS}) VALUES \
-             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
             )),
             n,
         )
@@ -889,7 +910,8 @@ impl WriteTx for SqliteWriteTx {
     async fn update_number(&mut self, n: &NumberRecord) -> Result<()> {
         let updated = sqlx::query(
             "UPDATE phone_numbers SET endpoint_id = ?1, allow_inbound = ?2, allow_outbound = ?3, status = ?4, \
-             updated_at = ?5, released_at = ?6, sip_password = ?8 WHERE id = ?7",
+             updated_at = ?5, released_at = ?6, sip_password = ?8, friendly_name = ?9, tags = ?10, \
+             deletion_locked = ?11 WHERE id = ?7",
         )
         .bind(n.endpoint_id)
         .bind(n.allow_inbound)
@@ -899,6 +921,9 @@ impl WriteTx for SqliteWriteTx {
         .bind(n.released_at)
         .bind(n.id)
         .bind(&n.sip_password)
+        .bind(&n.friendly_name)
+        .bind(&n.tags)
+        .bind(n.deletion_locked)
         .execute(self.writer.conn())
         .await;
         self.writer.check(updated)?;
@@ -950,6 +975,30 @@ impl WriteTx for SqliteWriteTx {
     async fn complete_idempotency_key(&mut self, scope: Scope, key: &str, status: u16, body: &str) -> Result<()> {
         let outcome = complete_key(self.writer.conn(), scope, key, status, body).await;
         self.writer.check(outcome)
+    }
+
+    async fn insert_reservation(&mut self, scope: Scope, id: Uuid, hold: Duration) -> Result<ReservationRecord> {
+        reservations::insert_reservation(&mut self.writer, scope, id, hold).await
+    }
+
+    async fn hold_inventory(
+        &mut self,
+        reservation: &ReservationRecord,
+        inventory_ids: &[Uuid],
+    ) -> Result<Option<Uuid>> {
+        reservations::hold_inventory(&mut self.writer, reservation, inventory_ids).await
+    }
+
+    async fn unheld_inventory_for_update(&mut self, filter: &InventoryFilter, quantity: i64) -> Result<Vec<Uuid>> {
+        reservations::unheld_inventory(&mut self.writer, filter, quantity).await
+    }
+
+    async fn release_reservation(&mut self, scope: Scope, id: Uuid) -> Result<bool> {
+        reservations::release_reservation(&mut self.writer, scope, id).await
+    }
+
+    async fn insert_order(&mut self, order: &OrderRecord) -> Result<()> {
+        orders::insert_order(&mut self.writer, order).await
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {

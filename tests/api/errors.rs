@@ -184,7 +184,10 @@ async fn openapi_document_matches_its_snapshot_and_every_entry_is_served() {
             operations += 1;
         }
     }
-    assert_eq!(operations, 17, "the contract's seven operations, three of events, seven of webhook endpoints");
+    assert_eq!(
+        operations, 24,
+        "the contract's seven operations, three of events, seven of webhook endpoints, four of reservations, three of orders"
+    );
 }
 
 #[tokio::test]

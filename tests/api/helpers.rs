@@ -12,10 +12,12 @@
 
 use crate::pg;
 use kros_numbers::domain::Mode;
+use kros_numbers::error::AppError;
 use kros_numbers::pages::session::SignIn;
 use kros_numbers::server::{self, ServerSettings, ThrottleSettings};
 use kros_numbers::service::auth::AuthSettings;
 use kros_numbers::service::inventory::{self, NewInventoryNumber};
+use kros_numbers::service::reservations::ReservationSettings;
 use kros_numbers::service::webhooks::WebhookSettings;
 use kros_numbers::service::{api_keys, organizations, Context};
 use kros_numbers::storage::{IfMissing, PoolSettings};
@@ -69,6 +71,8 @@ pub struct Options {
     /// Webhooks: by default private URLs allowed (the receivers are on loopback), short
     /// retries, a quick poll.
     pub webhooks: WebhookSettings,
+    /// Reservations: the default 15-minute hold unless a test shortens it.
+    pub reservations: ReservationSettings,
 }
 
 /// Webhook settings for tests: receivers on loopback, retries a fraction of a second apart.
@@ -93,6 +97,7 @@ impl Default for Options {
             throttle: ThrottleSettings::default(),
             secrets: Default::default(),
             webhooks: test_webhook_settings(),
+            reservations: ReservationSettings::default(),
         }
     }
 }
@@ -136,6 +141,7 @@ impl TestApp {
             connections: Default::default(),
             secrets: options.secrets.clone(),
             webhooks: options.webhooks.clone(),
+            reservations: options.reservations,
         };
         let mut instances = Vec::new();
         for _ in 0..count {
@@ -223,6 +229,11 @@ impl TestApp {
         body_json(res).await["id"].as_str().unwrap().parse().unwrap()
     }
 
+    /// Adds one number priced 150 + 300 in `currency` to the inventory; returns its inventory id.
+    pub async fn inventory_in(&self, mode: Mode, e164: &str, country: &str, number_type: &str, currency: &str) -> Uuid {
+        self.add_inventory(mode, NewInventoryNumber::parse(e164, country, number_type, "150", "300", currency)).await
+    }
+
     /// Adds one number to the inventory; returns its inventory id.
     pub async fn inventory(
         &self,
@@ -233,13 +244,17 @@ impl TestApp {
         setup: i64,
         monthly: i64,
     ) -> Uuid {
-        let n = NewInventoryNumber::parse(e164, country, number_type, &setup.to_string(), &monthly.to_string(), "USD")
-            .unwrap_or_else(|e| panic!("bad test inventory {e164}: {e}"));
-        inventory::add(&self.ctx, mode, &[n], |_| {}).await.unwrap();
-        self.ctx.store.inventory_by_e164(mode.is_live(), e164).await.unwrap().expect("just added").id
+        let (setup, monthly) = (setup.to_string(), monthly.to_string());
+        self.add_inventory(mode, NewInventoryNumber::parse(e164, country, number_type, &setup, &monthly, "USD")).await
     }
 
-    /// The URL of `path` on the next instance in turn.
+    async fn add_inventory(&self, mode: Mode, parsed: Result<NewInventoryNumber, AppError>) -> Uuid {
+        let n = parsed.unwrap_or_else(|e| panic!("bad test inventory: {e}"));
+        let e164 = n.e164.as_str().to_string();
+        inventory::add(&self.ctx, mode, &[n], |_| {}).await.unwrap();
+        self.ctx.store.inventory_by_e164(mode.is_live(), &e164).await.unwrap().expect("just added").id
+    }
+
     pub fn url(&self, path: &str) -> String {
         let turn = self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         format!("{}{}", self.instances[turn % self.instances.len()].0, path)

@@ -407,7 +407,7 @@ async fn audit_log_records_purchase_update_and_release() {
     for entry in &history {
         assert_eq!(entry.actor, actor);
         assert_eq!(entry.organization_id, f.org.id);
-        assert_eq!(entry.phone_number_id, f.id());
+        assert_eq!(entry.phone_number_id, Some(f.id()));
         assert!(entry.livemode);
     }
 

@@ -67,6 +67,9 @@ async fn purchase_response_has_every_contract_field_and_is_persisted() {
         "created_at",
         "updated_at",
         "released_at",
+        "friendly_name",
+        "tags",
+        "deletion_locked",
     ] {
         assert!(n.get(field).is_some(), "{field} in {n}");
     }

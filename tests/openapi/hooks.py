@@ -13,7 +13,10 @@ descriptions instead, since no schema can express them:
   data, not its shape; so must a redelivery's `webhookEndpointId`;
 - a webhook `url` must be an absolute URL as browsers parse them (WHATWG), which a pattern
   cannot say: valid bodies get a real one, on a closed loopback port;
-- a webhook `description` follows the names' rule.
+- a webhook `description` follows the names' rule;
+- a reservation or an order (`POST /v1/number-reservations`, `POST /v1/number-orders`) names
+  distinct `inventory_ids`, or `country` with `quantity` (and `type`, `contains` if wanted),
+  not both.
 
 A positive case ("valid" data) that breaks one of the first three is dropped, and one that
 names an endpoint gets the one `run.sh` created (`KROS_FUZZ_ENDPOINT_ID`,
@@ -71,6 +74,20 @@ def purchase_rules_hold(body):
     return True
 
 
+def selection_rules_hold(body):
+    if not isinstance(body, dict):
+        return True
+    given = {field for field, value in body.items() if value is not None}
+    by_filter = given & {"country", "type", "contains", "quantity"}
+    ids = body.get("inventory_ids")
+    if ids is not None:
+        return not by_filter and isinstance(ids, list) and len(set(map(str, ids))) == len(ids)
+    return {"country", "quantity"} <= given
+
+
+SELECTIONS = ("POST /v1/number-reservations", "POST /v1/number-orders")
+
+
 @schemathesis.hook
 def filter_case(ctx, case):
     if not is_positive(case):
@@ -80,6 +97,8 @@ def filter_case(ctx, case):
         return list_rules_hold(case.query)
     if label == "POST /v1/phone-numbers":
         return purchase_rules_hold(case.body)
+    if label in SELECTIONS:
+        return selection_rules_hold(case.body)
     if label == "POST /v1/endpoints" and isinstance(case.body, dict):
         return valid_name(case.body.get("name"))
     if label in ("POST /v1/webhook-endpoints", "PATCH /v1/webhook-endpoints/{id}") and isinstance(case.body, dict):
