@@ -76,12 +76,25 @@ pub struct UpdateBody {
     /// The number's whole set of tags, replacing the old one (`[]` removes them all): up to 10,
     /// distinct, each 1 to 32 of `a-z`, `0-9`, `-` and `_`.
     #[serde(default, deserialize_with = "present")]
-    #[cfg_attr(feature = "ssr", schema(value_type = Option<Vec<String>>, nullable = false, max_items = 10))]
+    #[cfg_attr(feature = "ssr", schema(schema_with = tag_set))]
     pub tags: Option<Option<Vec<String>>>,
     /// While true, release and delete answer 409 `conflict`.
     #[serde(rename = "deletionLocked", alias = "deletion_locked", default, deserialize_with = "present")]
     #[cfg_attr(feature = "ssr", schema(value_type = Option<bool>, nullable = false))]
     pub deletion_locked: Option<Option<bool>>,
+}
+
+/// A number's `tags` in a PATCH: up to 10 distinct tags, each 1 to 32 of `a-z`, `0-9`, `-`, `_`.
+#[cfg(feature = "ssr")]
+fn tag_set() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let tag = ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"^[a-z0-9_-]{1,32}$"));
+    ArrayBuilder::new()
+        .items(tag)
+        .max_items(Some(10))
+        .unique_items(true)
+        .description(Some("The number's whole set of tags, replacing the old one (`[]` removes them all)"))
+        .build()
 }
 
 /// `POST /v1/endpoints`.

@@ -2,11 +2,12 @@
 
 The document says all it can (enums, formats, bounds, patterns); these rules are in its
 descriptions instead, since no schema can express them:
-- `GET /v1/phone-numbers`: `country` is required with `action=available`, and `contains` is
-  refused with `action=assigned` (one parameter's rule depending on another's value);
+- `GET /v1/phone-numbers`: `country` is required with `action=available`, `contains` is
+  refused with `action=assigned`, and `tag` and `q` with `action=available` (one parameter's
+  rule depending on another's value); `q` follows the names' rule;
 - `POST /v1/phone-numbers`: `e164` must be a real number of `country` (libphonenumber's
   metadata), and giving one of `e164`, `country`, `type` asks for all three;
-- names (`POST /v1/endpoints`) must not hold control, invisible (format), separator,
+- names (`POST /v1/endpoints`, a number's `friendlyName`) must not hold control, invisible (format), separator,
   private-use or unassigned code points: Unicode general categories, which the regular
   expressions of JSON Schema tools here cannot name;
 - an `endpointId` must be an endpoint of the organization (the contract's 400 otherwise): the
@@ -55,8 +56,8 @@ def real_number(e164, country):
 def list_rules_hold(query):
     query = query or {}
     if query.get("action") == "available":
-        return "country" in query
-    return "contains" not in query
+        return "country" in query and "tag" not in query and "q" not in query
+    return "contains" not in query and ("q" not in query or valid_name(query["q"]))
 
 
 def purchase_rules_hold(body):
@@ -99,6 +100,9 @@ def filter_case(ctx, case):
         return purchase_rules_hold(case.body)
     if label in SELECTIONS:
         return selection_rules_hold(case.body)
+    if label == "PATCH /v1/phone-numbers/{id}" and isinstance(case.body, dict):
+        name = case.body.get("friendlyName")
+        return name is None or valid_name(name)
     if label == "POST /v1/endpoints" and isinstance(case.body, dict):
         return valid_name(case.body.get("name"))
     if label in ("POST /v1/webhook-endpoints", "PATCH /v1/webhook-endpoints/{id}") and isinstance(case.body, dict):
