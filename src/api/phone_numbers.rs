@@ -113,6 +113,8 @@ pub async fn update(
         (status = 200, description = "Released (`action=release`): the record stays, inactive, with \
             `released_at`, and its SIP password is changed and withheld", body = PhoneNumber),
         (status = 204, description = "Deleted: the record is gone"),
+        (status = 409, description = "`conflict`: the number is deletion-locked (`deletion_locked`); \
+            unlock it with `PATCH {\"deletionLocked\": false}` first", body = ErrorBody),
         NumberNotFound, Refusals,
     )
 )]
