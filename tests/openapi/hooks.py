@@ -111,21 +111,28 @@ def filter_case(ctx, case):
     return True
 
 
-@schemathesis.hook
-def map_case(ctx, case):
+def use_real_ids(case):
+    """A positive case names the endpoint and webhook endpoint run.sh created, and a real URL."""
     if not is_positive(case) or not isinstance(case.body, dict):
-        return case
+        return
     if case.body.get("endpointId") is not None:
         case.body["endpointId"] = os.environ["KROS_FUZZ_ENDPOINT_ID"]
     if case.body.get("webhookEndpointId") is not None:
         case.body["webhookEndpointId"] = os.environ["KROS_FUZZ_WEBHOOK_ENDPOINT_ID"]
     if case.path.startswith("/v1/webhook-endpoints") and isinstance(case.body.get("url"), str):
         case.body["url"] = f"http://127.0.0.1:9/fuzzed/{uuid.uuid4()}"
+
+
+@schemathesis.hook
+def map_case(ctx, case):
+    use_real_ids(case)
     return case
 
 
 @schemathesis.hook
 def before_call(ctx, case, kwargs):
+    # Every phase's cases pass here (the examples phase's do not all pass map_case).
+    use_real_ids(case)
     # The stateful phase builds bodies from links (an endpoint's `id` as `endpointId`) without
     # the generation hooks above: a purchase body so built that names no number is completed
     # with an inventory id, an unknown one (the API answers 404, which the checks expect).
