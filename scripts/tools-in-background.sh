@@ -10,8 +10,11 @@ cd "$(dirname "$0")/.."
 mkdir -p .tools/logs
 # The target first, in the foreground: the lint needs it at once (and two rustups must not race).
 scripts/install-tools.sh target
-# Its own process group, so that all of it (cargo, rustc) can be stopped if COMMAND fails first.
-setsid nice -n 19 scripts/install-tools.sh e2e > .tools/logs/background-tools.log 2>&1 &
+# Its own session, so that all of it (cargo, rustc) can be stopped if COMMAND fails first. A new
+# session is also a scheduling group of its own where the kernel groups by session (autogroup),
+# and a nice value counts only inside its group: the group itself is niced too.
+setsid bash -c 'echo 19 > /proc/self/autogroup 2>/dev/null; exec nice -n 19 scripts/install-tools.sh e2e' \
+  > .tools/logs/background-tools.log 2>&1 &
 tools=$!
 trap 'kill -- -"$tools" 2>/dev/null || true' EXIT
 "$@"
