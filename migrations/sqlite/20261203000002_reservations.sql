@@ -4,16 +4,15 @@
 -- The hold itself is on the inventory row (`held_by`, `held_until`, `hold_id`), so the
 -- purchase's one conditional UPDATE judges it with the sale, whatever the concurrency. A hold
 -- is valid while `held_until` is in the future: expiry needs no job to be correct; the
--- housekeeping only clears expired holds and forgets old reservations.
+-- housekeeping only clears expired holds and forgets old reservations. DELETE releases the
+-- holds and removes the reservation.
 
 CREATE TABLE number_reservations (
     id              BLOB PRIMARY KEY CHECK (length(id) = 16),
     organization_id BLOB NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
     livemode        INTEGER NOT NULL CHECK (livemode IN (0, 1)),
     created_at      TEXT NOT NULL,
-    expires_at      TEXT NOT NULL,
-    -- Released early (DELETE).
-    released_at     TEXT
+    expires_at      TEXT NOT NULL
 ) STRICT;
 CREATE INDEX number_reservations_by_org ON number_reservations (organization_id, livemode, created_at, id);
 CREATE INDEX number_reservations_by_expiry ON number_reservations (expires_at);

@@ -157,7 +157,8 @@ pub enum OrderNotFound {
 #[derive(IntoResponses)]
 #[allow(dead_code)]
 pub enum ReservationNotFound {
-    /// `not_found`: no such reservation in this organization and mode (or it ended over a day ago).
+    /// `not_found`: no such reservation in this organization and mode (released, or expired over a
+    /// day ago).
     #[response(status = 404)]
     NotFound(ErrorBody),
 }

@@ -39,7 +39,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(reservations::create(&state.ctx, &tenant, &selection).await?)))
 }
 
-/// The organization's reservations in this mode, newest first (ended ones are kept a day).
+/// The organization's reservations in this mode, newest first (expired ones are kept a day).
 #[utoipa::path(
     get, path = "/number-reservations", operation_id = "list_reservations", tag = "Reservations",
     params(PageQuery, TenancyHeaders),
@@ -68,17 +68,18 @@ pub async fn get(
     Ok(Json(reservations::get(&state.ctx, &tenant, id).await?))
 }
 
-/// Release the hold early: the numbers not bought are for sale to anyone again. A reservation
-/// that has already ended is answered as it is.
+/// Release the holds early and remove the reservation: the numbers not bought are for sale to
+/// anyone again.
 #[utoipa::path(
     delete, path = "/number-reservations/{id}", operation_id = "release_reservation", tag = "Reservations",
     params(("id" = uuid::Uuid, Path, description = "Reservation id"), TenancyHeaders),
-    responses((status = 200, body = Reservation), ReservationNotFound, Refusals)
+    responses((status = 204, description = "Released and removed"), ReservationNotFound, Refusals)
 )]
 pub async fn release(
     State(state): State<AppState>,
     Authenticated(tenant): Authenticated,
     IdPath(id): IdPath,
-) -> Result<Json<Reservation>, AppError> {
-    Ok(Json(reservations::release(&state.ctx, &tenant, id).await?))
+) -> Result<StatusCode, AppError> {
+    reservations::release(&state.ctx, &tenant, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

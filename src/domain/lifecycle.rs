@@ -16,8 +16,6 @@ pub enum ReservationStatus {
     Active,
     /// Every number was bought under it.
     Completed,
-    /// Released early (`DELETE`).
-    Released,
     /// `expires_at` passed.
     Expired,
 }
@@ -31,8 +29,8 @@ pub enum HoldStatus {
     Held,
     /// Bought by this organization under the hold.
     Purchased,
-    /// No longer held by this reservation: it expired or was released, or a newer reservation
-    /// of this organization holds the number now.
+    /// No longer held by this reservation: it expired, or a newer reservation of this
+    /// organization holds the number now.
     Lapsed,
 }
 
@@ -60,9 +58,6 @@ pub struct Reservation {
     pub expires_at: String,
     #[cfg_attr(feature = "ssr", schema(format = DateTime))]
     pub created_at: String,
-    /// Set when it was released early.
-    #[cfg_attr(feature = "ssr", schema(format = DateTime, required = true))]
-    pub released_at: Option<String>,
     pub livemode: bool,
 }
 

@@ -5,7 +5,7 @@
 //!
 //! A hold is a time on the inventory row, judged by every claim and search against the clock
 //! (`storage::reservations`): it ends when its time passes, with no job needed. The housekeeping
-//! ([`clean_up`]) only clears the expired holds and forgets reservations that ended a day ago.
+//! ([`clean_up`]) only clears the expired holds and forgets reservations that expired a day ago.
 
 use super::{Context, Tenant};
 use crate::domain::parse::{parse_enum, CountryCode, DigitPattern, PageRequest};
@@ -225,13 +225,15 @@ pub async fn list(ctx: &Context, tenant: &Tenant, page: PageRequest) -> Result<P
     Ok(Page { data, total: found.total, limit: page.limit, offset: page.offset })
 }
 
-/// Ends the reservation now: its numbers no longer held are for sale to anyone again. A
-/// reservation that has already ended is answered as it is.
-pub async fn release(ctx: &Context, tenant: &Tenant, id: Uuid) -> Result<Reservation, AppError> {
+/// Releases the holds early and removes the reservation: its numbers not bought are for sale to
+/// anyone again.
+pub async fn release(ctx: &Context, tenant: &Tenant, id: Uuid) -> Result<(), AppError> {
     let mut tx = ctx.store.begin_write().await?;
-    tx.release_reservation(tenant.scope(), id).await?;
+    if !tx.delete_reservation(tenant.scope(), id).await? {
+        return Err(not_found());
+    }
     tx.commit().await?;
-    get(ctx, tenant, id).await
+    Ok(())
 }
 
 /// Clears the expired holds and forgets the reservations that ended `keep_ended` ago.
@@ -254,7 +256,7 @@ pub fn spawn_housekeeping(ctx: Context) {
 }
 
 fn to_reservation(record: &ReservationRecord, numbers: &[ReservedNumberRecord], now: Timestamp) -> Reservation {
-    let ended = record.released_at.is_some() || record.expires_at <= now;
+    let ended = record.expires_at <= now;
     let numbers: Vec<ReservedNumber> = numbers
         .iter()
         .map(|n| ReservedNumber {
@@ -269,8 +271,6 @@ fn to_reservation(record: &ReservationRecord, numbers: &[ReservedNumberRecord], 
         .collect();
     let status = if !numbers.is_empty() && numbers.iter().all(|n| n.hold == HoldStatus::Purchased) {
         ReservationStatus::Completed
-    } else if record.released_at.is_some() {
-        ReservationStatus::Released
     } else if ended {
         ReservationStatus::Expired
     } else {
@@ -282,7 +282,6 @@ fn to_reservation(record: &ReservationRecord, numbers: &[ReservedNumberRecord], 
         numbers,
         expires_at: format_time(record.expires_at),
         created_at: format_time(record.created_at),
-        released_at: record.released_at.map(format_time),
         livemode: record.livemode,
     }
 }

@@ -275,9 +275,9 @@ pub trait WriteTx: Send {
     /// Up to `quantity` numbers matching `filter`, for sale and held by nobody, by E.164; each is
     /// locked until the transaction ends, and those other transactions have locked are skipped.
     async fn unheld_inventory_for_update(&mut self, filter: &InventoryFilter, quantity: i64) -> Result<Vec<Uuid>>;
-    /// Ends the scope's reservation now and frees its holds. False if it had already ended (or
-    /// is not the scope's).
-    async fn release_reservation(&mut self, scope: Scope, id: Uuid) -> Result<bool>;
+    /// Frees the holds of the scope's reservation and removes it. False if the scope has no such
+    /// reservation.
+    async fn delete_reservation(&mut self, scope: Scope, id: Uuid) -> Result<bool>;
 
     // Orders (see [`orders`])
     async fn insert_order(&mut self, order: &OrderRecord) -> Result<()>;

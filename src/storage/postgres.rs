@@ -819,8 +819,8 @@ impl WriteTx for PgWriteTx {
         reservations::unheld_inventory(&mut self.held, filter, quantity).await
     }
 
-    async fn release_reservation(&mut self, scope: Scope, id: Uuid) -> Result<bool> {
-        reservations::release_reservation(&mut self.held, scope, id).await
+    async fn delete_reservation(&mut self, scope: Scope, id: Uuid) -> Result<bool> {
+        reservations::delete_reservation(&mut self.held, scope, id).await
     }
 
     async fn insert_order(&mut self, order: &OrderRecord) -> Result<()> {

@@ -17,8 +17,6 @@ pub struct ReservationRecord {
     pub livemode: bool,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
-    /// Released early (DELETE).
-    pub released_at: Option<Timestamp>,
 }
 
 /// What became of a reserved number, once something did.
@@ -48,8 +46,8 @@ pub trait ReservationStorage: Send + Sync {
     async fn reservations(&self, scope: Scope, window: Window) -> Result<Counted<ReservationRecord>>;
     /// The numbers of these reservations, each reservation's in the order it asked for them.
     async fn reserved_numbers(&self, reservation_ids: &[Uuid]) -> Result<Vec<ReservedNumberRecord>>;
-    /// Clears the holds that have expired, and forgets the reservations that ended (expired or
-    /// released) longer than `keep` ago. Returns how many of each.
+    /// Clears the holds that have expired, and forgets the reservations that expired longer than
+    /// `keep` ago. Returns how many of each.
     async fn clean_up_reservations(&self, keep: Duration) -> Result<(u64, u64)>;
 }
 

@@ -993,8 +993,8 @@ impl WriteTx for SqliteWriteTx {
         reservations::unheld_inventory(&mut self.writer, filter, quantity).await
     }
 
-    async fn release_reservation(&mut self, scope: Scope, id: Uuid) -> Result<bool> {
-        reservations::release_reservation(&mut self.writer, scope, id).await
+    async fn delete_reservation(&mut self, scope: Scope, id: Uuid) -> Result<bool> {
+        reservations::delete_reservation(&mut self.writer, scope, id).await
     }
 
     async fn insert_order(&mut self, order: &OrderRecord) -> Result<()> {

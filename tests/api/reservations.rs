@@ -215,18 +215,15 @@ async fn a_reservation_released_early_frees_its_numbers_and_only_its_owner_can_r
     for other in [&m.b.live_key, &m.a.test_key] {
         assert_error(m.app.call(Method::DELETE, &path, other).await, 404, "not_found").await;
     }
+    assert_error(m.buy(&m.b.live_key, m.inv[0]).await, 409, "number_unavailable").await;
     let res = m.app.call(Method::DELETE, &path, &m.a.live_key).await;
-    assert_eq!(res.status(), 200);
-    let released = body_json(res).await;
-    assert_eq!(released["status"], "released");
-    assert!(released["released_at"].is_string());
-    assert_eq!(holds(&released), [(e164(0), "lapsed".into()), (e164(1), "purchased".into())]);
+    assert_eq!(res.status(), 204);
+    // Released and removed: the number not bought is for sale again, the bought one stays bought.
     assert_eq!(m.buy(&m.b.live_key, m.inv[0]).await.status(), 201, "for sale again");
-    // Again: the same answer.
-    let again = body_json(m.app.call(Method::DELETE, &path, &m.a.live_key).await).await;
-    assert_eq!(again["released_at"], released["released_at"]);
-    let unknown = format!("{RESERVE}/{}", Uuid::new_v4());
-    assert_error(m.app.call(Method::DELETE, &unknown, &m.a.live_key).await, 404, "not_found").await;
+    assert_eq!(m.app.rows_for_org(m.a.id).await, 1);
+    assert_error(m.app.call(Method::GET, &path, &m.a.live_key).await, 404, "not_found").await;
+    assert_error(m.app.call(Method::DELETE, &path, &m.a.live_key).await, 404, "not_found").await;
+    assert_eq!(m.app.get_ok(RESERVE, &m.a.live_key).await["total"], 0);
     assert_error(m.app.call(Method::GET, &format!("{RESERVE}/nope"), &m.a.live_key).await, 400, "validation_error")
         .await;
 }
@@ -239,12 +236,13 @@ async fn reserving_a_number_again_moves_the_hold_to_the_new_reservation() {
     let first = m.reservation(&m.a.live_key, &first).await;
     assert_eq!(holds(&first), [(e164(0), "lapsed".into())]);
     assert_eq!(holds(&second), [(e164(0), "held".into())]);
-    // Releasing the older one does not free the number: the newer one holds it.
-    m.app.call(Method::DELETE, &format!("{RESERVE}/{}", first["id"].as_str().unwrap()), &m.a.live_key).await;
-    assert_error(m.buy(&m.b.live_key, m.inv[0]).await, 409, "number_unavailable").await;
     let listed = m.app.get_ok(RESERVE, &m.a.live_key).await;
     assert_eq!((listed["total"].as_i64(), listed["data"][0]["id"].as_str()), (Some(2), second["id"].as_str()));
     assert_eq!(listed["data"][0]["numbers"][0]["hold"], "held");
+    // Releasing the older one does not free the number: the newer one holds it.
+    let first_path = format!("{RESERVE}/{}", first["id"].as_str().unwrap());
+    assert_eq!(m.app.call(Method::DELETE, &first_path, &m.a.live_key).await.status(), 204);
+    assert_error(m.buy(&m.b.live_key, m.inv[0]).await, 409, "number_unavailable").await;
 }
 
 #[tokio::test]

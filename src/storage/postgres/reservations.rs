@@ -64,12 +64,11 @@ impl ReservationStorage for PgStorage {
         .await;
         let cleared = tx.check(cleared)?.rows_affected();
         // Items go with their reservation (ON DELETE CASCADE).
-        let forgotten = sqlx::query(
-            "DELETE FROM number_reservations WHERE coalesce(released_at, expires_at) < now() - make_interval(secs => $1)",
-        )
-        .bind(seconds(keep))
-        .execute(tx.conn())
-        .await;
+        let forgotten =
+            sqlx::query("DELETE FROM number_reservations WHERE expires_at < now() - make_interval(secs => $1)")
+                .bind(seconds(keep))
+                .execute(tx.conn())
+                .await;
         let forgotten = tx.check(forgotten)?.rows_affected();
         tx.finish("COMMIT").await?;
         Ok((cleared, forgotten))
@@ -186,25 +185,24 @@ pub(super) async fn unheld_inventory(held: &mut Held, filter: &InventoryFilter, 
     held.check(found)
 }
 
-pub(super) async fn release_reservation(held: &mut Held, scope: Scope, id: Uuid) -> Result<bool> {
-    let ended = sqlx::query(
-        "UPDATE number_reservations SET released_at = now() WHERE id = $1 AND organization_id = $2 AND livemode = $3 \
-         AND released_at IS NULL AND expires_at > now()",
-    )
+pub(super) async fn delete_reservation(held: &mut Held, scope: Scope, id: Uuid) -> Result<bool> {
+    // Its items go with it (ON DELETE CASCADE); its holds are freed first.
+    let freed = sqlx::query(&format!(
+        "{FREE} WHERE id IN (SELECT i.id FROM inventory_numbers i JOIN number_reservations r ON r.id = i.hold_id \
+         WHERE r.id = $1 AND r.organization_id = $2 AND r.livemode = $3 ORDER BY i.id FOR UPDATE OF i)"
+    ))
     .bind(id)
     .bind(scope.organization_id)
     .bind(scope.livemode)
     .execute(held.conn())
     .await;
-    if held.check(ended)?.rows_affected() == 0 {
-        return Ok(false);
-    }
-    let freed = sqlx::query(&format!(
-        "{FREE} WHERE id IN (SELECT id FROM inventory_numbers WHERE hold_id = $1 {IN_LOCK_ORDER})"
-    ))
-    .bind(id)
-    .execute(held.conn())
-    .await;
     held.check(freed)?;
-    Ok(true)
+    let deleted =
+        sqlx::query("DELETE FROM number_reservations WHERE id = $1 AND organization_id = $2 AND livemode = $3")
+            .bind(id)
+            .bind(scope.organization_id)
+            .bind(scope.livemode)
+            .execute(held.conn())
+            .await;
+    Ok(held.check(deleted)?.rows_affected() == 1)
 }

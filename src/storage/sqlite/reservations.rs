@@ -66,7 +66,7 @@ impl ReservationStorage for SqliteStorage {
         .await;
         let cleared = tx.check(cleared)?.rows_affected();
         let cutoff = at - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
-        const ENDED: &str = "SELECT id FROM number_reservations WHERE coalesce(released_at, expires_at) < ?1";
+        const ENDED: &str = "SELECT id FROM number_reservations WHERE expires_at < ?1";
         let items = sqlx::query(&format!("DELETE FROM number_reservation_items WHERE reservation_id IN ({ENDED})"))
             .bind(cutoff)
             .execute(tx.conn())
@@ -122,7 +122,6 @@ pub(super) async fn insert_reservation(
         livemode: scope.livemode,
         created_at,
         expires_at: created_at + chrono::Duration::from_std(hold).unwrap_or(chrono::Duration::MAX),
-        released_at: None,
     };
     let inserted = sqlx::query(
         "INSERT INTO number_reservations (id, organization_id, livemode, created_at, expires_at) \
@@ -206,27 +205,25 @@ pub(super) async fn unheld_inventory(
     writer.check(found)
 }
 
-pub(super) async fn release_reservation(writer: &mut Writer, scope: Scope, id: Uuid) -> Result<bool> {
-    let at = now();
-    let ended = sqlx::query(
-        "UPDATE number_reservations SET released_at = ?4 WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3 \
-         AND released_at IS NULL AND expires_at > ?4",
+pub(super) async fn delete_reservation(writer: &mut Writer, scope: Scope, id: Uuid) -> Result<bool> {
+    let mine = sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM number_reservations WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3",
     )
     .bind(id)
     .bind(scope.organization_id)
     .bind(scope.livemode)
-    .bind(at)
-    .execute(writer.conn())
+    .fetch_one(writer.conn())
     .await;
-    if writer.check(ended)?.rows_affected() == 0 {
+    if writer.check(mine)? == 0 {
         return Ok(false);
     }
-    let freed = sqlx::query(
+    for statement in [
         "UPDATE inventory_numbers SET held_by = NULL, held_until = NULL, hold_id = NULL WHERE hold_id = ?1",
-    )
-    .bind(id)
-    .execute(writer.conn())
-    .await;
-    writer.check(freed)?;
+        "DELETE FROM number_reservation_items WHERE reservation_id = ?1",
+        "DELETE FROM number_reservations WHERE id = ?1",
+    ] {
+        let done = sqlx::query(statement).bind(id).execute(writer.conn()).await;
+        writer.check(done)?;
+    }
     Ok(true)
 }
