@@ -51,6 +51,12 @@ pub enum Refusals {
     /// `forbidden`: `x-organization-id` or `x-kros-mode` names what this credential cannot act on.
     #[response(status = 403)]
     Forbidden(ErrorBody),
+    /// `uri_too_long`: the URL (with its query) is over 8 KiB.
+    #[response(status = 414)]
+    UriTooLong(ErrorBody),
+    /// `headers_too_large`: more than 100 headers, or over 32 KiB of them.
+    #[response(status = 431)]
+    HeadersTooLarge(ErrorBody),
     /// `rate_limited`: too many requests with this credential, or too many failed
     /// authentications from this address.
     #[response(status = 429, headers(("Retry-After" = u64, description = "Seconds to wait")))]
