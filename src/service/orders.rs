@@ -8,7 +8,7 @@ use super::{audit, endpoints, idempotency, phone_numbers, Context, Tenant};
 use crate::domain::parse::PageRequest;
 use crate::domain::{CreateOrderBody, NumberOrder, Page, PhoneNumber};
 use crate::error::AppError;
-use crate::storage::{self, format_time, InventoryRecord, OrderRecord, StorageError};
+use crate::storage::{self, format_time, InventoryRecord, OrderRecord};
 use sqlx::types::Json;
 use uuid::Uuid;
 
@@ -121,14 +121,7 @@ async fn place(
     }
     let mut numbers: Vec<PhoneNumber> = Vec::with_capacity(items.len());
     for item in &items {
-        let row = phone_numbers::new_number_record(ctx, tenant, request.endpoint_id, item)?;
-        tx.insert_number(&row).await.map_err(|e| match e {
-            StorageError::UniqueViolation(_) => phone_numbers::number_unavailable(&item.e164),
-            other => other.into(),
-        })?;
-        let number = phone_numbers::to_number(&row, &ctx.sip_domain);
-        audit::record(tx.as_mut(), tenant, number.id, audit::Action::Purchase, None, Some(&number)).await?;
-        numbers.push(number);
+        numbers.push(phone_numbers::record_sale(ctx, tenant, tx.as_mut(), request.endpoint_id, item).await?);
     }
     let created_at = storage::now();
     let order = NumberOrder {

@@ -343,18 +343,32 @@ async fn purchase_number(
         tx.rollback().await?;
         return Err(why_the_claim_failed(ctx, tenant, purchase, &item).await);
     }
-    let row = new_number_record(ctx, tenant, purchase.endpoint_id, &item)?;
+    let number = record_sale(ctx, tenant, tx.as_mut(), purchase.endpoint_id, &item).await?;
+    if let Some(key) = key {
+        idempotency::complete_in(tx.as_mut(), tenant, key, &idempotency::Answer::Bought(number.clone())).await?;
+    }
+    tx.commit().await?;
+    Ok(number)
+}
+
+/// After a won claim: the buyer's number (active, fresh SIP credentials, at the claimed price)
+/// and its purchase in the audit log, in the claim's transaction. Used by the purchase and by
+/// every number of an order.
+pub(super) async fn record_sale(
+    ctx: &Context,
+    tenant: &Tenant,
+    tx: &mut dyn WriteTx,
+    endpoint_id: Option<Uuid>,
+    item: &InventoryRecord,
+) -> Result<PhoneNumber, AppError> {
+    let row = new_number_record(ctx, tenant, endpoint_id, item)?;
     tx.insert_number(&row).await.map_err(|e| match e {
         // The database's own guard: one live owner per inventory number.
         StorageError::UniqueViolation(_) => number_unavailable(&item.e164),
         other => other.into(),
     })?;
     let number = to_number(&row, &ctx.sip_domain);
-    audit::record(tx.as_mut(), tenant, number.id, audit::Action::Purchase, None, Some(&number)).await?;
-    if let Some(key) = key {
-        idempotency::complete_in(tx.as_mut(), tenant, key, &idempotency::Answer::Bought(number.clone())).await?;
-    }
-    tx.commit().await?;
+    audit::record(tx, tenant, number.id, audit::Action::Purchase, None, Some(&number)).await?;
     Ok(number)
 }
 
@@ -374,7 +388,7 @@ async fn why_the_claim_failed(ctx: &Context, tenant: &Tenant, purchase: &Purchas
 
 /// The number as the buyer will own it: active, inbound on, outbound off, fresh SIP credentials,
 /// at the price it was claimed at.
-pub(super) fn new_number_record(
+fn new_number_record(
     ctx: &Context,
     tenant: &Tenant,
     endpoint_id: Option<Uuid>,
