@@ -8,8 +8,9 @@ Steps: dashboard sizes; cold start to ready (fresh empty database, migrations in
 database seeded through the operator CLI (10,000 live inventory numbers in US, GB and NG; one
 organization with a live API key) and 1,000 numbers bought through the API; then each scenario at
 1 and at 64 connections (warm-up first, then a measured run), and the ceiling: a bare axum server
-answering the captured list-assigned body from memory. Results go to bench/out/results-<db>.json
-and into BENCHMARKS.md between this backend's markers (the rest of the file is left alone).
+answering the captured list-assigned body from memory. Before the load, Lighthouse on four
+dashboard pages (bench/lighthouse.py). Results go to bench/out/results-<db>.json and into
+BENCHMARKS.md between this backend's markers (the rest of the file is left alone).
 """
 
 import argparse
@@ -28,6 +29,8 @@ import subprocess
 import sys
 import time
 import urllib.parse
+
+import lighthouse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # BENCH_BIN: another build of the server to measure (an A/B against an older binary, by hand).
@@ -56,6 +59,15 @@ BUDGET_PURCHASES_PER_S = 1000.0
 BUDGET_RSS_MB = 100.0
 BUDGET_FIRST_LOAD_GZIP_BYTES = 250 * 1000
 BUDGET_COLD_START_MS = 1000.0
+# Lighthouse's budget (performance >= 95, accessibility 100, best practices >= 95): lighthouse.BUDGET.
+
+# The pages Lighthouse measures: (name, path, signed in). `{number_id}`: a number the seed bought.
+LIGHTHOUSE_PAGES = [
+    ("sign-in", "/sign-in", False),
+    ("numbers", "/", True),
+    ("buy", "/buy?country=US", True),
+    ("number", "/numbers/{number_id}", True),
+]
 
 
 def log(msg):
@@ -442,6 +454,25 @@ def page_session_cookie(port):
     raise SystemExit(f"signing in as {BENCH_USER_EMAIL} failed: {answer.status}")
 
 
+def lighthouse_pages(port, cookie, number_id, out_dir, runs):
+    """Lighthouse on LIGHTHOUSE_PAGES, signed in through the session cookie where the page needs it."""
+    reason = lighthouse.unavailable()
+    if reason:
+        log(f"Lighthouse NOT RUN: {reason}")
+        return {"unavailable": reason}
+    info = {"version": lighthouse.version(), "chrome": lighthouse.chrome_version(), "runs": runs, "pages": []}
+    log(f"Lighthouse {info['version']} ({info['chrome']}), {runs} run(s) per page")
+    for name, template, signed_in in LIGHTHOUSE_PAGES:
+        path = template.format(number_id=number_id)
+        result = lighthouse.measure(name, f"http://127.0.0.1:{port}{path}", cookie if signed_in else None,
+                                    os.path.join(out_dir, "lighthouse"), runs, preexec_fn=prioritized)
+        # `page`: the path as the report shows it, the same in every run (no number id).
+        result.update(path=path, page=template.replace("{number_id}", "{id}"), signed_in=signed_in)
+        info["pages"].append(result)
+        log(lighthouse.describe(result))
+    return info
+
+
 def check_page(port, cookie):
     """The page's status and size as measured (a redirect here would mean the session is refused)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -467,7 +498,9 @@ def main():
     parser.add_argument("--out", default=os.path.join(ROOT, "bench", "out"))
     parser.add_argument("--markdown", default=os.path.join(ROOT, "BENCHMARKS.md"),
                         help="file to write the table into ('' to skip)")
-    parser.add_argument("--only", default="", help="comma-separated scenarios (development)")
+    parser.add_argument("--only", default="", help="comma-separated scenarios, `lighthouse` among them (development)")
+    parser.add_argument("--lighthouse-runs", type=int, default=int(os.environ.get("BENCH_LIGHTHOUSE_RUNS", "1")),
+                        help="Lighthouse runs per page (the median's is kept); 0 skips Lighthouse")
     args = parser.parse_args()
 
     for path in (BIN, CEILING_BIN, LUA):
@@ -542,6 +575,10 @@ def main():
         # The dashboard's first page: sign-in for a new visitor, the numbers page once signed in.
         results["bundles"] = [page_bundle(port, "/sign-in", None), page_bundle(port, "/", cookie)]
         log(f"page {PAGE_PATH}: {page_status}, {page_bytes} bytes" + (f", to {page_location}" if page_location else ""))
+        only = set(filter(None, args.only.split(",")))
+        # Before the load, on the server as seeded (the load's purchases and patches come after).
+        if args.lighthouse_runs > 0 and (not only or "lighthouse" in only):
+            results["lighthouse"] = lighthouse_pages(port, cookie, number_id, out_dir, args.lighthouse_runs)
         auth = {"BENCH_KEY": key}
         scenarios = [
             ("ceiling", "ceiling (same bytes from memory)", f"http://127.0.0.1:{ceiling_port}/v1/phone-numbers?limit=20", {}),
@@ -556,7 +593,6 @@ def main():
             ("page", f"server-rendered page `{PAGE_PATH}` (signed in)", f"{base}{PAGE_PATH}", {"BENCH_COOKIE": cookie}),
             ("purchase", "purchase (distinct inventory id each)", f"{base}/v1/phone-numbers", auth),
         ]
-        only = set(filter(None, args.only.split(",")))
         if only:
             scenarios = [s for s in scenarios if s[0] in only or s[0] == "ceiling"]
         if not scenarios or scenarios[0][0] != "ceiling":
@@ -669,7 +705,27 @@ def budget(results):
                       f"{first_load / 1000:.1f} KB", first_load <= BUDGET_FIRST_LOAD_GZIP_BYTES))
     cold = results["cold_start_ms"]
     items.append(("cold start to ready < 1 s", f"{max(cold):.0f} ms (slowest of {len(cold)})", max(cold) < BUDGET_COLD_START_MS))
+    items += lighthouse_budget(results.get("lighthouse"))
     return [{"item": i, "measured": m, "met": ok} for i, m, ok in items]
+
+
+def lighthouse_budget(lh):
+    """One budget row per Lighthouse page (none when the run skipped Lighthouse on purpose)."""
+    if lh is None:
+        return []
+    goal = (f"performance >= {lighthouse.BUDGET['performance']}, accessibility {lighthouse.BUDGET['accessibility']}, "
+            f"best practices >= {lighthouse.BUDGET['best-practices']}")
+    if "unavailable" in lh:
+        return [(f"Lighthouse: {goal}", f"not run: {lh['unavailable']}", False)]
+    items = []
+    for page in lh["pages"]:
+        if "error" in page:
+            measured = f"failed: {page['error']}"
+        else:
+            s = page["scores"]
+            measured = f"{s['performance']} / {s['accessibility']} / {s['best-practices']}"
+        items.append((f"Lighthouse `{page['page']}`: {goal}", measured, not lighthouse.below_budget(page)))
+    return items
 
 
 def render(results):
@@ -738,12 +794,59 @@ def render(results):
         lines.append(f"\nOf which the main wasm every page loads (`kros-numbers.wasm`): {main_wasm['raw']:,} bytes, "
                      f"{main_wasm['gzip']:,} gzip; the rest is the page's own chunks.")
     lines.append("")
+    lines += render_lighthouse(results.get("lighthouse"))
     if db != "sqlite":
         lines += ["The budget's throughput items are set for SQLite; on this backend they are shown for reference.", ""]
     lines += ["| budget | measured | |", "|---|---|---|"]
     for item in results["budget"]:
         lines.append(f"| {item['item']} | {item['measured']} | {'met' if item['met'] else '**missed**'} |")
     return "\n".join(lines) + "\n"
+
+
+def render_lighthouse(lh):
+    if lh is None:
+        return []
+    if "unavailable" in lh:
+        return [f"Lighthouse was **not run**: {lh['unavailable']}.", ""]
+    index = [p["benchmark_index"] for p in lh["pages"] if p.get("benchmark_index")]
+    lines = [
+        f"Lighthouse {lh['version']} ({lh['chrome']}, headless), its default mobile profile (simulated slow 4G and "
+        f"4x CPU slowdown); " + ("one run per page" if lh["runs"] == 1 else
+                               f"{lh['runs']} runs per page, the run with the median performance score shown")
+        + (f"; Lighthouse's CPU benchmark index {min(index):.0f} to {max(index):.0f}" if index else "")
+        + ". Signed-in pages get the session cookie on every request (`--extra-headers`). The JSON reports are in "
+        "`bench/out/<db>/lighthouse/`.",
+        "",
+        "| page | signed in | performance | accessibility | best practices | LCP ms | FCP ms | TBT ms |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    notes = []
+    for page in lh["pages"]:
+        if "error" in page:  # no scores, or (redirected) another page's
+            lines.append(f"| `{page['page']}` | {'yes' if page['signed_in'] else 'no'} | failed | | | | | |")
+            notes.append(f"- `{page['page']}`: {page['error']}")
+            continue
+        under = lighthouse.below_budget(page)
+        cell = lambda c: "-" if page["scores"][c] is None else (
+            f"**{page['scores'][c]}**" if c in under else f"{page['scores'][c]}")
+        fmt = lighthouse.fmt_ms
+        lines.append(f"| `{page['page']}` | {'yes' if page['signed_in'] else 'no'} | {cell('performance')} | "
+                     f"{cell('accessibility')} | {cell('best-practices')} | {fmt(page['lcp_ms'])} | "
+                     f"{fmt(page['fcp_ms'])} | {fmt(page['tbt_ms'])} |")
+        for category in under:
+            audits = "; ".join(failing_audit(a) for a in page["failing"][category]) or "no weighted audit below 1"
+            notes.append(f"- `{page['page']}`, {category} {page['scores'][category]} (budget {lighthouse.BUDGET[category]}): "
+                         f"{audits}")
+    if notes:
+        lines += ["", "Under budget (the weighted audits below 1) or failed:", ""] + notes
+    return lines + [""]
+
+
+def failing_audit(audit):
+    text = f"`{audit['id']}` ({audit['title']}" + (f": {audit['display']}" if audit["display"] else "") + ")"
+    if audit.get("examples"):
+        text += f", e.g. `{audit['examples'][0][:100].replace('`', chr(39))}`"
+    return text
 
 
 def write_markdown(path, db, section):

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # `make bench` (DB=sqlite, the default) and `make bench DB=postgres`: builds the release app and
-# the ceiling, installs the load generator if missing, then runs bench/bench.py, which measures
-# everything on 127.0.0.1 and writes BENCHMARKS.md. A bounded run: a few minutes once built.
+# the ceiling, installs the load generator and Lighthouse if missing, then runs bench/bench.py,
+# which measures everything on 127.0.0.1 and writes BENCHMARKS.md. A bounded run: a few minutes
+# once built.
 #   BENCH_DURATION (5) and BENCH_WARMUP (2): seconds per measured run and per warm-up.
 #   BENCH_PAGE_PATH (/): the server-rendered page to measure.
+#   BENCH_LIGHTHOUSE_RUNS (1): Lighthouse runs per page (the median's is kept; 0: no Lighthouse).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
@@ -18,6 +20,9 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 scripts/install-tools.sh build
 if [ "$DB" = postgres ]; then scripts/install-tools.sh postgres; fi
+# Lighthouse and Chromium. A failure here does not stop the run: bench.py reports Lighthouse as
+# not run (and its budget rows as missed), with the reason.
+scripts/install-tools.sh lighthouse || say "Lighthouse could not be installed: the run goes on without it"
 if ! command -v wrk >/dev/null; then
   say "installing wrk (Debian)"
   as_root apt-get update -qq || true

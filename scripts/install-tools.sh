@@ -5,6 +5,7 @@
 #   scripts/install-tools.sh build   wasm target, cargo-leptos, wasm-bindgen, wasm-opt
 #   scripts/install-tools.sh e2e     the above, plus Chromium and the Playwright packages
 #   scripts/install-tools.sh postgres  PostgreSQL server binaries
+#   scripts/install-tools.sh lighthouse  Chromium and Lighthouse (npm, into .tools/lighthouse), for `make bench`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -12,6 +13,8 @@ TOOLS="$ROOT/.tools"
 export PATH="$TOOLS/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 CARGO_LEPTOS_VERSION=0.3.11
 BINARYEN_NPM_VERSION=132
+# The newest Lighthouse that runs on Node 20 (13.x needs Node >= 22.19).
+LIGHTHOUSE_VERSION=12.8.2
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -84,6 +87,20 @@ install_e2e_tools() {
   fi
 }
 
+# Lighthouse in a prefix of its own: no npm run shares .tools/node_modules with the build tools'
+# installer (which may be running in the background), and it needs no lock. Its dependencies bring
+# no browser (chrome-launcher, puppeteer-core): it drives Debian's Chromium, as the browser tests do.
+install_lighthouse() {
+  if [ ! -x /usr/bin/chromium ]; then
+    apt_install chromium
+  fi
+  if ! "$TOOLS/lighthouse/node_modules/.bin/lighthouse" --version 2>/dev/null | grep -qx "$LIGHTHOUSE_VERSION"; then
+    say "installing Lighthouse $LIGHTHOUSE_VERSION (npm, into .tools/lighthouse)"
+    mkdir -p "$TOOLS/lighthouse"
+    npm install --silent --no-audit --no-fund --save-exact --prefix "$TOOLS/lighthouse" "lighthouse@$LIGHTHOUSE_VERSION"
+  fi
+}
+
 install_postgres() {
   if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     # Only the binaries are wanted: the tests start throw-away clusters of their own (pg.sh), so
@@ -116,6 +133,7 @@ case "${1:-build}" in
   build) install_build_tools ;;
   e2e) install_build_tools; install_e2e_tools ;;
   postgres) install_postgres ;;
+  lighthouse) install_lighthouse ;;
   all) install_build_tools; install_e2e_tools; install_postgres ;;
-  *) echo "usage: $0 target|build|e2e|postgres|all" >&2; exit 2 ;;
+  *) echo "usage: $0 target|build|e2e|postgres|lighthouse|all" >&2; exit 2 ;;
 esac

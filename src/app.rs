@@ -1,5 +1,5 @@
-//! The dashboard (Leptos): the HTML shell, the routes and the signed-in layout. Server-rendered,
-//! then hydrated.
+//! The dashboard (Leptos): the HTML shell, the routes and the signed-in layout. Rendered on the
+//! server as plain HTML; only its islands hydrate in the browser.
 
 use crate::domain::Mode;
 use crate::pages::api_keys::ApiKeysPage;
@@ -9,118 +9,125 @@ use crate::pages::numbers::{NumberPage, NumbersPage};
 use crate::pages::session::{get_session, OrganizationChoice, SessionInfo, SignOut, SwitchMode, SwitchOrganization};
 use crate::pages::sign_in::SignInPage;
 use crate::pages::webhooks::WebhooksPage;
-use crate::pages::widgets::{provide_toasts, ErrorNotice, ToastRegion};
+use crate::pages::widgets::{ErrorNotice, PageReady, ToastRegion};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes, A};
-use leptos_router::{lazy_route, path, Lazy, LazyRoute};
+use leptos_router::{path, SsrMode};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // Islands mode: nothing outside an island is hydrated, so nothing else is serialized for it.
+    if let Some(context) = Owner::current_shared_context() {
+        context.set_is_hydrating(false);
+    }
+    let has_islands = !page_without_islands();
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="description" content="Kros Numbers: buy phone numbers, route their calls, manage API keys."/>
                 <title>"Kros Numbers"</title>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <link rel="stylesheet" id="leptos" href="/pkg/kros-numbers.css"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                {has_islands.then(|| view! { <HydrationScripts options islands=true/> })}
             </head>
-            <body>
+            // `data-hydrated` tells browser tests (and curious people) that the page is
+            // interactive: set by the wasm once its islands have hydrated, or here when the page
+            // has none to wait for.
+            <body data-hydrated=(!has_islands).then_some("true")>
                 <App/>
             </body>
         </html>
     }
 }
 
+/// The pages that have no island: they load no wasm and no script at all.
+fn page_without_islands() -> bool {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<axum::http::request::Parts>().is_some_and(|request| request.uri.path() == "/sign-in")
+    }
+    #[cfg(not(feature = "ssr"))]
+    false
+}
+
+/// Every page is rendered whole on the server before it is sent (`SsrMode::Async`): its data is
+/// in the first and only response, which reads complete without any script, and links are plain
+/// page loads. The parts that need the browser are islands (`#[island]`), hydrated on their own.
 #[component]
 pub fn App() -> impl IntoView {
-    provide_toasts();
+    let whole = SsrMode::Async;
     view! {
         <Router>
             <Routes fallback=|| view! { <main id="main"><h1>"Page not found"</h1><p><a href="/">"Go to your numbers"</a></p></main> }>
-                <Route path=path!("/sign-in") view={Lazy::<SignInRoute>::new()}/>
-                <ParentRoute path=path!("") view={Lazy::<SignedInRoute>::new()}>
-                    <Route path=path!("") view={Lazy::<NumbersRoute>::new()}/>
-                    <Route path=path!("buy") view={Lazy::<BuyRoute>::new()}/>
-                    <Route path=path!("numbers/:id") view={Lazy::<NumberRoute>::new()}/>
-                    <Route path=path!("api-keys") view={Lazy::<ApiKeysRoute>::new()}/>
-                    <Route path=path!("endpoints") view={Lazy::<EndpointsRoute>::new()}/>
-                    <Route path=path!("webhooks") view={Lazy::<WebhooksRoute>::new()}/>
+                <Route path=path!("/sign-in") view=|| view! { <main id="main"><SignInPage/></main> } ssr=whole.clone()/>
+                <ParentRoute path=path!("") view=SignedIn ssr=whole.clone()>
+                    <Route path=path!("") view=NumbersPage ssr=whole.clone()/>
+                    <Route path=path!("buy") view=BuyPage ssr=whole.clone()/>
+                    <Route path=path!("numbers/:id") view=NumberPage ssr=whole.clone()/>
+                    <Route path=path!("api-keys") view=ApiKeysPage ssr=whole.clone()/>
+                    <Route path=path!("endpoints") view=EndpointsPage ssr=whole.clone()/>
+                    <Route path=path!("webhooks") view=WebhooksPage ssr=whole/>
                 </ParentRoute>
             </Routes>
         </Router>
-        <ToastRegion/>
     }
 }
 
-// Every page, and the signed-in layout, is a lazy route: `cargo leptos build --split` puts each
-// one's code in a wasm chunk of its own, fetched when it is first shown. The server names the
-// current page's chunks in the HTML it renders, so a first load fetches the shell and that one
-// page, in parallel. (Each page loads its own data, so the routes carry none.)
-
-/// Declares a lazy route showing one view.
-macro_rules! lazy_route_of {
-    ($route:ident, $view:expr) => {
-        pub struct $route;
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                $route
-            }
-            fn view(_this: Self) -> AnyView {
-                $view.into_any()
-            }
-        }
-    };
-}
-
-lazy_route_of!(SignedInRoute, view! { <SignedIn/> });
-lazy_route_of!(SignInRoute, view! { <main id="main"><SignInPage/></main> });
-lazy_route_of!(NumbersRoute, view! { <NumbersPage/> });
-lazy_route_of!(NumberRoute, view! { <NumberPage/> });
-lazy_route_of!(BuyRoute, view! { <BuyPage/> });
-lazy_route_of!(ApiKeysRoute, view! { <ApiKeysPage/> });
-lazy_route_of!(EndpointsRoute, view! { <EndpointsPage/> });
-lazy_route_of!(WebhooksRoute, view! { <WebhooksPage/> });
-
 /// The layout of every signed-in page: navigation, organization and mode switches, sign out.
 ///
+/// On a phone the navigation and the switches fold into a menu (a `<details>`: a button
+/// keyboards and screen readers know, working without any script); sign-out stays in view.
 /// The switches and sign-out are plain HTML forms posting to their server functions: each
 /// changes every page's data, so the server answers with a redirect back and the page loads
-/// afresh. They work before the page has hydrated, and keep form handling out of the shell's
-/// wasm.
+/// afresh.
 #[component]
 fn SignedIn() -> impl IntoView {
     let session = Resource::new(|| (), |_| get_session());
+    let with_session = move |show: fn(SessionInfo) -> AnyView| move || session.get().map(|s| s.ok().map(show));
     view! {
         <a class="skip" href="#main">"Skip to content"</a>
-        <Transition fallback=|| ()>
-            {move || session.get().map(|s| s.ok().filter(|s| s.mode == Mode::Test).map(|_| view! {
+        <Suspense fallback=|| ()>
+            {with_session(|s| (s.mode == Mode::Test).then(|| view! {
                 <div class="test-banner" role="note">"Test mode: you are seeing test data. Test numbers are fictional and never cost money."</div>
-            }))}
-        </Transition>
+            }).into_any())}
+        </Suspense>
         <header class="top">
             <a class="brand" href="/">"Kros Numbers"</a>
-            <nav aria-label="Main">
-                <A href="/">"Numbers"</A>
-                <A href="/buy">"Buy a number"</A>
-                <A href="/endpoints">"Endpoints"</A>
-                <A href="/webhooks">"Webhooks"</A>
-                <A href="/api-keys">"API keys"</A>
-            </nav>
-            <Transition fallback=|| view! { <span class="muted">"…"</span> }>
+            <details class="menu">
+                <summary>"Menu"</summary>
+                <div class="menu-panel">
+                    <nav aria-label="Main">
+                        <A href="/" exact=true>"Numbers"</A>
+                        <A href="/buy">"Buy a number"</A>
+                        <A href="/endpoints">"Endpoints"</A>
+                        <A href="/webhooks">"Webhooks"</A>
+                        <A href="/api-keys">"API keys"</A>
+                    </nav>
+                    <Suspense fallback=|| ()>
+                        {with_session(|session| view! { <SessionControls session/> }.into_any())}
+                    </Suspense>
+                </div>
+            </details>
+            <Suspense fallback=|| ()>
                 {move || session.get().map(|s| match s {
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                    Ok(session) => view! { <SessionControls session/> }.into_any(),
+                    Ok(_) => view! {
+                        <form method="post" action=SignOut::PATH class="sign-out">
+                            <button type="submit" class="secondary small">"Sign out"</button>
+                        </form>
+                    }.into_any(),
                 })}
-            </Transition>
+            </Suspense>
         </header>
         <main id="main">
             <Outlet/>
         </main>
+        <ToastRegion/>
+        <PageReady/>
     }
 }
 
@@ -147,9 +154,6 @@ fn SessionControls(session: SessionInfo) -> impl IntoView {
                 </button>
             </form>
             <span class="muted small">{email}</span>
-            <form method="post" action=SignOut::PATH class="sign-out">
-                <button type="submit" class="secondary small">"Sign out"</button>
-            </form>
         </div>
     }
 }

@@ -33,17 +33,11 @@ pub mod state;
 #[cfg(feature = "ssr")]
 pub mod storage;
 
-/// The browser entry point: hydrates the server-rendered page, once the current page's lazy
-/// wasm chunk has loaded (see `app`).
+/// The browser entry point, run once the wasm has loaded: sets up what the islands share. Leptos's
+/// island script then hydrates each island of the page (see `app`).
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
-    use leptos::prelude::document;
     console_error_panic_hook::set_once();
-    wasm_bindgen_futures::spawn_local(async {
-        let Some(body) = document().body() else { return };
-        leptos::mount::hydrate_from_async(body.clone(), app::App).await.forget();
-        // Lets browser tests (and curious people) see that the page has become interactive.
-        let _ = body.set_attribute("data-hydrated", "true");
-    });
+    leptos::mount::hydrate_islands();
 }

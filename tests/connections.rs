@@ -134,7 +134,8 @@ fn memory_comes_back_after_a_flood_of_idle_connections() {
     // Two thousand connections cost at least a few MiB (about 6 here; 2 is the floor that still
     // tells a flood from noise, whatever the allocator's arenas on the machine).
     assert!(growth > 2 * 1024, "the flood did cost memory ({growth} KiB), so the test means something");
-    assert!(after < baseline + growth / 3, "RSS {after} KiB after the flood, {baseline} KiB before (peak {peak} KiB)");
+    // At least half of it back (the allocator keeps some arenas; a leak would keep it all).
+    assert!(after < baseline + growth / 2, "RSS {after} KiB after the flood, {baseline} KiB before (peak {peak} KiB)");
     // And the server still answers.
     let mut stream = connect(&server);
     stream.write_all(b"GET /healthz HTTP/1.0\r\n\r\n").unwrap();

@@ -305,6 +305,18 @@ pub fn format_money(cents: i64, currency: &str) -> String {
     }
 }
 
+/// The numbers an organization owns (not released) of one country, type and currency: how many,
+/// and what they cost together each month. The dashboard's summary of its numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct OwnedGroup {
+    pub country: String,
+    pub number_type: NumberType,
+    pub currency: String,
+    pub count: i64,
+    pub monthly_cost_cents: i64,
+}
+
 /// A phone number with its human formats (computed on the server; the browser bundle carries no
 /// numbering-plan metadata).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -50,7 +50,8 @@ pub async fn revoke_api_key(id: String) -> Result<(), ErrorDetail> {
     Ok(())
 }
 
-#[component]
+/// The keys page, an island as a whole: creating and revoking update its list in place.
+#[island(lazy)]
 pub fn ApiKeysPage() -> impl IntoView {
     let create = ServerAction::<CreateApiKey>::new();
     let revoke = ServerAction::<RevokeApiKey>::new();

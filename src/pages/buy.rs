@@ -1,14 +1,19 @@
-//! Buying a number: search the inventory, see the price, confirm, buy.
+//! Buying a number: search the inventory, see the price, confirm, buy (or pick several and order
+//! them together: `order`).
 
+use super::countries::{Country, CountrySelect};
 use super::order::{OrderBar, PickBox, Picked};
-use super::widgets::{type_label, use_toasts, Dialog, ErrorNotice, TypeSelect};
-use crate::domain::{format_money, ErrorDetail, Formatted, InventoryNumber, Page, PhoneNumber};
+use super::widgets::{go_to, reload_page, type_label, use_toasts, Dialog, ErrorNotice, TypeSelect};
+use crate::domain::{format_money, Endpoint, ErrorDetail, Formatted, InventoryNumber, Page, PhoneNumber};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
-#[server]
-pub async fn search_numbers(
+/// The first 50 numbers for sale that match the search.
+#[cfg(feature = "ssr")]
+async fn search(
+    state: &crate::state::AppState,
+    tenant: &crate::service::Tenant,
     country: String,
     number_type: Option<String>,
     contains: Option<String>,
@@ -16,23 +21,43 @@ pub async fn search_numbers(
     use crate::domain::parse::PageRequest;
     use crate::service::inventory;
     use crate::service::phone_numbers::AvailableQuery;
-    let (state, tenant) = super::session::server::tenant().await?;
     let given = |text: &Option<String>| text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
     let (number_type, contains) = (given(&number_type), given(&contains));
     let page = PageRequest { limit: 50, offset: 0 };
     let query = AvailableQuery::parse(Some(&country), number_type.as_deref(), contains.as_deref(), page)?;
-    let found = inventory::search_available(&state.ctx, &tenant, &query).await?;
+    let found = inventory::search_available(&state.ctx, tenant, &query).await?;
     Ok(found.map(|n| {
         let e164 = n.e164.clone();
         super::numbers::formatted(n, &e164)
     }))
 }
 
-/// Countries that have numbers for sale in the current mode.
+/// The buy page's data: the countries with numbers for sale (in the current mode), the search's
+/// results once a country is chosen, and the endpoints a bought number can be attached to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BuyView {
+    pub countries: Vec<Country>,
+    pub results: Option<Page<Formatted<InventoryNumber>>>,
+    pub endpoints: Vec<Endpoint>,
+}
+
 #[server]
-pub async fn inventory_countries() -> Result<Vec<String>, ErrorDetail> {
+pub async fn load_buy_page(
+    country: Option<String>,
+    number_type: Option<String>,
+    contains: Option<String>,
+) -> Result<BuyView, ErrorDetail> {
     let (state, tenant) = super::session::server::tenant().await?;
-    Ok(crate::service::inventory::countries(&state.ctx, tenant.mode).await?)
+    let for_sale = crate::service::inventory::countries(&state.ctx, tenant.mode).await?;
+    let results = match country {
+        Some(country) => Some(search(&state, &tenant, country, number_type, contains).await?),
+        None => None,
+    };
+    Ok(BuyView {
+        countries: super::countries::by_name(for_sale.iter().map(String::as_str)),
+        results,
+        endpoints: super::endpoints::all_endpoints(&state, &tenant).await?,
+    })
 }
 
 /// The dashboard flow of the contract: e164 + country + type + the costs the buyer saw, under an
@@ -97,57 +122,54 @@ pub async fn let_go(reservation_id: String) -> Result<(), ErrorDetail> {
     Ok(())
 }
 
+/// The search form (a plain GET form: the search is the page's address) and its results, whose
+/// Buy buttons, pick boxes and confirmations are one island.
 #[component]
 pub fn BuyPage() -> impl IntoView {
     let query = use_query_map();
     let param = move |name: &str| query.with(|q| q.get(name)).filter(|v| !v.is_empty());
-    let countries = Resource::new(|| (), |_| inventory_countries());
-    let buy = ServerAction::<BuyNumber>::new();
-    let results = Resource::new(
-        move || (param("country"), param("type"), param("contains"), buy.version().get()),
-        |(country, number_type, contains, _)| async move {
-            match country {
-                Some(country) => search_numbers(country, number_type, contains).await.map(Some),
-                None => Ok(None),
-            }
-        },
+    let page = Resource::new(
+        move || (param("country"), param("type"), param("contains")),
+        |(country, number_type, contains)| load_buy_page(country, number_type, contains),
     );
-    let chosen = RwSignal::new(None::<Formatted<InventoryNumber>>);
-    let picked: Picked = RwSignal::new(Vec::new());
     view! {
         <h1>"Buy a number"</h1>
-        <form method="get" class="filters" aria-label="Search numbers">
-            <label>"Country"
-                <Transition fallback=|| view! { <select name="country" disabled=true><option>"Loading…"</option></select> }>
-                    {move || countries.get().map(|list| {
-                        let list = list.unwrap_or_default();
-                        let current = param("country").unwrap_or_else(|| list.first().cloned().unwrap_or_default());
-                        view! {
-                            <select name="country" required=true>
-                                {list.into_iter().map(|c| { let selected = c == current; view! { <option value=c.clone() selected=selected>{c.clone()}</option> } }).collect_view()}
-                            </select>
-                        }
-                    })}
-                </Transition>
-            </label>
-            <label>"Type"
-                <TypeSelect selected=param("type")/>
-            </label>
-            <label>"Contains digits"
-                <input name="contains" inputmode="numeric" pattern="[0-9]*" size="8" value=move || param("contains").unwrap_or_default()/>
-            </label>
-            <button type="submit">"Search"</button>
-        </form>
-        <Transition fallback=|| view! { <p class="muted">"Searching…"</p> }>
-            {move || results.get().map(|result| match result {
+        <Suspense fallback=|| view! { <p class="muted">"Searching…"</p> }>
+            {move || page.get().map(|result| match result {
                 Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                Ok(None) => view! { <p class="muted">"Choose a country and search to see the numbers for sale and their prices."</p> }.into_any(),
-                Ok(Some(page)) if page.data.is_empty() => view! { <p class="empty">"No numbers for sale match this search."</p> }.into_any(),
-                Ok(Some(page)) => view! { <ResultsTable page chosen picked/> }.into_any(),
+                Ok(BuyView { countries, results, endpoints }) => {
+                    let selected = param("country").or_else(|| countries.first().map(|c| c.code.clone()));
+                    view! {
+                        <form method="get" class="filters" aria-label="Search numbers">
+                            <label>"Country" <CountrySelect countries selected/></label>
+                            <label>"Type" <TypeSelect selected=param("type")/></label>
+                            <label>"Contains digits"
+                                <input name="contains" inputmode="numeric" pattern="[0-9]*" size="8" value=param("contains").unwrap_or_default()/>
+                            </label>
+                            <button type="submit">"Search"</button>
+                        </form>
+                        {match results {
+                            None => view! { <p class="muted">"Choose a country and search to see the numbers for sale and their prices."</p> }.into_any(),
+                            Some(page) if page.data.is_empty() => view! { <p class="empty">"No numbers for sale match this search."</p> }.into_any(),
+                            Some(page) => view! { <BuyResults page endpoints/> }.into_any(),
+                        }}
+                    }.into_any()
+                }
             })}
-        </Transition>
-        <OrderBar picked/>
-        <ConfirmPurchase chosen buy/>
+        </Suspense>
+    }
+}
+
+/// The results with their Buy buttons and pick boxes, the order bar, and both confirmations.
+#[island(lazy)]
+fn BuyResults(page: Page<Formatted<InventoryNumber>>, endpoints: Vec<Endpoint>) -> impl IntoView {
+    let chosen = RwSignal::new(None::<Formatted<InventoryNumber>>);
+    let picked: Picked = RwSignal::new(Vec::new());
+    let endpoints = StoredValue::new(endpoints);
+    view! {
+        <ResultsTable page chosen picked/>
+        <OrderBar picked endpoints/>
+        <ConfirmPurchase chosen endpoints/>
     }
 }
 
@@ -195,16 +217,15 @@ fn ResultsTable(
 #[component]
 fn ConfirmPurchase(
     chosen: RwSignal<Option<Formatted<InventoryNumber>>>,
-    buy: ServerAction<BuyNumber>,
+    endpoints: StoredValue<Vec<Endpoint>>,
 ) -> impl IntoView {
     let toasts = use_toasts();
-    let navigate = use_navigate();
+    let buy = ServerAction::<BuyNumber>::new();
     let open = RwSignal::new(false);
     let problem = RwSignal::new(None::<String>);
     // One key per attempt: a double click or a retry of the same attempt buys once.
     let attempt_key = RwSignal::new(String::new());
     let hold = ServerAction::<HoldNumber>::new();
-    let release = ServerAction::<LetGo>::new();
 
     Effect::new(move |_| {
         if let Some(row) = chosen.get() {
@@ -217,13 +238,23 @@ fn ConfirmPurchase(
     Effect::new(move |_| {
         if !open.get() {
             chosen.set(None);
-            // Closed without buying: the held number goes back on sale for everyone.
-            if let Some(Ok(held)) = hold.value().get_untracked() {
-                if !matches!(buy.value().get_untracked(), Some(Ok(_))) {
-                    release.dispatch(LetGo { reservation_id: held.reservation_id });
-                }
-                hold.value().set(None);
+            let held = hold.value().get_untracked().and_then(Result::ok);
+            hold.value().set(None);
+            let outcome = buy.value().get_untracked();
+            if matches!(outcome, Some(Ok(_))) || (held.is_none() && outcome.is_none()) {
+                return;
             }
+            // Closed without buying: the held number goes back on sale for everyone; after a
+            // refusal, the list behind is out of date, so the page loads it afresh.
+            let refused = outcome.is_some();
+            leptos::task::spawn_local(async move {
+                if let Some(held) = held {
+                    let _ = let_go(held.reservation_id).await;
+                }
+                if refused {
+                    reload_page();
+                }
+            });
         }
     });
     Effect::new(move |_| {
@@ -233,9 +264,8 @@ fn ConfirmPurchase(
     });
     Effect::new(move |_| match buy.value().get() {
         Some(Ok(number)) => {
-            open.set(false);
-            toasts.success(format!("You bought {}", number.e164));
-            navigate(&format!("/numbers/{}", number.id), Default::default());
+            toasts.success_on_next_page(format!("You bought {}", number.e164));
+            go_to(&format!("/numbers/{}", number.id));
         }
         Some(Err(e)) => {
             let text = purchase_problem(&e);
@@ -247,7 +277,7 @@ fn ConfirmPurchase(
 
     view! {
         <Dialog open labelled_by="confirm-title">
-            {move || chosen.get().map(|row| view! { <PurchaseForm row buy hold attempt_key problem open/> })}
+            {move || chosen.get().map(|row| view! { <PurchaseForm row buy hold attempt_key problem open endpoints/> })}
         </Dialog>
     }
 }
@@ -271,6 +301,7 @@ fn PurchaseForm(
     attempt_key: RwSignal<String>,
     problem: RwSignal<Option<String>>,
     open: RwSignal<bool>,
+    endpoints: StoredValue<Vec<Endpoint>>,
 ) -> impl IntoView {
     let endpoint = RwSignal::new(String::new());
     let n = row.item;
@@ -298,7 +329,7 @@ fn PurchaseForm(
             <dt>"Monthly"</dt><dd>{format_money(n.monthly_cost_cents, &n.currency)}</dd>
             <dt>"Due today"</dt><dd><strong>{due_today.clone()}</strong></dd>
         </dl>
-        <EndpointChoice endpoint/>
+        <EndpointChoice endpoint endpoints/>
         <HoldCountdown hold/>
         {move || problem.get().map(|p| view! { <p class="notice notice-error" role="alert">{p}</p> })}
         <div class="actions">
@@ -348,17 +379,12 @@ fn HoldCountdown(hold: ServerAction<HoldNumber>) -> impl IntoView {
 
 /// The endpoint to attach the number to, or none for now.
 #[component]
-pub(super) fn EndpointChoice(endpoint: RwSignal<String>) -> impl IntoView {
-    let endpoints = Resource::new(|| (), |_| super::endpoints::list_endpoints());
+pub(super) fn EndpointChoice(endpoint: RwSignal<String>, endpoints: StoredValue<Vec<Endpoint>>) -> impl IntoView {
     view! {
         <label>"Attach to endpoint"
             <select on:change=move |ev| endpoint.set(event_target_value(&ev))>
                 <option value="">"None for now"</option>
-                <Transition fallback=|| ()>
-                    {move || endpoints.get().map(|list| list.unwrap_or_default().into_iter().map(|e| view! {
-                        <option value=e.id.to_string()>{e.name}</option>
-                    }).collect_view())}
-                </Transition>
+                {endpoints.get_value().into_iter().map(|e| view! { <option value=e.id.to_string()>{e.name}</option> }).collect_view()}
             </select>
         </label>
     }

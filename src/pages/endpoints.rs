@@ -28,7 +28,8 @@ pub async fn create_endpoint(name: String) -> Result<Endpoint, ErrorDetail> {
     Ok(crate::service::endpoints::create(&state.ctx, &tenant, &name).await?)
 }
 
-#[component]
+/// The endpoints page, an island as a whole: a new endpoint joins the list in place.
+#[island(lazy)]
 pub fn EndpointsPage() -> impl IntoView {
     let create = ServerAction::<CreateEndpoint>::new();
     let endpoints = Resource::new(move || create.version().get(), |_| list_endpoints());

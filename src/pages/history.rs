@@ -69,14 +69,14 @@ fn what_happened(entry: &HistoryEntry) -> String {
     }
 }
 
-/// The history section; reloaded with the number (`version` changes after each save).
+/// The history section (the page loads afresh after each change, and with it the history).
 #[component]
-pub fn NumberHistory(id: String, #[prop(into)] version: Signal<(usize, usize)>) -> impl IntoView {
-    let history = Resource::new(move || (id.clone(), version.get()), |(id, _)| number_history(id));
+pub fn NumberHistory(id: String) -> impl IntoView {
+    let history = Resource::new(move || id.clone(), number_history);
     view! {
         <section class="card" aria-labelledby="history-title">
             <h2 id="history-title">"History"</h2>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || history.get().map(|result| match result {
                     Err(e) => view! { <super::widgets::ErrorNotice error=e/> }.into_any(),
                     Ok(entries) => view! {
@@ -90,7 +90,7 @@ pub fn NumberHistory(id: String, #[prop(into)] version: Signal<(usize, usize)>) 
                         </ol>
                     }.into_any(),
                 })}
-            </Transition>
+            </Suspense>
         </section>
     }
 }

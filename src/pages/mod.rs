@@ -3,11 +3,13 @@
 
 pub mod api_keys;
 pub mod buy;
+pub mod countries;
 pub mod endpoints;
 pub mod history;
 pub mod numbers;
 pub mod order;
 pub mod session;
 pub mod sign_in;
+pub mod summary;
 pub mod webhooks;
 pub mod widgets;

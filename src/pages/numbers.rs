@@ -4,12 +4,15 @@
 // code `#[server]` generates from them is outside the reach of an attribute on the function).
 #![allow(clippy::too_many_arguments)]
 
+use super::countries::{Country, CountrySelect};
 use super::widgets::{
-    toast_outcome, type_label, use_toasts, ConfirmDialog, CopyButton, ErrorNotice, StatusBadge, TypeSelect,
+    go_to, reload_page, type_label, use_toasts, ConfirmDialog, CopyButton, ErrorNotice, StatusBadge, TypeSelect,
 };
-use crate::domain::{Endpoint, ErrorDetail, Formatted, Page, PhoneNumber, PhoneNumberDetails, SipCredentials};
+use crate::domain::{
+    Endpoint, ErrorDetail, Formatted, OwnedGroup, Page, PhoneNumber, PhoneNumberDetails, SipCredentials,
+};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
 /// One row of the numbers table.
@@ -37,16 +40,25 @@ pub(crate) fn formatted<T>(item: T, e164: &str) -> Formatted<T> {
 /// The filters of the numbers page, as its query string carries them (empty = not given).
 pub const FILTERS: [&str; 4] = ["q", "tag", "country", "type"];
 
+/// The numbers page's data: one page of numbers (filtered), and what the organization owns in all.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NumbersOverview {
+    pub numbers: Page<NumberRow>,
+    pub owned: Vec<OwnedGroup>,
+    /// The countries the organization has numbers in, for the country filter.
+    pub countries: Vec<Country>,
+}
+
 #[server]
-pub async fn list_numbers(
+pub async fn load_numbers_page(
     q: Option<String>,
     tag: Option<String>,
     country: Option<String>,
     number_type: Option<String>,
     offset: Option<String>,
-) -> Result<Page<NumberRow>, ErrorDetail> {
+) -> Result<NumbersOverview, ErrorDetail> {
     use crate::domain::parse::PageRequest;
-    use crate::service::phone_numbers::{list_assigned, AssignedQuery};
+    use crate::service::phone_numbers::{list_assigned, owned_groups, AssignedQuery};
     let (state, tenant) = super::session::server::tenant().await?;
     let given = |text: &Option<String>| text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
     let page = PageRequest::parse(Some(&PAGE_SIZE.to_string()), offset.as_deref())?;
@@ -59,11 +71,14 @@ pub async fn list_numbers(
     )?;
     let numbers = list_assigned(&state.ctx, &tenant, &query).await?;
     let endpoints = super::endpoints::all_endpoints(&state, &tenant).await?;
-    Ok(numbers.map(|n| {
+    let owned = owned_groups(&state.ctx, &tenant).await?;
+    let countries = super::countries::by_name(owned.iter().map(|g| g.country.as_str()));
+    let numbers = numbers.map(|n| {
         let endpoint_name = n.endpoint_id.and_then(|id| endpoints.iter().find(|e| e.id == id)).map(|e| e.name.clone());
         let e164 = n.e164.clone();
         NumberRow { number: formatted(n, &e164), endpoint_name }
-    }))
+    });
+    Ok(NumbersOverview { numbers, owned, countries })
 }
 
 #[server]
@@ -126,14 +141,14 @@ pub async fn delete_number(id: String) -> Result<(), ErrorDetail> {
     Ok(phone_numbers::delete(&state.ctx, &tenant, id).await?)
 }
 
-/// The organization's numbers, with filters and pages.
+/// The organization's numbers: what they come to, then the list, with filters and pages.
 #[component]
 pub fn NumbersPage() -> impl IntoView {
     let query = use_query_map();
     let param = move |name: &str| query.with(|q| q.get(name)).filter(|v| !v.is_empty());
-    let numbers = Resource::new(
+    let overview = Resource::new(
         move || (param("q"), param("tag"), param("country"), param("type"), param("offset")),
-        |(q, tag, country, number_type, offset)| list_numbers(q, tag, country, number_type, offset),
+        |(q, tag, country, number_type, offset)| load_numbers_page(q, tag, country, number_type, offset),
     );
     let filtered = move || FILTERS.iter().any(|f| param(f).is_some());
     view! {
@@ -141,35 +156,49 @@ pub fn NumbersPage() -> impl IntoView {
             <h1>"Numbers"</h1>
             <a class="button" href="/buy">"Buy a number"</a>
         </div>
-        <form method="get" class="filters" aria-label="Filter numbers">
-            <label>"Search"
-                <input name="q" type="search" maxlength="64" placeholder="Digits or name" value=move || param("q").unwrap_or_default()/>
-            </label>
-            <label>"Tag"
-                <input name="tag" maxlength="32" size="10" placeholder="Any" value=move || param("tag").unwrap_or_default()/>
-            </label>
-            <label>"Country"
-                <input name="country" maxlength="2" size="4" placeholder="Any" value=move || param("country").unwrap_or_default()/>
-            </label>
-            <label>"Type"
-                <TypeSelect selected=param("type")/>
-            </label>
-            <button type="submit" class="secondary">"Filter"</button>
-        </form>
-        <Transition fallback=|| view! { <p class="muted">"Loading numbers…"</p> }>
-            {move || numbers.get().map(|result| match result {
+        <Suspense fallback=|| view! { <p class="muted">"Loading numbers…"</p> }>
+            {move || overview.get().map(|result| match result {
                 Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                Ok(page) if page.total == 0 && !filtered() => view! {
+                Ok(overview) if overview.numbers.total == 0 && !filtered() => view! {
                     <div class="empty">
                         <h2>"No numbers yet"</h2>
                         <p>"Buy your first number to start receiving calls."</p>
                         <a class="button" href="/buy">"Buy your first number"</a>
                     </div>
                 }.into_any(),
-                Ok(page) if page.data.is_empty() => view! { <p class="empty">"No numbers match these filters."</p> }.into_any(),
-                Ok(page) => view! { <NumbersTable page query=query.get_untracked()/> }.into_any(),
+                Ok(NumbersOverview { numbers, owned, countries }) => view! {
+                    <super::summary::OwnedSummary owned/>
+                    <NumberFilters countries param/>
+                    {if numbers.data.is_empty() {
+                        view! { <p class="empty">"No numbers match these filters."</p> }.into_any()
+                    } else {
+                        view! { <NumbersTable page=numbers query=query.get_untracked()/> }.into_any()
+                    }}
+                }.into_any(),
             })}
-        </Transition>
+        </Suspense>
+    }
+}
+
+/// The list's filters: a plain GET form (the filters are the page's address).
+#[component]
+fn NumberFilters(countries: Vec<Country>, param: impl Fn(&str) -> Option<String> + Copy + 'static) -> impl IntoView {
+    view! {
+        <form method="get" class="filters" aria-label="Filter numbers">
+            <label>"Search"
+                <input name="q" type="search" maxlength="64" placeholder="Digits or name" value=param("q").unwrap_or_default()/>
+            </label>
+            <label>"Tag"
+                <input name="tag" maxlength="32" size="10" placeholder="Any" value=param("tag").unwrap_or_default()/>
+            </label>
+            <label>"Country"
+                <CountrySelect countries selected=param("country") any=true/>
+            </label>
+            <label>"Type"
+                <TypeSelect selected=param("type")/>
+            </label>
+            <button type="submit" class="secondary">"Filter"</button>
+        </form>
     }
 }
 
@@ -229,44 +258,37 @@ fn NumbersTable(page: Page<NumberRow>, query: leptos_router::params::ParamsMap) 
     }
 }
 
-/// One number: settings, SIP credentials, release and delete.
+/// One number: settings, SIP credentials, release and delete, and its history. Rendered on the
+/// server; the settings form, the password's reveal, the copy buttons and the release and delete
+/// confirmations are islands. A change they make reloads the page, so that every part of it
+/// (the heading's status, the history, which buttons are allowed) shows the number as it now is.
 #[component]
 pub fn NumberPage() -> impl IntoView {
     let params = use_params_map();
-    let id = move || params.with(|p| p.get("id")).unwrap_or_default();
-    let update = ServerAction::<UpdateNumber>::new();
-    let release = ServerAction::<ReleaseNumber>::new();
-    let number =
-        Resource::new(move || (id(), update.version().get(), release.version().get()), |(id, _, _)| get_number(id));
-    // Here, not in the settings view: that view is rebuilt on every reload of the number, and
-    // would announce the same result again.
-    toast_outcome(update, |_| Some("Settings saved".into()));
-    toast_outcome(release, |_| Some("Number released".into()));
+    let id = params.with_untracked(|p| p.get("id")).unwrap_or_default();
+    let number = Resource::new(move || params.with(|p| p.get("id")).unwrap_or_default(), get_number);
     view! {
         <p><a href="/">"← All numbers"</a></p>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || number.get().map(|result| match result {
                 Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                Ok(view) => view! { <NumberSettings view update release/> }.into_any(),
+                Ok(view) => view! { <NumberSettings view/> }.into_any(),
             })}
-        </Transition>
-        <super::history::NumberHistory id=id() version=Signal::derive(move || (update.version().get(), release.version().get()))/>
+        </Suspense>
+        <super::history::NumberHistory id/>
     }
 }
 
 #[component]
-fn NumberSettings(
-    view: NumberView,
-    update: ServerAction<UpdateNumber>,
-    release: ServerAction<ReleaseNumber>,
-) -> impl IntoView {
+fn NumberSettings(view: NumberView) -> impl IntoView {
     let NumberView { number: Formatted { item: details, national, international }, endpoints } = view;
-    let released = details.number.released_at.is_some();
+    let number = details.number;
+    let released = number.released_at.is_some();
     view! {
-        <NumberHeading number=details.number.clone() national international=international.clone()/>
-        <SettingsForm number=details.number.clone() endpoints update/>
-        <SipRouting number=details.number.clone() credentials=details.sip_credentials/>
-        <ReleaseOrDelete id=details.number.id.to_string() international released locked=details.number.deletion_locked release/>
+        <NumberHeading number=number.clone() national international=international.clone()/>
+        <SettingsForm number=number.clone() endpoints/>
+        <SipRouting number=number.clone() credentials=details.sip_credentials/>
+        <ReleaseOrDelete id=number.id.to_string() international released locked=number.deletion_locked/>
     }
 }
 
@@ -290,10 +312,21 @@ fn NumberHeading(number: PhoneNumber, national: String, international: String) -
     }
 }
 
-/// Endpoint, calling directions and status, saved together (disabled once released).
-#[component]
-fn SettingsForm(number: PhoneNumber, endpoints: Vec<Endpoint>, update: ServerAction<UpdateNumber>) -> impl IntoView {
+/// Endpoint, calling directions, status, name, tags and lock, saved together (disabled once
+/// released). An island: it says it is saving, and a refusal (a bad tag) keeps what was typed.
+#[island(lazy)]
+fn SettingsForm(number: PhoneNumber, endpoints: Vec<Endpoint>) -> impl IntoView {
     use crate::domain::NumberStatus;
+    let update = ServerAction::<UpdateNumber>::new();
+    let toasts = use_toasts();
+    Effect::new(move |_| match update.value().get() {
+        Some(Ok(_)) => {
+            toasts.success_on_next_page("Settings saved");
+            reload_page();
+        }
+        Some(Err(e)) => toasts.error(e.message),
+        None => {}
+    });
     let current_endpoint = number.endpoint_id;
     view! {
         <section class="card" aria-labelledby="settings-title">
@@ -352,11 +385,14 @@ fn SipRouting(number: PhoneNumber, credentials: SipCredentials) -> impl IntoView
             <h2 id="sip-title">"SIP routing"</h2>
             <dl class="sip">
                 <dt>"SIP URI"</dt>
-                <dd><code>{number.sip_uri.clone()}</code> <CopyButton text=number.sip_uri label="Copy SIP URI"/></dd>
+                <dd><code>{number.sip_uri.clone()}</code> " " <CopyButton text=number.sip_uri label="Copy SIP URI"/></dd>
                 <dt>"Username"</dt>
-                <dd><code>{credentials.username.clone()}</code> <CopyButton text=credentials.username label="Copy SIP username"/></dd>
+                <dd><code>{credentials.username.clone()}</code> " " <CopyButton text=credentials.username label="Copy SIP username"/></dd>
                 <dt>"Password"</dt>
-                <SipPassword password=credentials.password/>
+                {match credentials.password {
+                    Some(password) => view! { <dd><SipPassword password/></dd> }.into_any(),
+                    None => view! { <dd data-testid="sip-password">"Withheld: a released number has no usable SIP password."</dd> }.into_any(),
+                }}
                 <dt>"Domain"</dt>
                 <dd><code>{credentials.domain}</code></dd>
             </dl>
@@ -364,47 +400,46 @@ fn SipRouting(number: PhoneNumber, credentials: SipCredentials) -> impl IntoView
     }
 }
 
-/// The password, hidden until revealed; a released number has none to show.
-#[component]
-fn SipPassword(password: Option<String>) -> impl IntoView {
-    let Some(password) = password else {
-        return view! { <dd data-testid="sip-password">"Withheld: a released number has no usable SIP password."</dd> }
-            .into_any();
-    };
+/// The password, hidden until revealed.
+#[island(lazy)]
+fn SipPassword(password: String) -> impl IntoView {
     let reveal = RwSignal::new(false);
     let shown = {
         let password = password.clone();
         move || if reveal.get() { password.clone() } else { "••••••••••••".to_string() }
     };
     view! {
-        <dd>
-            <code data-testid="sip-password">{shown}</code>
-            " "
-            <button type="button" class="secondary small" aria-pressed=move || reveal.get().to_string() on:click=move |_| reveal.update(|r| *r = !*r)>
-                {move || if reveal.get() { "Hide" } else { "Reveal" }}
-            </button>
-            <CopyButton text=password label="Copy SIP password"/>
-        </dd>
+        <code data-testid="sip-password">{shown}</code>
+        " "
+        <button type="button" class="secondary small" aria-pressed=move || reveal.get().to_string() on:click=move |_| reveal.update(|r| *r = !*r)>
+            {move || if reveal.get() { "Hide" } else { "Reveal" }}
+        </button>
+        " "
+        <CopyButton text=password label="Copy SIP password"/>
     }
-    .into_any()
 }
 
 /// Release (the record stays) or delete (it goes), each behind a confirmation.
-#[component]
-fn ReleaseOrDelete(
-    id: String,
-    international: String,
-    released: bool,
-    locked: bool,
-    release: ServerAction<ReleaseNumber>,
-) -> impl IntoView {
+#[island(lazy)]
+fn ReleaseOrDelete(id: String, international: String, released: bool, locked: bool) -> impl IntoView {
     let toasts = use_toasts();
-    let navigate = use_navigate();
+    let release = ServerAction::<ReleaseNumber>::new();
     let delete = ServerAction::<DeleteNumber>::new();
+    Effect::new({
+        let toasts = toasts.clone();
+        move |_| match release.value().get() {
+            Some(Ok(_)) => {
+                toasts.success_on_next_page("Number released");
+                reload_page();
+            }
+            Some(Err(e)) => toasts.error(e.message),
+            None => {}
+        }
+    });
     Effect::new(move |_| match delete.value().get() {
         Some(Ok(())) => {
-            toasts.success("Number deleted");
-            navigate("/", Default::default());
+            toasts.success_on_next_page("Number deleted");
+            go_to("/");
         }
         Some(Err(e)) => toasts.error(e.message),
         None => {}

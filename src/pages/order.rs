@@ -1,10 +1,9 @@
 //! Buying several numbers at once from the buy page: pick them in the results, see the summed
 //! price, confirm, and they are bought in one order (all of them or none).
 
-use super::widgets::{use_toasts, Dialog};
+use super::widgets::{go_to, use_toasts, Dialog};
 use crate::domain::{format_money, ErrorDetail, Formatted, InventoryNumber, NumberOrder};
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 
 /// The numbers picked on the buy page, in the order they were picked.
 pub type Picked = RwSignal<Vec<Formatted<InventoryNumber>>>;
@@ -64,7 +63,7 @@ pub fn PickBox(row: Formatted<InventoryNumber>, picked: Picked) -> impl IntoView
 
 /// Under the results while numbers are picked: how many, what they cost, and the order button.
 #[component]
-pub fn OrderBar(picked: Picked) -> impl IntoView {
+pub fn OrderBar(picked: Picked, endpoints: StoredValue<Vec<crate::domain::Endpoint>>) -> impl IntoView {
     let open = RwSignal::new(false);
     view! {
         {move || {
@@ -88,15 +87,18 @@ pub fn OrderBar(picked: Picked) -> impl IntoView {
                 }
             })
         }}
-        <ConfirmOrder picked open/>
+        <ConfirmOrder picked open endpoints/>
     }
 }
 
 /// The confirmation of an order: the numbers, the summed price, an endpoint, and Buy.
 #[component]
-fn ConfirmOrder(picked: Picked, open: RwSignal<bool>) -> impl IntoView {
+fn ConfirmOrder(
+    picked: Picked,
+    open: RwSignal<bool>,
+    endpoints: StoredValue<Vec<crate::domain::Endpoint>>,
+) -> impl IntoView {
     let toasts = use_toasts();
-    let navigate = use_navigate();
     let order = ServerAction::<OrderNumbers>::new();
     let attempt_key = RwSignal::new(String::new());
     let endpoint = RwSignal::new(String::new());
@@ -109,10 +111,8 @@ fn ConfirmOrder(picked: Picked, open: RwSignal<bool>) -> impl IntoView {
     });
     Effect::new(move |_| match order.value().get() {
         Some(Ok(done)) => {
-            open.set(false);
-            picked.set(Vec::new());
-            toasts.success(format!("You bought {} numbers", done.numbers.len()));
-            navigate("/", Default::default());
+            toasts.success_on_next_page(format!("You bought {} numbers", done.numbers.len()));
+            go_to("/");
         }
         Some(Err(e)) => problem.set(Some(order_problem(&e))),
         None => {}
@@ -140,7 +140,7 @@ fn ConfirmOrder(picked: Picked, open: RwSignal<bool>) -> impl IntoView {
                 }).collect_view()}
             </ul>
             <p class="muted small">"Each: setup plus the first month. All are bought together, or none."</p>
-            <super::buy::EndpointChoice endpoint/>
+            <super::buy::EndpointChoice endpoint endpoints/>
             {move || problem.get().map(|p| view! { <p class="notice notice-error" role="alert">{p}</p> })}
             <div class="actions">
                 <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>

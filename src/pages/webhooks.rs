@@ -83,7 +83,8 @@ pub async fn send_latest_event(id: String) -> Result<String, ErrorDetail> {
     Ok(event.event_type.to_string())
 }
 
-#[component]
+/// The webhooks page, an island as a whole: every action updates its cards in place.
+#[island(lazy)]
 pub fn WebhooksPage() -> impl IntoView {
     let add = ServerAction::<AddWebhook>::new();
     let toggle = ServerAction::<SetWebhookEnabled>::new();

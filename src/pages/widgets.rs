@@ -4,21 +4,34 @@ use crate::domain::ErrorDetail;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Toast {
+    #[serde(skip)]
     id: u64,
     error: bool,
     text: String,
 }
 
 /// Success and failure messages, announced to screen readers and dismissed after a while.
-#[derive(Clone, Copy)]
+///
+/// Islands hydrate on their own, with no context from the page around them, so the page's
+/// toasts are one list per browser tab (a thread-local: the wasm has one thread) that every
+/// island's messages go to and the [`ToastRegion`] island shows. A message for the page a
+/// change leads to (a purchase opens the number it bought) waits in `sessionStorage` for it.
+#[derive(Clone)]
 pub struct Toasts {
-    list: RwSignal<Vec<Toast>>,
-    next_id: StoredValue<u64>,
+    list: ArcRwSignal<Vec<Toast>>,
+    next_id: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
+/// Where a message for the next page waits.
+const NEXT_PAGE_TOASTS: &str = "kros-numbers:toasts";
+
 impl Toasts {
+    fn new() -> Self {
+        Self { list: ArcRwSignal::new(Vec::new()), next_id: Default::default() }
+    }
+
     pub fn success(&self, text: impl Into<String>) {
         self.push(false, text.into());
     }
@@ -28,20 +41,62 @@ impl Toasts {
     }
 
     fn push(&self, error: bool, text: String) {
-        let id = self.next_id.get_value();
-        self.next_id.set_value(id + 1);
+        let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.list.update(|l| l.push(Toast { id, error, text }));
-        let list = self.list;
+        let list = self.list.clone();
         set_timeout(move || list.update(|l| l.retain(|t| t.id != id)), std::time::Duration::from_secs(6));
+    }
+
+    /// Shows a success message on the page loaded next in this tab (see [`go_to`]).
+    pub fn success_on_next_page(&self, text: impl Into<String>) {
+        let Some(storage) = session_storage() else { return self.success(text) };
+        let mut waiting = take_waiting(&storage);
+        waiting.push(Toast { id: 0, error: false, text: text.into() });
+        if let Ok(json) = serde_json::to_string(&waiting) {
+            let _ = storage.set_item(NEXT_PAGE_TOASTS, &json);
+        }
+    }
+
+    /// Shows the messages an earlier page left for this one.
+    fn show_waiting(&self) {
+        let Some(storage) = session_storage() else { return };
+        for toast in take_waiting(&storage) {
+            self.push(toast.error, toast.text);
+        }
     }
 }
 
-pub fn provide_toasts() {
-    provide_context(Toasts { list: RwSignal::new(Vec::new()), next_id: StoredValue::new(0) });
+fn session_storage() -> Option<web_sys::Storage> {
+    window().session_storage().ok().flatten()
 }
 
+fn take_waiting(storage: &web_sys::Storage) -> Vec<Toast> {
+    let waiting = storage.get_item(NEXT_PAGE_TOASTS).ok().flatten();
+    let _ = storage.remove_item(NEXT_PAGE_TOASTS);
+    waiting.and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default()
+}
+
+/// The tab's toasts (on the server, which renders none, an empty list for the page).
 pub fn use_toasts() -> Toasts {
-    expect_context::<Toasts>()
+    #[cfg(feature = "hydrate")]
+    {
+        thread_local! {
+            static TOASTS: Toasts = Toasts::new();
+        }
+        TOASTS.with(Toasts::clone)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    Toasts::new()
+}
+
+/// Loads another page (islands have no client-side router: every page comes from the server).
+pub fn go_to(path: &str) {
+    let _ = window().location().set_href(path);
+}
+
+/// Loads this page again, with the server's current data.
+pub fn reload_page() {
+    let _ = window().location().reload();
 }
 
 /// Tells how a server action ended, as a toast: `confirmation` words a success (or stays quiet
@@ -63,15 +118,32 @@ where
     });
 }
 
-#[component]
+/// The page's toasts (an island on every signed-in page).
+#[island]
 pub fn ToastRegion() -> impl IntoView {
     let toasts = use_toasts();
+    Effect::new({
+        let toasts = toasts.clone();
+        move |_| toasts.show_waiting()
+    });
     view! {
         <div class="toasts" role="status" aria-live="polite">
             <For each=move || toasts.list.get() key=|t| t.id let:toast>
                 <div class="toast" class:toast-error=toast.error>{toast.text}</div>
             </For>
         </div>
+    }
+}
+
+/// Marks the page hydrated (`data-hydrated` on the body, which browser tests wait for). The last
+/// island of every page: islands hydrate one after the other in the order of the page, each
+/// lazy one once its wasm chunk has loaded, so this one's turn comes when all the others are done.
+#[island]
+pub fn PageReady() -> impl IntoView {
+    // In the browser only (the server renders islands too).
+    #[cfg(feature = "hydrate")]
+    if let Some(body) = document().body() {
+        let _ = body.set_attribute("data-hydrated", "true");
     }
 }
 
@@ -169,9 +241,9 @@ fn focusables(panel: &web_sys::HtmlDivElement) -> Vec<web_sys::HtmlElement> {
     (0..list.length()).filter_map(|i| list.item(i)).filter_map(|n| n.dyn_into::<web_sys::HtmlElement>().ok()).collect()
 }
 
-/// Copies `text` to the clipboard and says so.
-#[component]
-pub fn CopyButton(text: String, label: &'static str) -> impl IntoView {
+/// Copies `text` to the clipboard and says so (an island of its own).
+#[island(lazy)]
+pub fn CopyButton(text: String, #[prop(into)] label: String) -> impl IntoView {
     let toasts = use_toasts();
     view! {
         <button type="button" class="secondary small" aria-label=label on:click=move |_| {

@@ -221,6 +221,11 @@ pub async fn list_assigned(
     Ok(Page { data, total: found.total, limit: query.page.limit, offset: query.page.offset })
 }
 
+/// The tenant's numbers (not released) by country, type and currency, with their monthly cost.
+pub async fn owned_groups(ctx: &Context, tenant: &Tenant) -> Result<Vec<crate::domain::OwnedGroup>, AppError> {
+    Ok(ctx.store.owned_groups(tenant.scope()).await?)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Purchase
 

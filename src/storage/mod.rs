@@ -221,6 +221,8 @@ pub trait Storage: WebhookStorage + ReservationStorage + OrderStorage + Send + S
         window: Window,
     ) -> Result<Counted<NumberRecord>>;
     async fn number(&self, scope: Scope, id: Uuid) -> Result<Option<NumberRecord>>;
+    /// The scope's numbers that are not released, counted by country, type and currency.
+    async fn owned_groups(&self, scope: Scope) -> Result<Vec<crate::domain::OwnedGroup>>;
     /// The stored SIP passwords that do not start with `prefix` (those in clear text or sealed
     /// under an old key, to be sealed again).
     async fn sip_passwords_without_prefix(&self, prefix: &str) -> Result<Vec<(Uuid, String)>>;

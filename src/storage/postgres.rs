@@ -558,6 +558,20 @@ impl Storage for PgStorage {
         counted(rows, window, count, classify).await
     }
 
+    async fn owned_groups(&self, scope: Scope) -> Result<Vec<crate::domain::OwnedGroup>> {
+        // SUM of a bigint is a numeric in PostgreSQL: back to bigint (cents fit).
+        sqlx::query_as(
+            "SELECT country, number_type, currency, COUNT(*) AS count, SUM(monthly_cost_cents)::bigint AS monthly_cost_cents \
+             FROM phone_numbers WHERE organization_id = $1 AND livemode = $2 AND released_at IS NULL \
+             GROUP BY country, number_type, currency ORDER BY country, number_type, currency",
+        )
+        .bind(scope.organization_id)
+        .bind(scope.livemode)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)
+    }
+
     async fn number(&self, scope: Scope, id: Uuid) -> Result<Option<NumberRecord>> {
         sqlx::query_as(&format!(
             "SELECT {NUMBER_COLUMNS} FROM phone_numbers WHERE id = $1 AND organization_id = $2 AND livemode = $3"

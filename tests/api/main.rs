@@ -10,6 +10,7 @@ mod supabase_jwks;
 mod webhook_receiver;
 
 mod auth;
+mod dashboard;
 mod endpoints;
 mod errors;
 mod hardening;

@@ -1,0 +1,117 @@
+//! The dashboard's server-rendered pages, read as a browser gets them: the numbers page's
+//! summary and filters, the buy page's country picker, and which pages load any script.
+
+use crate::helpers::*;
+use kros_numbers::domain::Mode;
+use reqwest::header::COOKIE;
+use reqwest::Method;
+
+/// The page as a signed-in browser gets it (without Leptos's `<!>` placeholders, which only
+/// mark where text nodes start).
+async fn page(app: &TestApp, token: &str, path: &str) -> String {
+    let res = browser().get(app.url(path)).header(COOKIE, format!("kros_session={token}")).send().await.unwrap();
+    assert_eq!(res.status(), 200, "{path}");
+    res.text().await.unwrap().replace("<!>", "")
+}
+
+/// The texts of a `<select name="...">`'s options, in order.
+fn options_of(html: &str, select_name: &str) -> Vec<String> {
+    let start = html.find(&format!("<select name=\"{select_name}\"")).expect("the select");
+    let select = &html[start..start + html[start..].find("</select>").unwrap()];
+    select
+        .split("<option")
+        .skip(1)
+        .map(|o| o.split_once('>').unwrap().1.split('<').next().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn numbers_page_sums_up_the_numbers_owned_by_country_type_and_currency() {
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    for e164 in ["+14155550101", "+14155550102", "+14155550103"] {
+        let inv = app.inventory(Mode::Live, e164, "US", "local", 100, 115).await;
+        app.buy(&org.live_key, inv).await;
+    }
+    let gb = app.inventory_in(Mode::Live, "+447400123456", "GB", "mobile", "GBP").await;
+    app.buy(&org.live_key, gb).await;
+    // Not counted: a released number, another organization's, and a test-mode one.
+    let released =
+        app.buy(&org.live_key, app.inventory(Mode::Live, "+14155550104", "US", "mobile", 100, 999).await).await;
+    let path = format!("/v1/phone-numbers/{}?action=release", released["id"].as_str().unwrap());
+    assert_eq!(app.call(Method::DELETE, &path, &org.live_key).await.status(), 200);
+    let other = app.org("Other").await;
+    app.buy(&other.live_key, app.inventory(Mode::Live, "+2348031234567", "NG", "mobile", 500, 250).await).await;
+    app.buy(&org.test_key, app.inventory(Mode::Test, "+14155550199", "US", "toll_free", 0, 0).await).await;
+    app.user("ada@example.com", org.id).await;
+    let token = sign_in(&app, "ada@example.com").await;
+
+    let html = page(&app, &token, "/").await;
+    assert!(html.contains("<dt>Numbers owned</dt><dd>4"), "{html}");
+    // 3 x $1.15 and 1 x £3.00 a month, each currency on its own.
+    assert!(html.contains("<dt>Monthly cost</dt><dd>£3.00 + $3.45"), "{html}");
+    assert!(html.contains("<desc id=\"owned-chart-desc\">US: 3 (3 local); GB: 1 (1 mobile)</desc>"), "{html}");
+    assert_eq!(html.matches("class=\"bar bar-").count(), 2, "a bar segment per country and type");
+    // The country filter offers the countries the organization has numbers in, by name.
+    assert_eq!(
+        options_of(&html, "country"),
+        ["Any", "🇬🇧 United Kingdom of Great Britain and Northern Ireland (GB)", "🇺🇸 United States of America (US)"]
+    );
+
+    // Filtered, the summary still counts everything owned; the list shows the filter's numbers.
+    let html = page(&app, &token, "/?country=GB").await;
+    assert!(html.contains("<dt>Numbers owned</dt><dd>4"), "{html}");
+    assert!(html.contains("+447400123456") && !html.contains("+14155550101"), "{html}");
+    assert!(html.contains("<option value=\"GB\" selected"), "the filter shows its choice: {html}");
+}
+
+#[tokio::test]
+async fn a_new_organization_sees_no_summary_but_an_invitation_to_buy() {
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    app.user("ada@example.com", org.id).await;
+    let token = sign_in(&app, "ada@example.com").await;
+    let html = page(&app, &token, "/").await;
+    assert!(html.contains("No numbers yet") && !html.contains("Numbers owned"), "{html}");
+}
+
+#[tokio::test]
+async fn buy_page_names_the_countries_for_sale_sorted_by_name() {
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    app.inventory(Mode::Live, "+14155550101", "US", "local", 100, 115).await;
+    app.inventory(Mode::Live, "+2348031234567", "NG", "mobile", 500, 250).await;
+    app.inventory_in(Mode::Live, "+447400123456", "GB", "mobile", "GBP").await;
+    app.user("ada@example.com", org.id).await;
+    let token = sign_in(&app, "ada@example.com").await;
+
+    let html = page(&app, &token, "/buy?country=GB").await;
+    assert_eq!(
+        options_of(&html, "country"),
+        [
+            "🇳🇬 Nigeria (NG)",
+            "🇬🇧 United Kingdom of Great Britain and Northern Ireland (GB)",
+            "🇺🇸 United States of America (US)"
+        ]
+    );
+    assert!(html.contains("<option value=\"GB\" selected"), "{html}");
+    assert!(html.contains("+447400123456"), "the search's results are in the page: {html}");
+}
+
+#[tokio::test]
+async fn only_pages_with_islands_load_the_wasm() {
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    app.user("ada@example.com", org.id).await;
+
+    let res = browser().get(app.url("/sign-in")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let sign_in_page = res.text().await.unwrap();
+    assert!(!sign_in_page.contains(".wasm") && !sign_in_page.contains("<script type=\"module\""), "{sign_in_page}");
+    assert!(sign_in_page.contains("<body data-hydrated=\"true\""), "nothing to wait for: {sign_in_page}");
+
+    let token = sign_in(&app, "ada@example.com").await;
+    let home = page(&app, &token, "/").await;
+    assert!(home.contains("/pkg/kros-numbers.wasm") && home.contains("<leptos-island"), "{home}");
+    assert!(!home.contains("<body data-hydrated"), "set by the wasm once its islands have hydrated: {home}");
+}
