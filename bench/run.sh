@@ -5,7 +5,7 @@
 # once built.
 #   BENCH_DURATION (5) and BENCH_WARMUP (2): seconds per measured run and per warm-up.
 #   BENCH_PAGE_PATH (/): the server-rendered page to measure.
-#   BENCH_LIGHTHOUSE_RUNS (1): Lighthouse runs per page (the median's is kept; 0: no Lighthouse).
+#   BENCH_LIGHTHOUSE_RUNS (3): Lighthouse runs per page (the median's is kept; 0: no Lighthouse).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"

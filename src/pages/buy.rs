@@ -9,7 +9,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
-/// The first 50 numbers for sale that match the search.
+/// The first 20 numbers for sale that match the search (a page of the API; each row is hydrated
+/// in the browser, and 50 made the page slow to become interactive on a phone).
 #[cfg(feature = "ssr")]
 async fn search(
     state: &crate::state::AppState,
@@ -23,7 +24,7 @@ async fn search(
     use crate::service::phone_numbers::AvailableQuery;
     let given = |text: &Option<String>| text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
     let (number_type, contains) = (given(&number_type), given(&contains));
-    let page = PageRequest { limit: 50, offset: 0 };
+    let page = PageRequest { limit: 20, offset: 0 };
     let query = AvailableQuery::parse(Some(&country), number_type.as_deref(), contains.as_deref(), page)?;
     let found = inventory::search_available(&state.ctx, tenant, &query).await?;
     Ok(found.map(|n| {
