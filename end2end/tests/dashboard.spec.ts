@@ -46,7 +46,7 @@ test('the numbers page sums up what is owned, and its country filter names the c
   await expect(summary).toContainText('£');
   await expect(summary.getByRole('img', { name: /Numbers by country and type/ })).toBeVisible();
 
-  const country = page.getByLabel('Country');
+  const country = page.locator('form.filters select[name="country"]');
   await expect(country.locator('option', { hasText: 'United Kingdom of Great Britain and Northern Ireland (GB)' })).toHaveCount(1);
   await country.selectOption('GB');
   await page.getByRole('button', { name: 'Filter' }).click();
