@@ -353,10 +353,17 @@ pub mod server {
         leptos_axum::redirect(&safe_next(path));
     }
 
-    /// The signed-in user's tenant, from the session, organization and mode cookies.
+    /// The signed-in user's tenant, from the session, organization and mode cookies. Worked out
+    /// once per request: a page's server functions (the layout's and the page's own) share it.
     pub async fn tenant() -> Result<(AppState, Tenant), ErrorDetail> {
-        tenant_for(None, None).await
+        let Some(RequestTenant(once)) = use_context::<RequestTenant>() else { return tenant_for(None, None).await };
+        let tenant = once.get_or_try_init(|| async { tenant_for(None, None).await.map(|(_, tenant)| tenant) }).await?;
+        Ok((state(), tenant.clone()))
     }
+
+    /// The request's tenant, once [`tenant`] has worked it out (provided for each page request).
+    #[derive(Clone, Default)]
+    pub struct RequestTenant(std::sync::Arc<tokio::sync::OnceCell<Tenant>>);
 
     /// Like [`tenant`], with an organization or mode asked for instead of the cookies' ones.
     pub async fn tenant_for(organization: Option<&str>, mode: Option<&str>) -> Result<(AppState, Tenant), ErrorDetail> {

@@ -196,6 +196,7 @@ pub fn router(state: AppState) -> Router {
             // Server functions reach the service layer through this context.
             move || {
                 provide_context(context.clone());
+                provide_context(session::RequestTenant::default());
                 security::set_page_content_security_policy();
             },
             move || shell(leptos_options.clone()),
