@@ -6,7 +6,8 @@
 
 use super::countries::{Country, CountrySelect};
 use super::widgets::{
-    go_to, reload_page, type_label, use_toasts, ConfirmDialog, CopyButton, ErrorNotice, StatusBadge, TypeSelect,
+    go_to, reload_page, toast_outcome_then_load, type_label, ConfirmDialog, CopyButton, ErrorNotice, StatusBadge,
+    TypeSelect,
 };
 use crate::domain::{
     Endpoint, ErrorDetail, Formatted, OwnedGroup, Page, PhoneNumber, PhoneNumberDetails, SipCredentials,
@@ -318,15 +319,7 @@ fn NumberHeading(number: PhoneNumber, national: String, international: String) -
 fn SettingsForm(number: PhoneNumber, endpoints: Vec<Endpoint>) -> impl IntoView {
     use crate::domain::NumberStatus;
     let update = ServerAction::<UpdateNumber>::new();
-    let toasts = use_toasts();
-    Effect::new(move |_| match update.value().get() {
-        Some(Ok(_)) => {
-            toasts.success_on_next_page("Settings saved");
-            reload_page();
-        }
-        Some(Err(e)) => toasts.error(e.message),
-        None => {}
-    });
+    toast_outcome_then_load(update, "Settings saved", reload_page);
     let current_endpoint = number.endpoint_id;
     view! {
         <section class="card" aria-labelledby="settings-title">
@@ -422,28 +415,10 @@ fn SipPassword(password: String) -> impl IntoView {
 /// Release (the record stays) or delete (it goes), each behind a confirmation.
 #[island(lazy)]
 fn ReleaseOrDelete(id: String, international: String, released: bool, locked: bool) -> impl IntoView {
-    let toasts = use_toasts();
     let release = ServerAction::<ReleaseNumber>::new();
     let delete = ServerAction::<DeleteNumber>::new();
-    Effect::new({
-        let toasts = toasts.clone();
-        move |_| match release.value().get() {
-            Some(Ok(_)) => {
-                toasts.success_on_next_page("Number released");
-                reload_page();
-            }
-            Some(Err(e)) => toasts.error(e.message),
-            None => {}
-        }
-    });
-    Effect::new(move |_| match delete.value().get() {
-        Some(Ok(())) => {
-            toasts.success_on_next_page("Number deleted");
-            go_to("/");
-        }
-        Some(Err(e)) => toasts.error(e.message),
-        None => {}
-    });
+    toast_outcome_then_load(release, "Number released", reload_page);
+    toast_outcome_then_load(delete, "Number deleted", || go_to("/"));
     let confirm_release = RwSignal::new(false);
     let confirm_delete = RwSignal::new(false);
     let id_release = id.clone();

@@ -118,6 +118,24 @@ where
     });
 }
 
+/// Like [`toast_outcome`], for a change after which a page loads (`load`: this one again, or
+/// another): a success is announced on the page loaded; a failure here, where the form still is.
+pub fn toast_outcome_then_load<S>(action: ServerAction<S>, confirmation: &'static str, load: impl Fn() + 'static)
+where
+    S: leptos::server_fn::ServerFn<Error = ErrorDetail> + Send + Sync + Clone + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    let toasts = use_toasts();
+    Effect::new(move |_| match action.value().get() {
+        Some(Ok(_)) => {
+            toasts.success_on_next_page(confirmation);
+            load();
+        }
+        Some(Err(e)) => toasts.error(e.message),
+        None => {}
+    });
+}
+
 /// The page's toasts (an island on every signed-in page).
 #[island]
 pub fn ToastRegion() -> impl IntoView {

@@ -14,6 +14,12 @@ async fn page(app: &TestApp, token: &str, path: &str) -> String {
     res.text().await.unwrap().replace("<!>", "")
 }
 
+/// A member of the organization, signed in to the dashboard: the session token.
+async fn member_session(app: &TestApp, org: &Org) -> String {
+    app.user("ada@example.com", org.id).await;
+    sign_in(app, "ada@example.com").await
+}
+
 /// The texts of a `<select name="...">`'s options, in order.
 fn options_of(html: &str, select_name: &str) -> Vec<String> {
     let start = html.find(&format!("<select name=\"{select_name}\"")).expect("the select");
@@ -43,8 +49,7 @@ async fn numbers_page_sums_up_the_numbers_owned_by_country_type_and_currency() {
     let other = app.org("Other").await;
     app.buy(&other.live_key, app.inventory(Mode::Live, "+2348031234567", "NG", "mobile", 500, 250).await).await;
     app.buy(&org.test_key, app.inventory(Mode::Test, "+14155550199", "US", "toll_free", 0, 0).await).await;
-    app.user("ada@example.com", org.id).await;
-    let token = sign_in(&app, "ada@example.com").await;
+    let token = member_session(&app, &org).await;
 
     let html = page(&app, &token, "/").await;
     assert!(html.contains("<dt>Numbers owned</dt><dd>4"), "{html}");
@@ -69,8 +74,7 @@ async fn numbers_page_sums_up_the_numbers_owned_by_country_type_and_currency() {
 async fn a_new_organization_sees_no_summary_but_an_invitation_to_buy() {
     let app = TestApp::spawn().await;
     let org = app.org("Acme").await;
-    app.user("ada@example.com", org.id).await;
-    let token = sign_in(&app, "ada@example.com").await;
+    let token = member_session(&app, &org).await;
     let html = page(&app, &token, "/").await;
     assert!(html.contains("No numbers yet") && !html.contains("Numbers owned"), "{html}");
 }
@@ -82,8 +86,7 @@ async fn buy_page_names_the_countries_for_sale_sorted_by_name() {
     app.inventory(Mode::Live, "+14155550101", "US", "local", 100, 115).await;
     app.inventory(Mode::Live, "+2348031234567", "NG", "mobile", 500, 250).await;
     app.inventory_in(Mode::Live, "+447400123456", "GB", "mobile", "GBP").await;
-    app.user("ada@example.com", org.id).await;
-    let token = sign_in(&app, "ada@example.com").await;
+    let token = member_session(&app, &org).await;
 
     let html = page(&app, &token, "/buy?country=GB").await;
     assert_eq!(
@@ -102,7 +105,6 @@ async fn buy_page_names_the_countries_for_sale_sorted_by_name() {
 async fn only_pages_with_islands_load_the_wasm() {
     let app = TestApp::spawn().await;
     let org = app.org("Acme").await;
-    app.user("ada@example.com", org.id).await;
 
     let res = browser().get(app.url("/sign-in")).send().await.unwrap();
     assert_eq!(res.status(), 200);
@@ -110,7 +112,7 @@ async fn only_pages_with_islands_load_the_wasm() {
     assert!(!sign_in_page.contains(".wasm") && !sign_in_page.contains("<script type=\"module\""), "{sign_in_page}");
     assert!(sign_in_page.contains("<body data-hydrated=\"true\""), "nothing to wait for: {sign_in_page}");
 
-    let token = sign_in(&app, "ada@example.com").await;
+    let token = member_session(&app, &org).await;
     let home = page(&app, &token, "/").await;
     assert!(home.contains("/pkg/kros-numbers.wasm") && home.contains("<leptos-island"), "{home}");
     assert!(!home.contains("<body data-hydrated"), "set by the wasm once its islands have hydrated: {home}");
