@@ -9,7 +9,7 @@ use crate::pages::numbers::{NumberPage, NumbersPage};
 use crate::pages::session::{get_session, OrganizationChoice, SessionInfo, SignOut, SwitchMode, SwitchOrganization};
 use crate::pages::sign_in::SignInPage;
 use crate::pages::webhooks::WebhooksPage;
-use crate::pages::widgets::{ErrorNotice, PageReady, ToastRegion};
+use crate::pages::widgets::{ErrorNotice, PageReady, Toast, ToastRegion};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes, A};
@@ -87,6 +87,7 @@ pub fn App() -> impl IntoView {
 #[component]
 fn SignedIn() -> impl IntoView {
     let session = Resource::new(|| (), |_| get_session());
+    let first_toast = crate::pages::flash::take_for_page().as_ref().and_then(Toast::of_flash);
     let with_session = move |show: fn(SessionInfo) -> AnyView| move || session.get().map(|s| s.ok().map(show));
     view! {
         <a class="skip" href="#main">"Skip to content"</a>
@@ -126,7 +127,7 @@ fn SignedIn() -> impl IntoView {
         <main id="main">
             <Outlet/>
         </main>
-        <ToastRegion/>
+        <ToastRegion first=first_toast/>
         <PageReady/>
     }
 }

@@ -1,8 +1,10 @@
 //! API keys: create (shown once), list, revoke.
 
-use super::widgets::{toast_outcome, ConfirmDialog, CopyButton, ErrorNotice};
+use super::flash::{page_flash, typed_or};
+use super::widgets::{ConfirmThenPost, CopyButton, ErrorNotice, PostAfterConfirm};
 use crate::domain::ErrorDetail;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use serde::{Deserialize, Serialize};
 
 /// A key as the dashboard lists it (never its secret).
@@ -35,77 +37,66 @@ pub async fn list_api_keys() -> Result<Vec<KeyRow>, ErrorDetail> {
         .collect())
 }
 
-/// Returns the new key's full text: the only time it exists.
+/// The new key's full text is shown once, on the page the form leads back to.
 #[server]
-pub async fn create_api_key(name: String, mode: String) -> Result<String, ErrorDetail> {
-    let (state, tenant) = super::session::server::tenant().await?;
-    let mode = crate::domain::parse::parse_enum::<crate::domain::Mode>("mode", &mode)?;
-    Ok(crate::service::api_keys::create(&state.ctx, tenant.organization_id, mode, &name).await?.key)
+pub async fn create_api_key(name: String, mode: String) -> Result<(), ErrorDetail> {
+    let outcome = async {
+        let (state, tenant) = super::session::server::tenant().await?;
+        let mode = crate::domain::parse::parse_enum::<crate::domain::Mode>("mode", &mode)?;
+        let created = crate::service::api_keys::create(&state.ctx, tenant.organization_id, mode, &name).await?;
+        Ok(super::flash::Flash::default().with_secret("The new API key", created.key))
+    };
+    super::flash::server::answer(outcome.await, &[("name", &name), ("mode", &mode)], None).await
 }
 
 #[server]
 pub async fn revoke_api_key(id: String) -> Result<(), ErrorDetail> {
-    let (state, tenant) = super::session::server::tenant().await?;
-    crate::service::api_keys::revoke(&state.ctx, &id, Some(tenant.organization_id)).await?;
-    Ok(())
+    let outcome = async {
+        let (state, tenant) = super::session::server::tenant().await?;
+        crate::service::api_keys::revoke(&state.ctx, &id, Some(tenant.organization_id)).await?;
+        Ok(super::flash::Flash::success("Key revoked"))
+    };
+    super::flash::server::answer(outcome.await, &[], None).await
 }
 
-/// The keys page, an island as a whole: creating and revoking update its list in place.
-#[island(lazy)]
+/// The keys page: a plain form creates a key (shown once, when the page comes back), and each
+/// key's Revoke button asks first.
+#[component]
 pub fn ApiKeysPage() -> impl IntoView {
-    let create = ServerAction::<CreateApiKey>::new();
-    let revoke = ServerAction::<RevokeApiKey>::new();
-    let keys = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_api_keys());
-    // The key a Revoke button picked, awaiting confirmation.
-    let to_revoke = RwSignal::new(None::<KeyRow>);
-    let confirm_open = RwSignal::new(false);
-    let ask_to_revoke = Callback::new(move |key: KeyRow| {
-        to_revoke.set(Some(key));
-        confirm_open.set(true);
-    });
-    toast_outcome(revoke, |_| Some("Key revoked".into()));
-    // A new key is shown in full on the page rather than in a toast.
-    toast_outcome(create, |_| None);
-
+    let keys = Resource::new(|| (), |_| list_api_keys());
     view! {
         <h1>"API keys"</h1>
-        <NewKeyForm create/>
-        <Transition fallback=|| view! { <p class="muted">"Loading keys…"</p> }>
+        <NewKeyForm/>
+        <Suspense fallback=|| view! { <p class="muted">"Loading keys…"</p> }>
             {move || keys.get().map(|result| match result {
                 Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 Ok(list) if list.is_empty() => view! { <p class="empty">"No API keys yet."</p> }.into_any(),
-                Ok(list) => view! { <KeyTable keys=list ask_to_revoke/> }.into_any(),
+                Ok(list) => view! { <KeyTable keys=list/> }.into_any(),
             })}
-        </Transition>
-        <ConfirmDialog open=confirm_open heading_id="revoke-title"
-            title=move || to_revoke.get().map(|k| format!("Revoke {}?", k.name)).unwrap_or_default()
-            message="Requests with this key will be refused from now on. This cannot be undone."
-            confirm_label="Revoke key"
-            on_confirm=Callback::new(move |_| {
-                if let Some(k) = to_revoke.get_untracked() {
-                    revoke.dispatch(RevokeApiKey { id: k.id });
-                }
-            })/>
+        </Suspense>
     }
 }
 
 /// Name and mode of a new key; the key itself is shown once, under the form.
 #[component]
-fn NewKeyForm(create: ServerAction<CreateApiKey>) -> impl IntoView {
+fn NewKeyForm() -> impl IntoView {
+    let flash = page_flash();
+    let mode = typed_or(&flash, "mode", "test".into());
     view! {
         <section class="card" aria-labelledby="new-key-title">
             <h2 id="new-key-title">"Create a key"</h2>
-            <ActionForm action=create attr:class="inline-form">
-                <label>"Name" <input name="name" required=true maxlength="100" placeholder="e.g. Production server"/></label>
+            <form method="post" action=CreateApiKey::PATH class="inline-form">
+                <label>"Name" <input name="name" required=true maxlength="100" placeholder="e.g. Production server"
+                    value=typed_or(&flash, "name", String::new())/></label>
                 <label>"Mode"
                     <select name="mode">
-                        <option value="test">"Test"</option>
-                        <option value="live">"Live"</option>
+                        <option value="test" selected=mode == "test">"Test"</option>
+                        <option value="live" selected=mode == "live">"Live"</option>
                     </select>
                 </label>
-                <button type="submit" disabled=move || create.pending().get()>"Create key"</button>
-            </ActionForm>
-            {move || create.value().get().and_then(|r| r.ok()).map(|key| view! {
+                <button type="submit">"Create key"</button>
+            </form>
+            {flash.and_then(|f| f.secret).map(|secret| secret.value).map(|key| view! {
                 <div class="notice notice-key" role="alert">
                     <p><strong>"Copy this key now: you will not see it again."</strong></p>
                     <p><code data-testid="new-api-key">{key.clone()}</code> " " <CopyButton text=key label="Copy the new API key"/></p>
@@ -116,7 +107,7 @@ fn NewKeyForm(create: ServerAction<CreateApiKey>) -> impl IntoView {
 }
 
 #[component]
-fn KeyTable(keys: Vec<KeyRow>, ask_to_revoke: Callback<KeyRow>) -> impl IntoView {
+fn KeyTable(keys: Vec<KeyRow>) -> impl IntoView {
     view! {
         <div class="table-wrap">
             <table>
@@ -126,7 +117,7 @@ fn KeyTable(keys: Vec<KeyRow>, ask_to_revoke: Callback<KeyRow>) -> impl IntoView
                     <th scope="col">"Created"</th><th scope="col">"Last used"</th><th scope="col">"Status"</th>
                 </tr></thead>
                 <tbody>
-                    {keys.into_iter().map(|key| view! { <KeyTableRow key ask_to_revoke/> }).collect_view()}
+                    {keys.into_iter().map(|key| view! { <KeyTableRow key/> }).collect_view()}
                 </tbody>
             </table>
         </div>
@@ -134,15 +125,21 @@ fn KeyTable(keys: Vec<KeyRow>, ask_to_revoke: Callback<KeyRow>) -> impl IntoView
 }
 
 #[component]
-fn KeyTableRow(key: KeyRow, ask_to_revoke: Callback<KeyRow>) -> impl IntoView {
-    let label = format!("Revoke {}", key.name);
+fn KeyTableRow(key: KeyRow) -> impl IntoView {
     let status = match key.revoked_at {
         Some(_) => view! { <span class="badge badge-muted">"Revoked"</span> }.into_any(),
         None => {
-            let row = key.clone();
+            let post = PostAfterConfirm {
+                action: RevokeApiKey::PATH.into(),
+                fields: vec![("id".into(), key.id.clone())],
+                heading_id: "revoke-title".into(),
+                title: format!("Revoke {}?", key.name),
+                message: "Requests with this key will be refused from now on. This cannot be undone.".into(),
+                confirm_label: "Revoke key".into(),
+            };
             view! {
-                <button type="button" class="danger outline small" aria-label=label
-                    on:click=move |_| ask_to_revoke.run(row.clone())>"Revoke"</button>
+                <ConfirmThenPost label="Revoke".into() class="danger outline small".into()
+                    aria_label=Some(format!("Revoke {}", key.name)) disabled=false described_by=None post/>
             }
             .into_any()
         }

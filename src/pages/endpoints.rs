@@ -1,8 +1,10 @@
 //! Call-routing endpoints: list and create, so numbers have something to attach to.
 
-use super::widgets::{toast_outcome, ErrorNotice};
+use super::flash::{page_flash, typed_or};
+use super::widgets::ErrorNotice;
 use crate::domain::{Endpoint, ErrorDetail};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 /// The organization's endpoints, as many as one page of the API holds: what every dashboard
 /// list and endpoint picker shows.
@@ -22,28 +24,32 @@ pub async fn list_endpoints() -> Result<Vec<Endpoint>, ErrorDetail> {
 }
 
 #[server]
-pub async fn create_endpoint(name: String) -> Result<Endpoint, ErrorDetail> {
-    let (state, tenant) = super::session::server::tenant().await?;
-    let name = crate::domain::parse::EndpointName::parse(&name)?;
-    Ok(crate::service::endpoints::create(&state.ctx, &tenant, &name).await?)
+pub async fn create_endpoint(name: String) -> Result<(), ErrorDetail> {
+    let outcome = async {
+        let (state, tenant) = super::session::server::tenant().await?;
+        let parsed = crate::domain::parse::EndpointName::parse(&name)?;
+        let endpoint = crate::service::endpoints::create(&state.ctx, &tenant, &parsed).await?;
+        Ok(super::flash::Flash::success(format!("Endpoint {} created", endpoint.name)))
+    };
+    super::flash::server::answer(outcome.await, &[("name", &name)], None).await
 }
 
-/// The endpoints page, an island as a whole: a new endpoint joins the list in place.
-#[island(lazy)]
+/// The endpoints page: the list, and a plain form that adds to it.
+#[component]
 pub fn EndpointsPage() -> impl IntoView {
-    let create = ServerAction::<CreateEndpoint>::new();
-    let endpoints = Resource::new(move || create.version().get(), |_| list_endpoints());
-    toast_outcome(create, |e| Some(format!("Endpoint {} created", e.name)));
+    let endpoints = Resource::new(|| (), |_| list_endpoints());
+    let flash = page_flash();
     view! {
         <h1>"Endpoints"</h1>
         <section class="card" aria-labelledby="new-endpoint-title">
             <h2 id="new-endpoint-title">"Create an endpoint"</h2>
-            <ActionForm action=create attr:class="inline-form">
-                <label>"Name" <input name="name" required=true maxlength="100" placeholder="e.g. Main SIP trunk"/></label>
-                <button type="submit" disabled=move || create.pending().get()>"Create endpoint"</button>
-            </ActionForm>
+            <form method="post" action=CreateEndpoint::PATH class="inline-form">
+                <label>"Name" <input name="name" required=true maxlength="100" placeholder="e.g. Main SIP trunk"
+                    value=typed_or(&flash, "name", String::new())/></label>
+                <button type="submit">"Create endpoint"</button>
+            </form>
         </section>
-        <Transition fallback=|| view! { <p class="muted">"Loading endpoints…"</p> }>
+        <Suspense fallback=|| view! { <p class="muted">"Loading endpoints…"</p> }>
             {move || endpoints.get().map(|result| match result {
                 Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 Ok(list) if list.is_empty() => view! { <p class="empty">"No endpoints yet: create one to route your numbers' calls."</p> }.into_any(),
@@ -55,6 +61,6 @@ pub fn EndpointsPage() -> impl IntoView {
                     </ul>
                 }.into_any(),
             })}
-        </Transition>
+        </Suspense>
     }
 }

@@ -5,14 +5,13 @@
 #![allow(clippy::too_many_arguments)]
 
 use super::countries::{Country, CountrySelect};
-use super::widgets::{
-    go_to, reload_page, toast_outcome_then_load, type_label, ConfirmDialog, CopyButton, ErrorNotice, StatusBadge,
-    TypeSelect,
-};
+use super::flash::{page_flash, typed_or, typed_ticked};
+use super::widgets::{type_label, ConfirmThenPost, CopyButton, ErrorNotice, PostAfterConfirm, StatusBadge, TypeSelect};
 use crate::domain::{
     Endpoint, ErrorDetail, Formatted, OwnedGroup, Page, PhoneNumber, PhoneNumberDetails, SipCredentials,
 };
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
@@ -108,38 +107,61 @@ pub async fn update_number(
     /// Separated by commas or spaces.
     tags: String,
     deletion_locked: Option<String>,
-) -> Result<PhoneNumber, ErrorDetail> {
+) -> Result<(), ErrorDetail> {
     use crate::domain::UpdateBody;
     use crate::service::phone_numbers::{self, NumberChanges};
-    let (state, tenant) = super::session::server::tenant().await?;
-    let id = phone_numbers::parse_uuid("id", &id)?;
     // The same body the REST API's PATCH takes, parsed by the same rules.
     let body = UpdateBody {
-        endpoint_id: Some(endpoint_id.filter(|e| !e.is_empty())),
+        endpoint_id: Some(endpoint_id.clone().filter(|e| !e.is_empty())),
         allow_inbound: Some(Some(allow_inbound.is_some())),
         allow_outbound: Some(Some(allow_outbound.is_some())),
-        status: Some(Some(status)),
-        friendly_name: Some(Some(friendly_name)),
+        status: Some(Some(status.clone())),
+        friendly_name: Some(Some(friendly_name.clone())),
         tags: Some(Some(tags.split([',', ' ']).filter(|t| !t.is_empty()).map(str::to_owned).collect())),
         deletion_locked: Some(Some(deletion_locked.is_some())),
     };
-    Ok(phone_numbers::update(&state.ctx, &tenant, id, &NumberChanges::parse(&body)?).await?)
+    let outcome = async {
+        let (state, tenant) = super::session::server::tenant().await?;
+        let id = phone_numbers::parse_uuid("id", &id)?;
+        phone_numbers::update(&state.ctx, &tenant, id, &NumberChanges::parse(&body)?).await?;
+        Ok(super::flash::Flash::success("Settings saved"))
+    };
+    let ticked = |field, value: &Option<String>| value.as_ref().map(|_| (field, "on"));
+    let mut typed = vec![
+        ("endpoint_id", endpoint_id.as_deref().unwrap_or_default()),
+        ("status", status.as_str()),
+        ("friendly_name", friendly_name.as_str()),
+        ("tags", tags.as_str()),
+    ];
+    typed.extend(
+        [("allow_inbound", &allow_inbound), ("allow_outbound", &allow_outbound), ("deletion_locked", &deletion_locked)]
+            .into_iter()
+            .filter_map(|(field, value)| ticked(field, value)),
+    );
+    super::flash::server::answer(outcome.await, &typed, None).await
 }
 
 #[server]
-pub async fn release_number(id: String) -> Result<PhoneNumber, ErrorDetail> {
+pub async fn release_number(id: String) -> Result<(), ErrorDetail> {
     use crate::service::phone_numbers;
-    let (state, tenant) = super::session::server::tenant().await?;
-    let id = phone_numbers::parse_uuid("id", &id)?;
-    Ok(phone_numbers::release(&state.ctx, &tenant, id).await?)
+    let outcome = async {
+        let (state, tenant) = super::session::server::tenant().await?;
+        phone_numbers::release(&state.ctx, &tenant, phone_numbers::parse_uuid("id", &id)?).await?;
+        Ok(super::flash::Flash::success("Number released"))
+    };
+    super::flash::server::answer(outcome.await, &[], None).await
 }
 
+/// Deleted, the number has no page: the form leads home.
 #[server]
 pub async fn delete_number(id: String) -> Result<(), ErrorDetail> {
     use crate::service::phone_numbers;
-    let (state, tenant) = super::session::server::tenant().await?;
-    let id = phone_numbers::parse_uuid("id", &id)?;
-    Ok(phone_numbers::delete(&state.ctx, &tenant, id).await?)
+    let outcome = async {
+        let (state, tenant) = super::session::server::tenant().await?;
+        phone_numbers::delete(&state.ctx, &tenant, phone_numbers::parse_uuid("id", &id)?).await?;
+        Ok(super::flash::Flash::success("Number deleted"))
+    };
+    super::flash::server::answer(outcome.await, &[], Some("/")).await
 }
 
 /// The organization's numbers: what they come to, then the list, with filters and pages.
@@ -314,58 +336,60 @@ fn NumberHeading(number: PhoneNumber, national: String, international: String) -
 }
 
 /// Endpoint, calling directions, status, name, tags and lock, saved together (disabled once
-/// released). An island: it says it is saving, and a refusal (a bad tag) keeps what was typed.
-#[island(lazy)]
+/// released): a plain form. A refusal (a bad tag) shows the form again as it was posted.
+#[component]
 fn SettingsForm(number: PhoneNumber, endpoints: Vec<Endpoint>) -> impl IntoView {
     use crate::domain::NumberStatus;
-    let update = ServerAction::<UpdateNumber>::new();
-    toast_outcome_then_load(update, "Settings saved", reload_page);
-    let current_endpoint = number.endpoint_id;
+    let flash = page_flash();
+    let text = |field: &str, current: String| typed_or(&flash, field, current);
+    let ticked = |field: &str, current: bool| typed_ticked(&flash, field, current);
+    let endpoint = text("endpoint_id", number.endpoint_id.map(|e| e.to_string()).unwrap_or_default());
+    let status = text("status", number.status.as_str().to_string());
     view! {
         <section class="card" aria-labelledby="settings-title">
             <h2 id="settings-title">"Settings"</h2>
-            <ActionForm action=update attr:class="settings">
+            <form method="post" action=UpdateNumber::PATH class="settings">
                 <input type="hidden" name="id" value=number.id.to_string()/>
                 <fieldset disabled=number.released_at.is_some()>
                     <label>"Endpoint"
                         <select name="endpoint_id">
-                            <option value="" selected=current_endpoint.is_none()>"Not attached"</option>
-                            {endpoints.into_iter().map(|e| view! {
-                                <option value=e.id.to_string() selected=current_endpoint == Some(e.id)>{e.name}</option>
+                            <option value="" selected=endpoint.is_empty()>"Not attached"</option>
+                            {endpoints.into_iter().map(|e| {
+                                let id = e.id.to_string();
+                                view! { <option selected=endpoint == id value=id>{e.name}</option> }
                             }).collect_view()}
                         </select>
                     </label>
                     <label class="check">
-                        <input type="checkbox" name="allow_inbound" checked=number.allow_inbound/>
+                        <input type="checkbox" name="allow_inbound" checked=ticked("allow_inbound", number.allow_inbound)/>
                         "Allow inbound calls"
                     </label>
                     <label class="check">
-                        <input type="checkbox" name="allow_outbound" checked=number.allow_outbound/>
+                        <input type="checkbox" name="allow_outbound" checked=ticked("allow_outbound", number.allow_outbound)/>
                         "Allow outbound calls"
                     </label>
                     <label>"Status"
                         <select name="status">
-                            <option value="active" selected=number.status == NumberStatus::Active>"Active"</option>
-                            <option value="inactive" selected=number.status == NumberStatus::Inactive>"Inactive"</option>
+                            <option value="active" selected=status == NumberStatus::Active.as_str()>"Active"</option>
+                            <option value="inactive" selected=status == NumberStatus::Inactive.as_str()>"Inactive"</option>
                         </select>
                     </label>
                     <label>"Name"
-                        <input name="friendly_name" maxlength="64" placeholder="Optional, e.g. Front desk" value=number.friendly_name.clone()/>
+                        <input name="friendly_name" maxlength="64" placeholder="Optional, e.g. Front desk"
+                            value=text("friendly_name", number.friendly_name.clone())/>
                     </label>
                     <label>"Tags"
-                        <input name="tags" aria-describedby="tags-hint" placeholder="e.g. support, eu" value=number.tags.join(", ")/>
+                        <input name="tags" aria-describedby="tags-hint" placeholder="e.g. support, eu" value=text("tags", number.tags.join(", "))/>
                     </label>
                     <span id="tags-hint" class="muted small">"Up to 10, separated by commas: lower-case letters, digits, - and _."</span>
                     <label class="check">
-                        <input type="checkbox" name="deletion_locked" checked=number.deletion_locked aria-describedby="lock-hint"/>
+                        <input type="checkbox" name="deletion_locked" checked=ticked("deletion_locked", number.deletion_locked) aria-describedby="lock-hint"/>
                         "Deletion lock"
                     </label>
                     <span id="lock-hint" class="muted small">"While on, the number cannot be released or deleted."</span>
-                    <button type="submit" disabled=move || update.pending().get()>
-                        {move || if update.pending().get() { "Saving…" } else { "Save settings" }}
-                    </button>
+                    <button type="submit">"Save settings"</button>
                 </fieldset>
-            </ActionForm>
+            </form>
         </section>
     }
 }
@@ -413,15 +437,23 @@ fn SipPassword(password: String) -> impl IntoView {
 }
 
 /// Release (the record stays) or delete (it goes), each behind a confirmation.
-#[island(lazy)]
+#[component]
 fn ReleaseOrDelete(id: String, international: String, released: bool, locked: bool) -> impl IntoView {
-    let release = ServerAction::<ReleaseNumber>::new();
-    let delete = ServerAction::<DeleteNumber>::new();
-    toast_outcome_then_load(release, "Number released", reload_page);
-    toast_outcome_then_load(delete, "Number deleted", || go_to("/"));
-    let confirm_release = RwSignal::new(false);
-    let confirm_delete = RwSignal::new(false);
-    let id_release = id.clone();
+    let why_not = locked.then(|| "locked-why".to_string());
+    let post = |action: &str, heading_id: &str, title: String, message: &str, confirm_label: &str| PostAfterConfirm {
+        action: action.into(),
+        fields: vec![("id".into(), id.clone())],
+        heading_id: heading_id.into(),
+        title,
+        message: message.into(),
+        confirm_label: confirm_label.into(),
+    };
+    let release = post(ReleaseNumber::PATH, "release-title", format!("Release {international}?"),
+        "The number stops routing calls and goes back to the inventory, where anyone may buy it. Its record stays in your account, marked released, for your records.",
+        "Release number");
+    let delete = post(DeleteNumber::PATH, "delete-title", format!("Delete {international}?"),
+        "The number's record is removed from your account for good (the audit log keeps its history). If it is still yours, it goes back to the inventory.",
+        "Delete number");
     view! {
         <section class="card danger" aria-labelledby="danger-title">
             <h2 id="danger-title">"Release or delete"</h2>
@@ -431,19 +463,11 @@ fn ReleaseOrDelete(id: String, international: String, released: bool, locked: bo
                     "This number is deletion-locked: turn off “Deletion lock” in Settings above to release or delete it."
                 </p>
             })}
-            <button type="button" class="danger" disabled=released || locked aria-describedby=locked.then_some("locked-why")
-                on:click=move |_| confirm_release.set(true)>"Release number"</button>
+            <ConfirmThenPost label="Release number".into() class="danger".into() aria_label=None disabled=released || locked
+                described_by=why_not.clone() post=release/>
             " "
-            <button type="button" class="danger outline" disabled=locked aria-describedby=locked.then_some("locked-why")
-                on:click=move |_| confirm_delete.set(true)>"Delete number"</button>
+            <ConfirmThenPost label="Delete number".into() class="danger outline".into() aria_label=None disabled=locked
+                described_by=why_not post=delete/>
         </section>
-        <ConfirmDialog open=confirm_release heading_id="release-title" title=format!("Release {international}?")
-            message="The number stops routing calls and goes back to the inventory, where anyone may buy it. Its record stays in your account, marked released, for your records."
-            confirm_label="Release number"
-            on_confirm=Callback::new(move |_| { release.dispatch(ReleaseNumber { id: id_release.clone() }); })/>
-        <ConfirmDialog open=confirm_delete heading_id="delete-title" title=format!("Delete {international}?")
-            message="The number's record is removed from your account for good (the audit log keeps its history). If it is still yours, it goes back to the inventory."
-            confirm_label="Delete number"
-            on_confirm=Callback::new(move |_| { delete.dispatch(DeleteNumber { id: id.clone() }); })/>
     }
 }

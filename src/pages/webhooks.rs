@@ -2,9 +2,13 @@
 //! delete it, see its recent deliveries, and send it the latest event again.
 
 use super::api_keys::short_time;
-use super::widgets::{toast_outcome, ConfirmDialog, CopyButton, ErrorNotice};
+use super::flash::{page_flash, typed_or, Secret};
+#[cfg(feature = "ssr")]
+use super::flash::{server::answer, Flash};
+use super::widgets::{ConfirmThenPost, CopyButton, ErrorNotice, PostAfterConfirm};
 use crate::domain::{DeliveryAttempt, ErrorDetail, WebhookEndpoint};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use serde::{Deserialize, Serialize};
 
 /// An endpoint with its latest attempts, as the page shows it.
@@ -38,152 +42,146 @@ pub async fn list_webhooks() -> Result<Vec<EndpointWithAttempts>, ErrorDetail> {
     Ok(list)
 }
 
-/// Returns the new endpoint's signing secret: the only time it is shown.
+/// The new endpoint's signing secret is shown once, on the page the form leads back to.
 #[server]
-pub async fn add_webhook(url: String, description: String) -> Result<String, ErrorDetail> {
-    let (state, tenant) = super::session::server::tenant().await?;
-    let body = crate::domain::CreateWebhookEndpointBody { url, events: None, description: Some(description) };
-    Ok(crate::service::webhooks::create(&state.ctx, &tenant, &body).await?.secret)
+pub async fn add_webhook(url: String, description: String) -> Result<(), ErrorDetail> {
+    let outcome = async {
+        let (state, tenant) = super::session::server::tenant().await?;
+        let body = crate::domain::CreateWebhookEndpointBody {
+            url: url.clone(),
+            events: None,
+            description: Some(description.clone()),
+        };
+        let created = crate::service::webhooks::create(&state.ctx, &tenant, &body).await?;
+        Ok(Flash::success(format!("{} added", created.endpoint.url)).with_secret("Its signing secret", created.secret))
+    };
+    answer(outcome.await, &[("url", &url), ("description", &description)], None).await
 }
 
 #[server]
-pub async fn set_webhook_enabled(id: String, enabled: bool) -> Result<WebhookEndpoint, ErrorDetail> {
-    let (state, tenant) = super::session::server::tenant().await?;
-    let body = crate::domain::UpdateWebhookEndpointBody { enabled: Some(Some(enabled)), ..Default::default() };
-    Ok(crate::service::webhooks::update(&state.ctx, &tenant, uuid_of(&id)?, &body).await?)
+pub async fn set_webhook_enabled(id: String, enabled: bool) -> Result<(), ErrorDetail> {
+    let outcome = async {
+        let (state, tenant) = super::session::server::tenant().await?;
+        let body = crate::domain::UpdateWebhookEndpointBody { enabled: Some(Some(enabled)), ..Default::default() };
+        let endpoint = crate::service::webhooks::update(&state.ctx, &tenant, uuid_of(&id)?, &body).await?;
+        Ok(Flash::success(format!("{} {}", endpoint.url, if endpoint.enabled { "enabled" } else { "disabled" })))
+    };
+    answer(outcome.await, &[], None).await
 }
 
-/// Returns the new secret (the old one signs beside it for 24 hours).
+/// The new secret (the old one signs beside it for 24 hours) is shown once.
 #[server]
-pub async fn rotate_webhook_secret(id: String) -> Result<String, ErrorDetail> {
-    let (state, tenant) = super::session::server::tenant().await?;
-    Ok(crate::service::webhooks::rotate_secret(&state.ctx, &tenant, uuid_of(&id)?).await?.secret)
+pub async fn rotate_webhook_secret(id: String) -> Result<(), ErrorDetail> {
+    let outcome = async {
+        let (state, tenant) = super::session::server::tenant().await?;
+        let rotated = crate::service::webhooks::rotate_secret(&state.ctx, &tenant, uuid_of(&id)?).await?;
+        Ok(Flash::default().with_secret("The new signing secret", rotated.secret))
+    };
+    answer(outcome.await, &[], None).await
 }
 
 #[server]
 pub async fn delete_webhook(id: String) -> Result<(), ErrorDetail> {
-    let (state, tenant) = super::session::server::tenant().await?;
-    Ok(crate::service::webhooks::delete(&state.ctx, &tenant, uuid_of(&id)?).await?)
+    let outcome = async {
+        let (state, tenant) = super::session::server::tenant().await?;
+        crate::service::webhooks::delete(&state.ctx, &tenant, uuid_of(&id)?).await?;
+        Ok(Flash::success("Webhook endpoint deleted"))
+    };
+    answer(outcome.await, &[], None).await
 }
 
 /// Sends the organization's latest event (in this mode) to the endpoint again: a test of the
 /// receiver with real data.
 #[server]
-pub async fn send_latest_event(id: String) -> Result<String, ErrorDetail> {
+pub async fn send_latest_event(id: String) -> Result<(), ErrorDetail> {
     use crate::domain::parse::PageRequest;
     use crate::service::{events, webhooks};
-    let (state, tenant) = super::session::server::tenant().await?;
-    let newest = events::EventsRequest { filter: Default::default(), page: PageRequest { limit: 1, offset: 0 } };
-    let Some(event) = events::list(&state.ctx, &tenant, newest).await?.data.into_iter().next() else {
-        let message = "No event yet: buy a number (in test mode, it costs nothing), then send it.";
-        return Err(crate::error::AppError::Conflict(message.into()).into());
+    let outcome = async {
+        let (state, tenant) = super::session::server::tenant().await?;
+        let newest = events::EventsRequest { filter: Default::default(), page: PageRequest { limit: 1, offset: 0 } };
+        let Some(event) = events::list(&state.ctx, &tenant, newest).await?.data.into_iter().next() else {
+            let message = "No event yet: buy a number (in test mode, it costs nothing), then send it.";
+            return Err(crate::error::AppError::Conflict(message.into()).into());
+        };
+        let body = crate::domain::RedeliverBody { webhook_endpoint_id: Some(id.clone()) };
+        webhooks::redeliver(&state.ctx, &tenant, event.id, &body).await?;
+        Ok(Flash::success(format!("The latest event ({}) is on its way", event.event_type)))
     };
-    let body = crate::domain::RedeliverBody { webhook_endpoint_id: Some(id) };
-    webhooks::redeliver(&state.ctx, &tenant, event.id, &body).await?;
-    Ok(event.event_type.to_string())
+    answer(outcome.await, &[], None).await
 }
 
-/// The webhooks page, an island as a whole: every action updates its cards in place.
-#[island(lazy)]
+/// The webhooks page: plain forms add an endpoint and act on each (deleting asks first); a
+/// secret just made is shown once, when the page comes back.
+#[component]
 pub fn WebhooksPage() -> impl IntoView {
-    let add = ServerAction::<AddWebhook>::new();
-    let toggle = ServerAction::<SetWebhookEnabled>::new();
-    let rotate = ServerAction::<RotateWebhookSecret>::new();
-    let delete = ServerAction::<DeleteWebhook>::new();
-    let send = ServerAction::<SendLatestEvent>::new();
-    let versions = move || {
-        (
-            add.version().get(),
-            toggle.version().get(),
-            rotate.version().get(),
-            delete.version().get(),
-            send.version().get(),
-        )
-    };
-    let endpoints = Resource::new(versions, |_| list_webhooks());
-    toast_outcome(add, |_| None);
-    toast_outcome(rotate, |_| None);
-    toast_outcome(toggle, |e| Some(format!("{} {}", e.url, if e.enabled { "enabled" } else { "disabled" })));
-    toast_outcome(delete, |_| Some("Webhook endpoint deleted".into()));
-    toast_outcome(send, |t| Some(format!("The latest event ({t}) is on its way")));
-    let to_delete = RwSignal::new(None::<WebhookEndpoint>);
-    let confirm_open = RwSignal::new(false);
-    let ask_to_delete = Callback::new(move |e: WebhookEndpoint| {
-        to_delete.set(Some(e));
-        confirm_open.set(true);
-    });
-    let actions = EndpointActions { toggle, rotate, send, ask_to_delete };
+    let endpoints = Resource::new(|| (), |_| list_webhooks());
+    let flash = page_flash();
     view! {
         <h1>"Webhooks"</h1>
         <p class="muted">"Every purchase, change, release and delete of a number is sent to these URLs as it happens, \
             signed as Standard Webhooks, and retried for about a day."</p>
-        <NewWebhookForm add/>
-        <NewSecret secret=Signal::derive(move || rotate.value().get().and_then(|r| r.ok())) what="The new signing secret"/>
-        <Transition fallback=|| view! { <p class="muted">"Loading webhook endpoints…"</p> }>
+        {flash.as_ref().and_then(|f| f.secret.clone()).map(|secret| view! { <NewSecret secret/> })}
+        <NewWebhookForm flash/>
+        <Suspense fallback=|| view! { <p class="muted">"Loading webhook endpoints…"</p> }>
             {move || endpoints.get().map(|result| match result {
                 Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 Ok(list) if list.is_empty() => view! { <p class="empty">"No webhook endpoints yet."</p> }.into_any(),
-                Ok(list) => list.into_iter().map(|item| view! { <EndpointCard item actions/> }).collect_view().into_any(),
+                Ok(list) => list.into_iter().map(|item| view! { <EndpointCard item/> }).collect_view().into_any(),
             })}
-        </Transition>
-        <ConfirmDialog open=confirm_open heading_id="delete-webhook-title"
-            title=move || to_delete.get().map(|e| format!("Delete {}?", e.url)).unwrap_or_default()
-            message="Nothing more will be sent to it, and its pending deliveries are dropped. This cannot be undone."
-            confirm_label="Delete endpoint"
-            on_confirm=Callback::new(move |_| {
-                if let Some(e) = to_delete.get_untracked() {
-                    delete.dispatch(DeleteWebhook { id: e.id.to_string() });
-                }
-            })/>
+        </Suspense>
     }
 }
 
-/// What each endpoint's buttons do.
-#[derive(Clone, Copy)]
-struct EndpointActions {
-    toggle: ServerAction<SetWebhookEnabled>,
-    rotate: ServerAction<RotateWebhookSecret>,
-    send: ServerAction<SendLatestEvent>,
-    ask_to_delete: Callback<WebhookEndpoint>,
-}
-
 #[component]
-fn NewWebhookForm(add: ServerAction<AddWebhook>) -> impl IntoView {
+fn NewWebhookForm(flash: Option<super::flash::Flash>) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="new-webhook-title">
             <h2 id="new-webhook-title">"Add an endpoint"</h2>
-            <ActionForm action=add attr:class="inline-form">
-                <label>"URL" <input name="url" type="url" required=true maxlength="2048" placeholder="https://example.com/kros/webhooks"/></label>
-                <label>"Description" <input name="description" maxlength="200" placeholder="e.g. Call routing"/></label>
-                <button type="submit" disabled=move || add.pending().get()>"Add endpoint"</button>
-            </ActionForm>
-            <NewSecret secret=Signal::derive(move || add.value().get().and_then(|r| r.ok())) what="Its signing secret"/>
+            <form method="post" action=AddWebhook::PATH class="inline-form">
+                <label>"URL" <input name="url" type="url" required=true maxlength="2048" placeholder="https://example.com/kros/webhooks"
+                    value=typed_or(&flash, "url", String::new())/></label>
+                <label>"Description" <input name="description" maxlength="200" placeholder="e.g. Call routing"
+                    value=typed_or(&flash, "description", String::new())/></label>
+                <button type="submit">"Add endpoint"</button>
+            </form>
         </section>
     }
 }
 
 /// A secret just made, shown once with a copy button.
 #[component]
-fn NewSecret(secret: Signal<Option<String>>, what: &'static str) -> impl IntoView {
-    move || {
-        secret.get().map(|secret| {
-            view! {
-                <div class="notice notice-key" role="alert">
-                    <p><strong>{format!("{what}: copy it now, you will not see it again.")}</strong></p>
-                    <p><code data-testid="webhook-secret">{secret.clone()}</code> " " <CopyButton text=secret label="Copy the signing secret"/></p>
-                </div>
-            }
-        })
+fn NewSecret(secret: Secret) -> impl IntoView {
+    let Secret { what, value } = secret;
+    view! {
+        <div class="notice notice-key" role="alert">
+            <p><strong>{format!("{what}: copy it now, you will not see it again.")}</strong></p>
+            <p><code data-testid="webhook-secret">{value.clone()}</code> " " <CopyButton text=value label="Copy the signing secret"/></p>
+        </div>
+    }
+}
+
+/// One of an endpoint's buttons: a plain form posting its id to a server function.
+#[component]
+fn EndpointButton(
+    action: &'static str,
+    id: String,
+    #[prop(optional)] enabled: Option<bool>,
+    label: &'static str,
+) -> impl IntoView {
+    view! {
+        <form method="post" action=action>
+            <input type="hidden" name="id" value=id/>
+            {enabled.map(|on| view! { <input type="hidden" name="enabled" value=on.to_string()/> })}
+            <button type="submit" class="secondary small">{label}</button>
+        </form>
     }
 }
 
 #[component]
-fn EndpointCard(item: EndpointWithAttempts, actions: EndpointActions) -> impl IntoView {
+fn EndpointCard(item: EndpointWithAttempts) -> impl IntoView {
     let EndpointWithAttempts { endpoint, attempts } = item;
     let id = endpoint.id.to_string();
-    let (toggle_id, rotate_id, send_id) = (id.clone(), id.clone(), id);
     let enabled = endpoint.enabled;
-    let for_delete = endpoint.clone();
     let status = match (&endpoint.disabled_reason, enabled) {
         (_, true) => view! { <span class="badge badge-ok">"Enabled"</span> }.into_any(),
         (Some(reason), false) => {
@@ -192,6 +190,15 @@ fn EndpointCard(item: EndpointWithAttempts, actions: EndpointActions) -> impl In
         }
         (None, false) => view! { <span class="badge badge-muted">"Disabled"</span> }.into_any(),
     };
+    let delete = PostAfterConfirm {
+        action: DeleteWebhook::PATH.into(),
+        fields: vec![("id".into(), id.clone())],
+        heading_id: "delete-webhook-title".into(),
+        title: format!("Delete {}?", endpoint.url),
+        message: "Nothing more will be sent to it, and its pending deliveries are dropped. This cannot be undone."
+            .into(),
+        confirm_label: "Delete endpoint".into(),
+    };
     view! {
         <section class="card webhook" aria-label=format!("Webhook endpoint {}", endpoint.url)>
             <h2 class="small-heading"><code>{endpoint.url.clone()}</code></h2>
@@ -199,16 +206,12 @@ fn EndpointCard(item: EndpointWithAttempts, actions: EndpointActions) -> impl In
                 if endpoint.description.is_empty() { "no description".to_string() } else { endpoint.description.clone() },
                 endpoint.events.join(", "), short_time(&endpoint.created_at))}</span></p>
             <div class="actions">
-                <button type="button" class="secondary small" on:click=move |_| {
-                    actions.toggle.dispatch(SetWebhookEnabled { id: toggle_id.clone(), enabled: !enabled });
-                }>{if enabled { "Disable" } else { "Enable" }}</button>
-                <button type="button" class="secondary small" on:click=move |_| {
-                    actions.send.dispatch(SendLatestEvent { id: send_id.clone() });
-                }>"Send the latest event"</button>
-                <button type="button" class="secondary small" on:click=move |_| {
-                    actions.rotate.dispatch(RotateWebhookSecret { id: rotate_id.clone() });
-                }>"Rotate secret"</button>
-                <button type="button" class="danger outline small" on:click=move |_| actions.ask_to_delete.run(for_delete.clone())>"Delete"</button>
+                <EndpointButton action=SetWebhookEnabled::PATH id=id.clone() enabled=!enabled
+                    label=if enabled { "Disable" } else { "Enable" }/>
+                <EndpointButton action=SendLatestEvent::PATH id=id.clone() label="Send the latest event"/>
+                <EndpointButton action=RotateWebhookSecret::PATH id label="Rotate secret"/>
+                <ConfirmThenPost label="Delete".into() class="danger outline small".into() aria_label=None disabled=false
+                    described_by=None post=delete/>
             </div>
             <AttemptTable attempts/>
         </section>

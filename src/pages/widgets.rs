@@ -1,6 +1,5 @@
 //! Small pieces every page uses: toasts, an accessible dialog, copy buttons, status badges.
 
-use crate::domain::ErrorDetail;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -43,8 +42,12 @@ impl Toasts {
     fn push(&self, error: bool, text: String) {
         let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.list.update(|l| l.push(Toast { id, error, text }));
-        let list = self.list.clone();
-        set_timeout(move || list.update(|l| l.retain(|t| t.id != id)), std::time::Duration::from_secs(6));
+        // Timers run in the browser (the server renders the toasts a page starts with).
+        #[cfg(feature = "hydrate")]
+        {
+            let list = self.list.clone();
+            set_timeout(move || list.update(|l| l.retain(|t| t.id != id)), std::time::Duration::from_secs(6));
+        }
     }
 
     /// Shows a success message on the page loaded next in this tab (see [`go_to`]).
@@ -99,47 +102,21 @@ pub fn reload_page() {
     let _ = window().location().reload();
 }
 
-/// Tells how a server action ended, as a toast: `confirmation` words a success (or stays quiet
-/// with `None`); a failure shows its message.
-pub fn toast_outcome<S>(action: ServerAction<S>, confirmation: impl Fn(&S::Output) -> Option<String> + 'static)
-where
-    S: leptos::server_fn::ServerFn<Error = ErrorDetail> + Send + Sync + Clone + 'static,
-    S::Output: Clone + Send + Sync + 'static,
-{
-    let toasts = use_toasts();
-    Effect::new(move |_| match action.value().get() {
-        Some(Ok(output)) => {
-            if let Some(text) = confirmation(&output) {
-                toasts.success(text);
-            }
-        }
-        Some(Err(e)) => toasts.error(e.message),
-        None => {}
-    });
+impl Toast {
+    /// The toast of a form post's outcome (see [`super::flash`]), if it has a message.
+    pub fn of_flash(flash: &super::flash::Flash) -> Option<Self> {
+        (!flash.message.is_empty()).then(|| Self { id: 0, error: flash.error, text: flash.message.clone() })
+    }
 }
 
-/// Like [`toast_outcome`], for a change after which a page loads (`load`: this one again, or
-/// another): a success is announced on the page loaded; a failure here, where the form still is.
-pub fn toast_outcome_then_load<S>(action: ServerAction<S>, confirmation: &'static str, load: impl Fn() + 'static)
-where
-    S: leptos::server_fn::ServerFn<Error = ErrorDetail> + Send + Sync + Clone + 'static,
-    S::Output: Clone + Send + Sync + 'static,
-{
-    let toasts = use_toasts();
-    Effect::new(move |_| match action.value().get() {
-        Some(Ok(_)) => {
-            toasts.success_on_next_page(confirmation);
-            load();
-        }
-        Some(Err(e)) => toasts.error(e.message),
-        None => {}
-    });
-}
-
-/// The page's toasts (an island on every signed-in page).
+/// The page's toasts (an island on every signed-in page), starting with `first`: the outcome of
+/// the form post that led here, rendered by the server so it shows before any wasm arrives.
 #[island]
-pub fn ToastRegion() -> impl IntoView {
+pub fn ToastRegion(first: Option<Toast>) -> impl IntoView {
     let toasts = use_toasts();
+    if let Some(toast) = first {
+        toasts.push(toast.error, toast.text);
+    }
     Effect::new({
         let toasts = toasts.clone();
         move |_| toasts.show_waiting()
@@ -173,7 +150,8 @@ const FOCUSABLE: &str = "a[href], button:not([disabled]), input:not([disabled]),
 pub fn Dialog(
     open: RwSignal<bool>,
     /// The id of the element that names the dialog (its heading).
-    labelled_by: &'static str,
+    #[prop(into)]
+    labelled_by: String,
     children: ChildrenFn,
 ) -> impl IntoView {
     let panel = NodeRef::<leptos::html::Div>::new();
@@ -216,36 +194,56 @@ pub fn Dialog(
     view! {
         <Show when=move || open.get()>
             <div class="backdrop" on:click=move |_| open.set(false)></div>
-            <div class="dialog" role="dialog" aria-modal="true" aria-labelledby=labelled_by node_ref=panel on:keydown=on_keydown>
+            <div class="dialog" role="dialog" aria-modal="true" aria-labelledby=labelled_by.clone() node_ref=panel on:keydown=on_keydown>
                 {children()}
             </div>
         </Show>
     }
 }
 
-/// Asks before something that cannot be taken back: a [`Dialog`] with a heading, a sentence,
-/// Cancel, and a danger button that runs `on_confirm` and closes the dialog.
-#[component]
-pub fn ConfirmDialog(
-    open: RwSignal<bool>,
-    /// The heading's id: it names the dialog.
-    heading_id: &'static str,
-    #[prop(into)] title: Signal<String>,
-    message: &'static str,
-    confirm_label: &'static str,
-    on_confirm: Callback<()>,
+/// What a [`ConfirmThenPost`] button does once confirmed: a plain form post to a server function.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PostAfterConfirm {
+    /// The server function's path (`ServerFn::PATH`).
+    pub action: String,
+    /// The form's hidden fields.
+    pub fields: Vec<(String, String)>,
+    /// The dialog's heading (its id names it), its sentence and its danger button.
+    pub heading_id: String,
+    pub title: String,
+    pub message: String,
+    pub confirm_label: String,
+}
+
+/// A button that asks before something that cannot be taken back: a [`Dialog`] with a
+/// heading, a sentence, Cancel, and a danger button posting the form (the server function
+/// answers with the next page: see [`super::flash`]). An island: the dialog needs the browser.
+#[island(lazy)]
+pub fn ConfirmThenPost(
+    label: String,
+    class: String,
+    /// The button's accessible name, when `label` alone is not enough ("Revoke" which key?).
+    aria_label: Option<String>,
+    disabled: bool,
+    /// The id of what explains a disabled button.
+    described_by: Option<String>,
+    post: PostAfterConfirm,
 ) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let PostAfterConfirm { action, fields, heading_id, title, message, confirm_label } = post;
     view! {
-        <Dialog open labelled_by=heading_id>
-            <h2 id=heading_id>{move || title.get()}</h2>
-            <p>{message}</p>
-            <div class="actions">
-                <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
-                <button type="button" class="danger" on:click=move |_| {
-                    on_confirm.run(());
-                    open.set(false);
-                }>{confirm_label}</button>
-            </div>
+        <button type="button" class=class aria-label=aria_label disabled=disabled aria-describedby=described_by
+            on:click=move |_| open.set(true)>{label}</button>
+        <Dialog open labelled_by=heading_id.clone()>
+            <h2 id=heading_id.clone()>{title.clone()}</h2>
+            <p>{message.clone()}</p>
+            <form method="post" action=action.clone()>
+                {fields.iter().map(|(name, value)| view! { <input type="hidden" name=name.clone() value=value.clone()/> }).collect_view()}
+                <div class="actions">
+                    <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+                    <button type="submit" class="danger">{confirm_label.clone()}</button>
+                </div>
+            </form>
         </Dialog>
     }
 }

@@ -11,6 +11,7 @@ mod webhook_receiver;
 
 mod auth;
 mod dashboard;
+mod dashboard_forms;
 mod endpoints;
 mod errors;
 mod hardening;

@@ -1,0 +1,143 @@
+//! The dashboard's plain forms, posted as a browser posts them (asking for HTML, from a page of
+//! the site): each is answered with a redirect and leaves its outcome in a one-time flash cookie
+//! for the page it leads to. Other callers of the same server functions get their answer itself.
+
+use crate::helpers::*;
+use kros_numbers::domain::Mode;
+use kros_numbers::pages::api_keys::CreateApiKey;
+use kros_numbers::pages::endpoints::CreateEndpoint;
+use kros_numbers::pages::numbers::{DeleteNumber, UpdateNumber};
+use leptos::server_fn::ServerFn;
+use reqwest::header::{COOKIE, LOCATION, ORIGIN, REFERER};
+use reqwest::Method;
+
+/// A form post from `page` (a path of the site), with the session and whatever cookies the
+/// browser holds: the answer's status, where it leads, and the flash cookie it set.
+async fn post_from(
+    app: &TestApp,
+    page: &str,
+    action: &str,
+    cookies: &str,
+    form: &[(&str, &str)],
+) -> (u16, String, Option<String>) {
+    let res = browser()
+        .post(app.url(action))
+        .header(COOKIE, cookies)
+        .header(ORIGIN, app.url(""))
+        .header(REFERER, app.url(page))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let location = res.headers().get(LOCATION).map(|l| l.to_str().unwrap().to_string()).unwrap_or_default();
+    (res.status().as_u16(), location, set_cookie(&res, "kros_flash"))
+}
+
+/// The page `path` as the browser loads it after the post: the HTML, and whether the flash was
+/// cleared for the next page.
+async fn load(app: &TestApp, cookies: &str, path: &str) -> (String, bool) {
+    let res = browser().get(app.url(path)).header(COOKIE, cookies).send().await.unwrap();
+    assert_eq!(res.status(), 200, "{path}");
+    let cleared = set_cookie(&res, "kros_flash").is_some_and(|v| v.is_empty());
+    (res.text().await.unwrap().replace("<!>", ""), cleared)
+}
+
+async fn signed_in(app: &TestApp, org: &Org) -> String {
+    app.user("ada@example.com", org.id).await;
+    format!("kros_session={}", sign_in(app, "ada@example.com").await)
+}
+
+#[tokio::test]
+async fn a_form_post_leads_back_to_its_page_which_shows_the_outcome_once() {
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    let session = signed_in(&app, &org).await;
+
+    let (status, location, flash) =
+        post_from(&app, "/endpoints", CreateEndpoint::PATH, &session, &[("name", "Night shift")]).await;
+    assert_eq!((status, location.as_str()), (302, "/endpoints"));
+    let flash = flash.expect("the outcome, for the next page");
+    let with_flash = format!("{session}; kros_flash={flash}");
+    let (html, cleared) = load(&app, &with_flash, "/endpoints").await;
+    assert!(html.contains("<div class=\"toast\">Endpoint Night shift created</div>"), "{html}");
+    assert!(html.contains("<strong>Night shift</strong>"), "the list has it: {html}");
+    assert!(cleared, "shown once");
+    let (html, _) = load(&app, &session, "/endpoints").await;
+    assert!(!html.contains("created</div>"), "{html}");
+}
+
+#[tokio::test]
+async fn a_refused_form_comes_back_as_it_was_posted_with_the_reason() {
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    let inv = app.inventory(Mode::Live, "+14155550101", "US", "local", 100, 115).await;
+    let number = app.buy(&org.live_key, inv).await;
+    let id = number["id"].as_str().unwrap();
+    let session = signed_in(&app, &org).await;
+    let page = format!("/numbers/{id}");
+
+    let form = [
+        ("id", id),
+        ("endpoint_id", ""),
+        ("allow_outbound", "on"),
+        ("status", "inactive"),
+        ("friendly_name", "Front desk"),
+        ("tags", "support, NOT A TAG!"),
+    ];
+    let (status, location, flash) = post_from(&app, &page, UpdateNumber::PATH, &session, &form).await;
+    assert_eq!((status, location.as_str()), (302, page.as_str()));
+    let (html, _) = load(&app, &format!("{session}; kros_flash={}", flash.unwrap()), &page).await;
+    assert!(html.contains("toast toast-error"), "the reason is shown: {html}");
+    assert!(html.contains("value=\"support, NOT A TAG!\""), "the tags as typed: {html}");
+    assert!(html.contains("value=\"Front desk\""), "{html}");
+    assert!(html.contains("<option value=\"inactive\" selected"), "{html}");
+    assert!(!html.contains("name=\"allow_inbound\" checked"), "unticked as posted: {html}");
+    assert!(html.contains("name=\"allow_outbound\" checked"), "ticked as posted: {html}");
+    // Nothing was changed.
+    let now = app.get_ok(&format!("/v1/phone-numbers/{id}"), &org.live_key).await;
+    assert_eq!((now["status"].as_str(), now["friendly_name"].as_str()), (Some("active"), Some("")));
+
+    // Saved, the page shows what was stored (and says so).
+    let form = [("id", id), ("status", "inactive"), ("friendly_name", "Front desk"), ("tags", "support")];
+    let (_, _, flash) = post_from(&app, &page, UpdateNumber::PATH, &session, &form).await;
+    let (html, _) = load(&app, &format!("{session}; kros_flash={}", flash.unwrap()), &page).await;
+    assert!(html.contains("<div class=\"toast\">Settings saved</div>"), "{html}");
+    assert!(html.contains("value=\"support\""), "{html}");
+}
+
+#[tokio::test]
+async fn a_new_api_key_is_shown_once_on_the_page_the_form_leads_back_to() {
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    let session = signed_in(&app, &org).await;
+    let form = [("name", "CI robot"), ("mode", "live")];
+    let (status, _, flash) = post_from(&app, "/api-keys", CreateApiKey::PATH, &session, &form).await;
+    assert_eq!(status, 302);
+    let (html, _) = load(&app, &format!("{session}; kros_flash={}", flash.unwrap()), "/api-keys").await;
+    let start = html.find("data-testid=\"new-api-key\">").expect("the key, once") + 26;
+    let key = &html[start..start + html[start..].find('<').unwrap()];
+    assert!(key.starts_with("kros_live_"), "{key}");
+    assert_eq!(app.call(Method::GET, "/v1/phone-numbers", key).await.status(), 200, "a working key");
+    let (html, _) = load(&app, &session, "/api-keys").await;
+    assert!(!html.contains(key), "never again");
+}
+
+#[tokio::test]
+async fn deleting_a_number_leads_home_and_a_client_that_is_not_a_form_gets_the_answer_itself() {
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    let number = app.buy(&org.live_key, app.inventory(Mode::Live, "+14155550101", "US", "local", 100, 115).await).await;
+    let id = number["id"].as_str().unwrap();
+    let session = signed_in(&app, &org).await;
+    let (status, location, flash) =
+        post_from(&app, &format!("/numbers/{id}"), DeleteNumber::PATH, &session, &[("id", id)]).await;
+    assert_eq!((status, location.as_str()), (302, "/"));
+    let (html, _) = load(&app, &format!("{session}; kros_flash={}", flash.unwrap()), "/").await;
+    assert!(html.contains("<div class=\"toast\">Number deleted</div>"), "{html}");
+
+    // The same server function, called without a page (no Referer): the error and its status.
+    let res =
+        browser().post(app.url(DeleteNumber::PATH)).header(COOKIE, &session).form(&[("id", id)]).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert!(set_cookie(&res, "kros_flash").is_none());
+}
