@@ -19,11 +19,19 @@ pub struct Flash {
     pub secret: Option<Secret>,
     /// After a refusal: the form's fields as they were posted.
     pub typed: Vec<(String, String)>,
+    /// After a success, the page to open instead of the form's own (not part of the cookie).
+    #[serde(skip)]
+    pub next: Option<String>,
 }
 
 impl Flash {
     pub fn success(message: impl Into<String>) -> Self {
         Self { message: message.into(), ..Self::default() }
+    }
+
+    /// Opens `path` once the change is made (the bought number, the confirmation of a hold).
+    pub fn then_open(self, path: String) -> Self {
+        Self { next: Some(path), ..self }
     }
 
     pub fn with_secret(self, what: &str, value: String) -> Self {
@@ -103,6 +111,9 @@ pub mod server {
     }
 
     fn keep(mut flash: Flash) {
+        if flash == Flash::default() {
+            return;
+        }
         let encode = |f: &Flash| URL_SAFE_NO_PAD.encode(serde_json::to_vec(f).unwrap_or_default());
         let mut value = encode(&flash);
         if value.len() > MAX_COOKIE_CHARS {
@@ -135,16 +146,17 @@ pub mod server {
             return outcome.map(|_| ());
         }
         match outcome {
-            Ok(flash) => {
+            Ok(mut flash) => {
+                let next = flash.next.take().or(next.map(str::to_owned));
                 keep(flash);
-                match next {
+                match next.as_deref() {
                     Some(next) => leptos_axum::redirect(next),
                     None => redirect_back().await,
                 }
             }
             Err(e) => {
                 let typed = typed.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect();
-                keep(Flash { message: e.message, error: true, secret: None, typed });
+                keep(Flash { message: e.message, error: true, typed, ..Flash::default() });
                 redirect_back().await;
             }
         }

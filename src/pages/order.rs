@@ -1,15 +1,14 @@
 //! Buying several numbers at once from the buy page: pick them in the results, see the summed
 //! price, confirm, and they are bought in one order (all of them or none).
 
-use super::widgets::{go_to, use_toasts, Dialog};
-use crate::domain::{format_money, ErrorDetail, Formatted, InventoryNumber, NumberOrder};
+use super::widgets::Dialog;
+use crate::domain::{format_money, Endpoint, ErrorDetail};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
+use wasm_bindgen::JsCast;
 
-/// The numbers picked on the buy page, in the order they were picked.
-pub type Picked = RwSignal<Vec<Formatted<InventoryNumber>>>;
-
-/// The REST API's bulk order, through the same service, with the total the buyer saw and an
-/// Idempotency-Key made when the confirmation opened (a double click orders once).
+/// The REST API's bulk order, through the same service, with the total the buyer saw and the
+/// page's Idempotency-Key (a double click orders once). Bought, the numbers page opens.
 #[server]
 pub async fn order_numbers(
     /// Inventory ids, comma-separated.
@@ -17,54 +16,104 @@ pub async fn order_numbers(
     total_cost_cents: i64,
     endpoint_id: Option<String>,
     idempotency_key: String,
-) -> Result<NumberOrder, ErrorDetail> {
+) -> Result<(), ErrorDetail> {
     use crate::domain::CreateOrderBody;
     use crate::service::idempotency::Claim;
     use crate::service::orders::{place_once, OrderRequest};
-    let (state, tenant) = super::session::server::tenant().await?;
-    let body = CreateOrderBody {
-        inventory_ids: Some(inventory_ids.split(',').filter(|id| !id.is_empty()).map(str::to_owned).collect()),
-        endpoint_id: endpoint_id.filter(|e| !e.is_empty()),
-        total_cost_cents: Some(total_cost_cents),
-        ..Default::default()
+    let outcome = async {
+        let (state, tenant) = super::session::server::tenant().await?;
+        let body = CreateOrderBody {
+            inventory_ids: Some(inventory_ids.split(',').filter(|id| !id.is_empty()).map(str::to_owned).collect()),
+            endpoint_id: endpoint_id.filter(|e| !e.is_empty()),
+            total_cost_cents: Some(total_cost_cents),
+            ..Default::default()
+        };
+        let request = OrderRequest::parse(&body)?;
+        let claim = Claim::new(&idempotency_key, &("number_order", &body))?;
+        let order = place_once(&state.ctx, &tenant, &request, Some(&claim)).await?.into_result()?;
+        Ok(super::flash::Flash::success(format!("You bought {} numbers", order.numbers.len())).then_open("/".into()))
     };
-    let request = OrderRequest::parse(&body)?;
-    let claim = Claim::new(&idempotency_key, &("number_order", &body))?;
-    Ok(place_once(&state.ctx, &tenant, &request, Some(&claim)).await?.into_result()?)
+    super::flash::server::answer(outcome.await.map_err(|e| order_problem(&e)), &[], None).await
+}
+
+/// What a refused order tells the buyer: nothing was bought either way.
+#[cfg(feature = "ssr")]
+fn order_problem(e: &ErrorDetail) -> ErrorDetail {
+    let message = match e.code.as_str() {
+        "number_unavailable" | "price_changed" => {
+            format!("Nothing was bought: {} Please pick others.", e.message)
+        }
+        _ => e.message.clone(),
+    };
+    ErrorDetail { message, ..e.clone() }
+}
+
+/// A number picked in the results: what its pick box's data attributes say.
+#[derive(Clone, Debug, PartialEq)]
+struct Pick {
+    id: String,
+    label: String,
+    /// Setup plus the first month, in cents.
+    due_today: i64,
+    currency: String,
+}
+
+impl Pick {
+    fn of(input: &web_sys::Element) -> Option<Self> {
+        let data = |name: &str| input.get_attribute(&format!("data-{name}"));
+        Some(Self {
+            id: data("id")?,
+            label: data("label")?,
+            due_today: data("due")?.parse().ok()?,
+            currency: data("currency")?,
+        })
+    }
 }
 
 /// Setup plus the first month of every picked number, if they share a currency.
-fn due_today(picked: &[Formatted<InventoryNumber>]) -> Option<(i64, String)> {
-    let currency = picked.first()?.item.currency.clone();
-    if picked.iter().any(|p| p.item.currency != currency) {
+fn due_today(picked: &[Pick]) -> Option<(i64, String)> {
+    let currency = picked.first()?.currency.clone();
+    if picked.iter().any(|p| p.currency != currency) {
         return None;
     }
-    let total = picked.iter().map(|p| p.item.setup_cost_cents.saturating_add(p.item.monthly_cost_cents)).sum();
-    Some((total, currency))
+    Some((picked.iter().map(|p| p.due_today).sum(), currency))
 }
 
-/// The checkbox that picks a number of the results for the order.
-#[component]
-pub fn PickBox(row: Formatted<InventoryNumber>, picked: Picked) -> impl IntoView {
-    let id = row.item.id;
-    let label = format!("Select {}", row.international);
-    let checked = move || picked.with(|p| p.iter().any(|n| n.item.id == id));
-    let toggle = move |_| {
-        picked.update(|p| {
-            if let Some(at) = p.iter().position(|n| n.item.id == id) {
-                p.remove(at);
-            } else {
-                p.push(row.clone());
-            }
-        })
-    };
-    view! { <input type="checkbox" aria-label=label prop:checked=checked on:change=toggle/> }
+/// The page's ticked pick boxes (`input.pick`, in the server-rendered results).
+fn pick_boxes(only_ticked: bool) -> Vec<web_sys::HtmlInputElement> {
+    let selector = if only_ticked { "input.pick:checked" } else { "input.pick" };
+    let Ok(list) = document().query_selector_all(selector) else { return Vec::new() };
+    (0..list.length()).filter_map(|i| list.item(i)).filter_map(|n| n.dyn_into().ok()).collect()
 }
 
-/// Under the results while numbers are picked: how many, what they cost, and the order button.
-#[component]
-pub fn OrderBar(picked: Picked, endpoints: StoredValue<Vec<crate::domain::Endpoint>>) -> impl IntoView {
+/// Under the results while numbers are picked: how many, what they cost, and the order button,
+/// with its confirmation. An island: it follows the results' pick boxes (in the order they were
+/// ticked), which the server rendered outside it.
+#[island(lazy)]
+pub fn OrderBar(endpoints: Vec<Endpoint>, attempt_key: String) -> impl IntoView {
+    let picked = RwSignal::new(Vec::<Pick>::new());
     let open = RwSignal::new(false);
+    // Boxes the browser kept ticked (back to the page), then every change of one.
+    Effect::new(move |_| {
+        picked.set(pick_boxes(true).iter().filter_map(|b| Pick::of(b)).collect());
+    });
+    let on_change = window_event_listener(leptos::ev::change, move |ev| {
+        let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+        let Some(pick) = input.class_list().contains("pick").then(|| Pick::of(&input)).flatten() else { return };
+        picked.update(|p| {
+            p.retain(|q| q.id != pick.id);
+            if input.checked() {
+                p.push(pick);
+            }
+        });
+    });
+    on_cleanup(move || on_change.remove());
+    let clear = move |_| {
+        for input in pick_boxes(false) {
+            input.set_checked(false);
+        }
+        picked.set(Vec::new());
+    };
     view! {
         {move || {
             let count = picked.with(Vec::len);
@@ -79,7 +128,7 @@ pub fn OrderBar(picked: Picked, endpoints: StoredValue<Vec<crate::domain::Endpoi
                             }.into_any(),
                             None => view! { <span class="muted">"Numbers in different currencies are bought separately."</span> }.into_any(),
                         }}
-                        <button type="button" class="secondary" on:click=move |_| picked.set(Vec::new())>"Clear"</button>
+                        <button type="button" class="secondary" on:click=clear>"Clear"</button>
                         <button type="button" disabled=price.is_none() on:click=move |_| open.set(true)>
                             {format!("Buy {count} numbers")}
                         </button>
@@ -87,81 +136,45 @@ pub fn OrderBar(picked: Picked, endpoints: StoredValue<Vec<crate::domain::Endpoi
                 }
             })
         }}
-        <ConfirmOrder picked open endpoints/>
+        <ConfirmOrder picked open endpoints attempt_key/>
     }
 }
 
-/// The confirmation of an order: the numbers, the summed price, an endpoint, and Buy.
+/// The confirmation of an order: the numbers, the summed price, an endpoint, and Buy (a plain
+/// form: the numbers page opens once they are bought; a refusal comes back here with the reason).
 #[component]
 fn ConfirmOrder(
-    picked: Picked,
+    picked: RwSignal<Vec<Pick>>,
     open: RwSignal<bool>,
-    endpoints: StoredValue<Vec<crate::domain::Endpoint>>,
+    endpoints: Vec<Endpoint>,
+    attempt_key: String,
 ) -> impl IntoView {
-    let toasts = use_toasts();
-    let order = ServerAction::<OrderNumbers>::new();
-    let attempt_key = RwSignal::new(String::new());
-    let endpoint = RwSignal::new(String::new());
-    let problem = RwSignal::new(None::<String>);
-    Effect::new(move |_| {
-        if open.get() {
-            attempt_key.set(uuid::Uuid::new_v4().to_string());
-            problem.set(None);
-        }
-    });
-    Effect::new(move |_| match order.value().get() {
-        Some(Ok(done)) => {
-            toasts.success_on_next_page(format!("You bought {} numbers", done.numbers.len()));
-            go_to("/");
-        }
-        Some(Err(e)) => problem.set(Some(order_problem(&e))),
-        None => {}
-    });
-    let confirm = move |_| {
-        let chosen = picked.get_untracked();
-        let Some((total, _)) = due_today(&chosen) else { return };
-        let ids: Vec<String> = chosen.iter().map(|n| n.item.id.to_string()).collect();
-        order.dispatch(OrderNumbers {
-            inventory_ids: ids.join(","),
-            total_cost_cents: total,
-            endpoint_id: Some(endpoint.get_untracked()),
-            idempotency_key: attempt_key.get_untracked(),
-        });
-    };
+    let ids = move || picked.with(|p| p.iter().map(|n| n.id.clone()).collect::<Vec<_>>().join(","));
+    let total = move || picked.with(|p| due_today(p));
     view! {
         <Dialog open labelled_by="order-title">
             <h2 id="order-title">{move || format!("Buy {} numbers?", picked.with(Vec::len))}</h2>
             <ul class="order-lines">
                 {move || picked.get().into_iter().map(|n| view! {
-                    <li>
-                        <span>{n.international.clone()}</span>
-                        <span>{format_money(n.item.setup_cost_cents.saturating_add(n.item.monthly_cost_cents), &n.item.currency)}</span>
-                    </li>
+                    <li><span>{n.label}</span><span>{format_money(n.due_today, &n.currency)}</span></li>
                 }).collect_view()}
             </ul>
             <p class="muted small">"Each: setup plus the first month. All are bought together, or none."</p>
-            <super::buy::EndpointChoice endpoint endpoints/>
-            {move || problem.get().map(|p| view! { <p class="notice notice-error" role="alert">{p}</p> })}
-            <div class="actions">
-                <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
-                <button type="button" disabled=move || order.pending().get() || problem.get().is_some() on:click=confirm>
-                    {move || match (order.pending().get(), picked.with(|p| due_today(p))) {
-                        (true, _) => "Buying…".to_string(),
-                        (false, Some((total, currency))) => format!("Buy all for {}", format_money(total, &currency)),
-                        (false, None) => "Buy".to_string(),
-                    }}
-                </button>
-            </div>
+            <form method="post" action=OrderNumbers::PATH>
+                <input type="hidden" name="inventory_ids" prop:value=ids/>
+                <input type="hidden" name="total_cost_cents" prop:value=move || total().map(|(t, _)| t.to_string()).unwrap_or_default()/>
+                <input type="hidden" name="idempotency_key" value=attempt_key.clone()/>
+                <super::buy::EndpointChoice endpoints=endpoints.clone()/>
+                <div class="actions">
+                    <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+                    <button type="submit" disabled=move || total().is_none()>
+                        {move || match total() {
+                            Some((total, currency)) => format!("Buy all for {}", format_money(total, &currency)),
+                            None => "Buy".to_string(),
+                        }}
+                    </button>
+                </div>
+            </form>
         </Dialog>
-    }
-}
-
-/// What a refused order tells the buyer: nothing was bought either way.
-fn order_problem(e: &ErrorDetail) -> String {
-    match e.code.as_str() {
-        "number_unavailable" | "price_changed" => {
-            format!("Nothing was bought: {} Search again to pick others.", e.message)
-        }
-        _ => e.message.clone(),
     }
 }

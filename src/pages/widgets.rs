@@ -142,7 +142,7 @@ pub fn PageReady() -> impl IntoView {
     }
 }
 
-const FOCUSABLE: &str = "a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea, [tabindex]:not([tabindex='-1'])";
+const FOCUSABLE: &str = "a[href], button:not([disabled]), input:not([disabled]):not([type='hidden']), select:not([disabled]), textarea, [tabindex]:not([tabindex='-1'])";
 
 /// A modal dialog: focus moves in when it opens, Tab stays inside, Escape closes it, and focus
 /// returns to what opened it.

@@ -5,6 +5,7 @@
 use crate::helpers::*;
 use kros_numbers::domain::Mode;
 use kros_numbers::pages::api_keys::CreateApiKey;
+use kros_numbers::pages::buy::{BuyNumber, HoldNumber, LetGo};
 use kros_numbers::pages::endpoints::CreateEndpoint;
 use kros_numbers::pages::numbers::{DeleteNumber, UpdateNumber};
 use leptos::server_fn::ServerFn;
@@ -140,4 +141,106 @@ async fn deleting_a_number_leads_home_and_a_client_that_is_not_a_form_gets_the_a
         browser().post(app.url(DeleteNumber::PATH)).header(COOKIE, &session).form(&[("id", id)]).send().await.unwrap();
     assert_eq!(res.status(), 404);
     assert!(set_cookie(&res, "kros_flash").is_none());
+}
+
+/// The value of a hidden field of the page (the first of that name after `after`).
+fn hidden_after(html: &str, after: &str, name: &str) -> String {
+    let html = &html[html.find(after).unwrap_or_else(|| panic!("no {after}: {html}"))..];
+    let at = html.find(&format!("name=\"{name}\" value=\"")).unwrap_or_else(|| panic!("no {name}: {html}"));
+    let start = at + name.len() + 15;
+    html[start..start + html[start..].find('"').unwrap()].to_string()
+}
+
+#[tokio::test]
+async fn buying_holds_the_number_opens_its_confirmation_and_a_refusal_comes_back_to_it() {
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    let inv = app.inventory(Mode::Live, "+14155550101", "US", "local", 100, 115).await;
+    let session = signed_in(&app, &org).await;
+    let search = "/buy?country=US&type=local";
+    let (html, _) = load(&app, &session, search).await;
+    assert_eq!(hidden_after(&html, "<tbody>", "back"), "/buy?country=US&amp;type=local", "{html}");
+
+    // Buy holds it and opens its confirmation.
+    let form = [("inventory_id", inv.to_string()), ("back", "/buy?country=US&type=local".to_string())];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, confirmation, _) = post_from(&app, search, HoldNumber::PATH, &session, &form).await;
+    assert_eq!(status, 302);
+    assert!(confirmation.starts_with("/buy?country=US&type=local&hold="), "{confirmation}");
+    let (html, _) = load(&app, &session, &confirmation).await;
+    assert!(html.contains("role=\"dialog\""), "{html}");
+    assert!(
+        html.contains("Held for you for <strong>15:00</strong>") || html.contains("<strong>14:59</strong>"),
+        "{html}"
+    );
+    assert!(html.contains("Buy for $2.15"), "setup plus the first month: {html}");
+    let other = app.org("Other").await;
+    let res = app
+        .call_json(Method::POST, "/v1/phone-numbers", &other.live_key, serde_json::json!({"inventory_id": inv}))
+        .await;
+    assert_eq!(res.status(), 409, "held for Acme");
+
+    // A price other than the one shown is refused, and the confirmation says so.
+    let key = hidden_after(&html, "id=\"purchase\"", "idempotency_key");
+    let mut purchase = vec![
+        ("e164", "+14155550101"),
+        ("country", "US"),
+        ("number_type", "local"),
+        ("setup_cost_cents", "1"),
+        ("monthly_cost_cents", "115"),
+        ("endpoint_id", ""),
+        ("idempotency_key", key.as_str()),
+    ];
+    let (status, location, flash) = post_from(&app, &confirmation, BuyNumber::PATH, &session, &purchase).await;
+    assert_eq!((status, location.as_str()), (302, confirmation.as_str()));
+    let (html, _) = load(&app, &format!("{session}; kros_flash={}", flash.unwrap()), &confirmation).await;
+    assert!(
+        html.contains("role=\"alert\" class=\"notice notice-error\">The price of this number has changed"),
+        "{html}"
+    );
+    assert_eq!(app.rows_for_inventory(inv).await, 0, "nothing bought");
+
+    // At the price shown (the page's new key), it is bought and its page opens.
+    let key = hidden_after(&html, "id=\"purchase\"", "idempotency_key");
+    purchase[3] = ("setup_cost_cents", "100");
+    purchase[6] = ("idempotency_key", key.as_str());
+    let (status, location, flash) = post_from(&app, &confirmation, BuyNumber::PATH, &session, &purchase).await;
+    assert_eq!(status, 302);
+    assert!(location.starts_with("/numbers/"), "{location}");
+    let (html, _) = load(&app, &format!("{session}; kros_flash={}", flash.unwrap()), &location).await;
+    assert!(html.contains("<div class=\"toast\">You bought +14155550101</div>"), "{html}");
+}
+
+#[tokio::test]
+async fn cancelling_a_confirmation_lets_the_number_go_and_its_buy_button_has_the_focus_again() {
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    let inv = app.inventory(Mode::Live, "+14155550101", "US", "local", 100, 115).await;
+    let session = signed_in(&app, &org).await;
+    let search = "/buy?country=US";
+    let back = search.to_string();
+    let (_, confirmation, _) =
+        post_from(&app, search, HoldNumber::PATH, &session, &[("inventory_id", &inv.to_string()), ("back", &back)])
+            .await;
+    let (html, _) = load(&app, &session, &confirmation).await;
+    let reservation = hidden_after(&html, "id=\"let-go\"", "reservation_id");
+    let back = hidden_after(&html, "id=\"let-go\"", "back").replace("&amp;", "&");
+    assert_eq!(back, format!("/buy?country=US&from={inv}"));
+    let other = app.org("Other").await;
+    let (status, location, _) =
+        post_from(&app, &confirmation, LetGo::PATH, &session, &[("reservation_id", &reservation), ("back", &back)])
+            .await;
+    assert_eq!((status, location.as_str()), (302, back.as_str()));
+    let (html, _) = load(&app, &session, &back).await;
+    assert!(!html.contains("role=\"dialog\""), "{html}");
+    assert!(html.contains("aria-label=\"Buy +1 415-555-0101\" autofocus"), "{html}");
+    let res = app
+        .call_json(Method::POST, "/v1/phone-numbers", &other.live_key, serde_json::json!({"inventory_id": inv}))
+        .await;
+    assert_eq!(res.status(), 201, "for sale to everyone again");
+    // Letting go of a hold that is gone (bought since) still leads back to the search.
+    let (status, location, _) =
+        post_from(&app, &confirmation, LetGo::PATH, &session, &[("reservation_id", &reservation), ("back", &back)])
+            .await;
+    assert_eq!((status, location.as_str()), (302, back.as_str()));
 }
