@@ -132,13 +132,13 @@ fn KeyTableRow(key: KeyRow) -> impl IntoView {
             let post = PostAfterConfirm {
                 action: RevokeApiKey::PATH.into(),
                 fields: vec![("id".into(), key.id.clone())],
-                heading_id: "revoke-title".into(),
+                heading_id: format!("revoke-title-{}", key.id),
                 title: format!("Revoke {}?", key.name),
                 message: "Requests with this key will be refused from now on. This cannot be undone.".into(),
                 confirm_label: "Revoke key".into(),
             };
             view! {
-                <ConfirmThenPost label="Revoke".into() class="danger outline small".into()
+                <ConfirmThenPost label="Revoke" class="danger outline small"
                     aria_label=Some(format!("Revoke {}", key.name)) disabled=false described_by=None post/>
             }
             .into_any()

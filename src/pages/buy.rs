@@ -17,6 +17,7 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsCast;
 
 /// The first 20 numbers for sale that match the search (a page of the API; each row is hydrated
 /// in the browser, and 50 made the page slow to become interactive on a phone).
@@ -244,7 +245,10 @@ fn BuyContent(
             Some(page) if page.data.is_empty() => view! { <p class="empty">"No numbers for sale match this search."</p> }.into_any(),
             Some(page) => view! {
                 <ResultsTable page search_path focus/>
-                <OrderBar endpoints attempt_key/>
+                <OrderBar>
+                    <EndpointChoice endpoints=endpoints.clone()/>
+                    <input type="hidden" name="idempotency_key" value=attempt_key.clone()/>
+                </OrderBar>
             }.into_any(),
         }}
         {confirmation}
@@ -298,9 +302,8 @@ fn ResultsTable(page: Page<Formatted<InventoryNumber>>, search_path: String, foc
 }
 
 /// The confirmation of a held number: its price, an endpoint to attach, the time left, and Buy.
-/// Cancel, Escape or a click beside it lets the number go (a plain form, outside the dialog so
-/// that closing can still send it).
-#[island(lazy)]
+/// Cancel, Escape or a click beside it lets the number go (a plain form, outside the dialog).
+#[component]
 fn ConfirmPurchase(
     held: Held,
     endpoints: Vec<Endpoint>,
@@ -308,25 +311,16 @@ fn ConfirmPurchase(
     problem: Option<String>,
     back: String,
 ) -> impl IntoView {
-    let open = RwSignal::new(true);
-    let let_go_form = NodeRef::<leptos::html::Form>::new();
-    Effect::new(move |_| {
-        if !open.get() {
-            if let Some(form) = let_go_form.get_untracked() {
-                form.submit().ok();
-            }
-        }
-    });
     let Held { reservation_id, number: row, seconds_left } = held;
     let n = row.item;
     let due_today = format_money(n.setup_cost_cents.saturating_add(n.monthly_cost_cents), &n.currency);
     let refused = problem.is_some();
     view! {
-        <form id="let-go" method="post" action=LetGo::PATH node_ref=let_go_form>
+        <form id="let-go" method="post" action=LetGo::PATH>
             <input type="hidden" name="reservation_id" value=reservation_id/>
             <input type="hidden" name="back" value=back/>
         </form>
-        <Dialog open labelled_by="confirm-title">
+        <HeldDialog>
             <h2 id="confirm-title">{format!("Buy {}?", row.international)}</h2>
             <dl class="price">
                 <dt>"Setup (once)"</dt><dd>{format_money(n.setup_cost_cents, &n.currency)}</dd>
@@ -340,21 +334,38 @@ fn ConfirmPurchase(
                 <input type="hidden" name="number_type" value=n.number_type.as_str()/>
                 <input type="hidden" name="setup_cost_cents" value=n.setup_cost_cents.to_string()/>
                 <input type="hidden" name="monthly_cost_cents" value=n.monthly_cost_cents.to_string()/>
-                <input type="hidden" name="idempotency_key" value=attempt_key.clone()/>
-                <EndpointChoice endpoints=endpoints.clone()/>
+                <input type="hidden" name="idempotency_key" value=attempt_key/>
+                <EndpointChoice endpoints/>
             </form>
             <HoldCountdown seconds_left/>
-            {problem.clone().map(|p| view! { <p class="notice notice-error" role="alert">{p}</p> })}
+            {problem.map(|p| view! { <p class="notice notice-error" role="alert">{p}</p> })}
             <div class="actions">
                 <button type="submit" form="let-go" class="secondary">"Cancel"</button>
                 <button type="submit" form="purchase" disabled=refused>{format!("Buy for {due_today}")}</button>
             </div>
-        </Dialog>
+        </HeldDialog>
     }
 }
 
+/// The confirmation's dialog, open from the start (its content is the server's): closed by
+/// Escape or a click beside it, it lets the number go.
+#[island(lazy)]
+fn HeldDialog(children: Children) -> impl IntoView {
+    let open = RwSignal::new(true);
+    Effect::new(move |_| {
+        if !open.get() {
+            let form =
+                document().get_element_by_id("let-go").and_then(|f| f.dyn_into::<web_sys::HtmlFormElement>().ok());
+            if let Some(form) = form {
+                form.submit().ok();
+            }
+        }
+    });
+    view! { <Dialog open labelled_by="confirm-title">{children()}</Dialog> }
+}
+
 /// How long the number stays held for the buyer, counted down every second.
-#[component]
+#[island(lazy)]
 fn HoldCountdown(seconds_left: u64) -> impl IntoView {
     let left = RwSignal::new(seconds_left);
     // Effects and intervals run in the browser only.

@@ -463,10 +463,10 @@ fn ReleaseOrDelete(id: String, international: String, released: bool, locked: bo
                     "This number is deletion-locked: turn off “Deletion lock” in Settings above to release or delete it."
                 </p>
             })}
-            <ConfirmThenPost label="Release number".into() class="danger".into() aria_label=None disabled=released || locked
+            <ConfirmThenPost label="Release number" class="danger" aria_label=None disabled=released || locked
                 described_by=why_not.clone() post=release/>
             " "
-            <ConfirmThenPost label="Delete number".into() class="danger outline".into() aria_label=None disabled=locked
+            <ConfirmThenPost label="Delete number" class="danger outline" aria_label=None disabled=locked
                 described_by=why_not post=delete/>
         </section>
     }

@@ -2,7 +2,7 @@
 //! price, confirm, and they are bought in one order (all of them or none).
 
 use super::widgets::Dialog;
-use crate::domain::{format_money, Endpoint, ErrorDetail};
+use crate::domain::{format_money, ErrorDetail};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use wasm_bindgen::JsCast;
@@ -90,7 +90,11 @@ fn pick_boxes(only_ticked: bool) -> Vec<web_sys::HtmlInputElement> {
 /// with its confirmation. An island: it follows the results' pick boxes (in the order they were
 /// ticked), which the server rendered outside it.
 #[island(lazy)]
-pub fn OrderBar(endpoints: Vec<Endpoint>, attempt_key: String) -> impl IntoView {
+pub fn OrderBar(
+    /// The order form's own fields (the endpoint to attach, the page's Idempotency-Key), rendered
+    /// by the server.
+    children: Children,
+) -> impl IntoView {
     let picked = RwSignal::new(Vec::<Pick>::new());
     let open = RwSignal::new(false);
     // Boxes the browser kept ticked (back to the page), then every change of one.
@@ -136,7 +140,7 @@ pub fn OrderBar(endpoints: Vec<Endpoint>, attempt_key: String) -> impl IntoView 
                 }
             })
         }}
-        <ConfirmOrder picked open endpoints attempt_key/>
+        <ConfirmOrder picked open fields=children/>
     }
 }
 
@@ -146,8 +150,8 @@ pub fn OrderBar(endpoints: Vec<Endpoint>, attempt_key: String) -> impl IntoView 
 fn ConfirmOrder(
     picked: RwSignal<Vec<Pick>>,
     open: RwSignal<bool>,
-    endpoints: Vec<Endpoint>,
-    attempt_key: String,
+    /// The form's fields the server rendered.
+    fields: Children,
 ) -> impl IntoView {
     let ids = move || picked.with(|p| p.iter().map(|n| n.id.clone()).collect::<Vec<_>>().join(","));
     let total = move || picked.with(|p| due_today(p));
@@ -163,8 +167,7 @@ fn ConfirmOrder(
             <form method="post" action=OrderNumbers::PATH>
                 <input type="hidden" name="inventory_ids" prop:value=ids/>
                 <input type="hidden" name="total_cost_cents" prop:value=move || total().map(|(t, _)| t.to_string()).unwrap_or_default()/>
-                <input type="hidden" name="idempotency_key" value=attempt_key.clone()/>
-                <super::buy::EndpointChoice endpoints=endpoints.clone()/>
+                {fields()}
                 <div class="actions">
                     <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
                     <button type="submit" disabled=move || total().is_none()>

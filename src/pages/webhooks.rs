@@ -193,7 +193,7 @@ fn EndpointCard(item: EndpointWithAttempts) -> impl IntoView {
     let delete = PostAfterConfirm {
         action: DeleteWebhook::PATH.into(),
         fields: vec![("id".into(), id.clone())],
-        heading_id: "delete-webhook-title".into(),
+        heading_id: format!("delete-webhook-title-{id}"),
         title: format!("Delete {}?", endpoint.url),
         message: "Nothing more will be sent to it, and its pending deliveries are dropped. This cannot be undone."
             .into(),
@@ -210,7 +210,7 @@ fn EndpointCard(item: EndpointWithAttempts) -> impl IntoView {
                     label=if enabled { "Disable" } else { "Enable" }/>
                 <EndpointButton action=SendLatestEvent::PATH id=id.clone() label="Send the latest event"/>
                 <EndpointButton action=RotateWebhookSecret::PATH id label="Rotate secret"/>
-                <ConfirmThenPost label="Delete".into() class="danger outline small".into() aria_label=None disabled=false
+                <ConfirmThenPost label="Delete" class="danger outline small" aria_label=None disabled=false
                     described_by=None post=delete/>
             </div>
             <AttemptTable attempts/>

@@ -144,22 +144,24 @@ pub fn PageReady() -> impl IntoView {
 
 const FOCUSABLE: &str = "a[href], button:not([disabled]), input:not([disabled]):not([type='hidden']), select:not([disabled]), textarea, [tabindex]:not([tabindex='-1'])";
 
-/// A modal dialog: focus moves in when it opens, Tab stays inside, Escape closes it, and focus
-/// returns to what opened it.
+/// A modal dialog: focus moves in when it opens, Tab stays inside, Escape (or a click beside
+/// it, or on an element marked `data-dialog-close`) closes it, and focus returns to what opened
+/// it. It is always in the page, hidden while closed: its children may be server-rendered
+/// HTML inside an island (which an island cannot render conditionally).
 #[component]
 pub fn Dialog(
     open: RwSignal<bool>,
     /// The id of the element that names the dialog (its heading).
     #[prop(into)]
     labelled_by: String,
-    children: ChildrenFn,
+    children: Children,
 ) -> impl IntoView {
     let panel = NodeRef::<leptos::html::Div>::new();
     // The element that had focus when the dialog opened is kept in the effect's own state (not
     // in a stored value): effects run only in the browser, where DOM nodes live.
     Effect::new(move |opener: Option<Option<web_sys::HtmlElement>>| {
         if open.get() {
-            // After the dialog is in the DOM: focus its first control.
+            // Once shown: focus its first control.
             request_animation_frame(move || {
                 if let Some(first) = panel.get_untracked().and_then(|p| focusables(&p).into_iter().next()) {
                     let _ = first.focus();
@@ -191,37 +193,45 @@ pub fn Dialog(
             }
         }
     };
+    let on_click = move |ev: web_sys::MouseEvent| {
+        let target = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok());
+        if target.and_then(|t| t.closest("[data-dialog-close]").ok().flatten()).is_some() {
+            open.set(false);
+        }
+    };
+    let closed = move || !open.get();
     view! {
-        <Show when=move || open.get()>
-            <div class="backdrop" on:click=move |_| open.set(false)></div>
-            <div class="dialog" role="dialog" aria-modal="true" aria-labelledby=labelled_by.clone() node_ref=panel on:keydown=on_keydown>
-                {children()}
-            </div>
-        </Show>
+        <div class="backdrop" hidden=closed on:click=move |_| open.set(false)></div>
+        <div class="dialog" role="dialog" aria-modal="true" aria-labelledby=labelled_by node_ref=panel hidden=closed
+            on:keydown=on_keydown on:click=on_click>
+            {children()}
+        </div>
     }
 }
 
 /// What a [`ConfirmThenPost`] button does once confirmed: a plain form post to a server function.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PostAfterConfirm {
     /// The server function's path (`ServerFn::PATH`).
     pub action: String,
     /// The form's hidden fields.
     pub fields: Vec<(String, String)>,
-    /// The dialog's heading (its id names it), its sentence and its danger button.
+    /// The dialog's heading (its id names it: unique in the page), its sentence and its danger
+    /// button.
     pub heading_id: String,
     pub title: String,
     pub message: String,
     pub confirm_label: String,
 }
 
-/// A button that asks before something that cannot be taken back: a [`Dialog`] with a
-/// heading, a sentence, Cancel, and a danger button posting the form (the server function
-/// answers with the next page: see [`super::flash`]). An island: the dialog needs the browser.
-#[island(lazy)]
+/// A button that asks before something that cannot be taken back: a [`Dialog`] with a heading,
+/// a sentence, Cancel, and a danger button posting the form (the server function answers with
+/// the next page: see [`super::flash`]). The dialog's content is rendered here, on the server;
+/// the button and the dialog's behaviour are an island ([`AskFirst`]).
+#[component]
 pub fn ConfirmThenPost(
-    label: String,
-    class: String,
+    label: &'static str,
+    class: &'static str,
     /// The button's accessible name, when `label` alone is not enough ("Revoke" which key?).
     aria_label: Option<String>,
     disabled: bool,
@@ -229,22 +239,42 @@ pub fn ConfirmThenPost(
     described_by: Option<String>,
     post: PostAfterConfirm,
 ) -> impl IntoView {
-    let open = RwSignal::new(false);
     let PostAfterConfirm { action, fields, heading_id, title, message, confirm_label } = post;
+    let opener = Opener { label: label.into(), class: class.into(), aria_label, disabled, described_by };
+    view! {
+        <AskFirst opener heading_id=heading_id.clone()>
+            <h2 id=heading_id>{title}</h2>
+            <p>{message}</p>
+            <form method="post" action=action>
+                {fields.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value/> }).collect_view()}
+                <div class="actions">
+                    <button type="button" class="secondary" data-dialog-close="">"Cancel"</button>
+                    <button type="submit" class="danger">{confirm_label}</button>
+                </div>
+            </form>
+        </AskFirst>
+    }
+}
+
+/// The button that opens an [`AskFirst`] dialog.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Opener {
+    label: String,
+    class: String,
+    aria_label: Option<String>,
+    disabled: bool,
+    described_by: Option<String>,
+}
+
+/// A button and the dialog it opens, whose content (`children`) the server rendered.
+#[island(lazy)]
+fn AskFirst(opener: Opener, heading_id: String, children: Children) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let Opener { label, class, aria_label, disabled, described_by } = opener;
     view! {
         <button type="button" class=class aria-label=aria_label disabled=disabled aria-describedby=described_by
             on:click=move |_| open.set(true)>{label}</button>
-        <Dialog open labelled_by=heading_id.clone()>
-            <h2 id=heading_id.clone()>{title.clone()}</h2>
-            <p>{message.clone()}</p>
-            <form method="post" action=action.clone()>
-                {fields.iter().map(|(name, value)| view! { <input type="hidden" name=name.clone() value=value.clone()/> }).collect_view()}
-                <div class="actions">
-                    <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
-                    <button type="submit" class="danger">{confirm_label.clone()}</button>
-                </div>
-            </form>
-        </Dialog>
+        <Dialog open labelled_by=heading_id>{children()}</Dialog>
     }
 }
 

@@ -168,7 +168,10 @@ async fn buying_holds_the_number_opens_its_confirmation_and_a_refusal_comes_back
     assert_eq!(status, 302);
     assert!(confirmation.starts_with("/buy?country=US&type=local&hold="), "{confirmation}");
     let (html, _) = load(&app, &session, &confirmation).await;
-    assert!(html.contains("role=\"dialog\""), "{html}");
+    assert!(
+        html.contains("role=\"dialog\" aria-modal=\"true\" aria-labelledby=\"confirm-title\" class"),
+        "open: {html}"
+    );
     assert!(
         html.contains("Held for you for <strong>15:00</strong>") || html.contains("<strong>14:59</strong>"),
         "{html}"
@@ -232,7 +235,7 @@ async fn cancelling_a_confirmation_lets_the_number_go_and_its_buy_button_has_the
             .await;
     assert_eq!((status, location.as_str()), (302, back.as_str()));
     let (html, _) = load(&app, &session, &back).await;
-    assert!(!html.contains("role=\"dialog\""), "{html}");
+    assert!(!html.contains("aria-labelledby=\"confirm-title\""), "no confirmation: {html}");
     assert!(html.contains("aria-label=\"Buy +1 415-555-0101\" autofocus"), "{html}");
     let res = app
         .call_json(Method::POST, "/v1/phone-numbers", &other.live_key, serde_json::json!({"inventory_id": inv}))
