@@ -119,7 +119,7 @@ pub mod server {
     use crate::service::{organizations, Tenant};
     use crate::state::AppState;
     use axum::extract::{Request, State};
-    use axum::http::{header, HeaderMap, HeaderValue};
+    use axum::http::{header, request::Parts, HeaderMap, HeaderValue};
     use axum::middleware::Next;
     use axum::response::Response;
     use leptos::prelude::*;
@@ -353,42 +353,56 @@ pub mod server {
         leptos_axum::redirect(&safe_next(path));
     }
 
-    /// The signed-in user's tenant, from the session, organization and mode cookies. Worked out
-    /// once per request: a page's server functions (the layout's and the page's own) share it.
+    /// The signed-in user's tenant, from the session, organization and mode cookies. A page
+    /// request was authorized once, before it is rendered ([`PageTenant`]): every server function
+    /// of the page (the layout's and the page's own) shares that outcome.
     pub async fn tenant() -> Result<(AppState, Tenant), ErrorDetail> {
-        let Some(RequestTenant(once)) = use_context::<RequestTenant>() else { return tenant_for(None, None).await };
-        let tenant = once.get_or_try_init(|| async { tenant_for(None, None).await.map(|(_, tenant)| tenant) }).await?;
-        Ok((state(), tenant.clone()))
+        let page = use_context::<Parts>().and_then(|parts| parts.extensions.get::<PageTenant>().cloned());
+        match page {
+            Some(PageTenant(outcome)) => outcome.map(|tenant| (state(), tenant)),
+            None => tenant_for(None, None).await,
+        }
     }
 
-    /// The request's tenant, once [`tenant`] has worked it out (provided for each page request).
-    #[derive(Clone, Default)]
-    pub struct RequestTenant(std::sync::Arc<tokio::sync::OnceCell<Tenant>>);
+    /// How a page request's authorization came out, in the request's extensions.
+    #[derive(Clone)]
+    pub struct PageTenant(pub Result<Tenant, ErrorDetail>);
 
     /// Like [`tenant`], with an organization or mode asked for instead of the cookies' ones.
     pub async fn tenant_for(organization: Option<&str>, mode: Option<&str>) -> Result<(AppState, Tenant), ErrorDetail> {
         let state = state();
         let headers: HeaderMap = leptos_axum::extract().await.map_err(|e| AppError::internal(e.to_string()))?;
-        let credential = cookie(&headers, SESSION_COOKIE)
+        let client = client_address().await;
+        let tenant = authorize(&state, &headers, &client, organization, mode).await?;
+        Ok((state, tenant))
+    }
+
+    /// The tenant of a dashboard request's cookies (or of the organization or mode asked for),
+    /// by the REST API's authorization path: throttles and rate limit included.
+    pub async fn authorize(
+        state: &AppState,
+        headers: &HeaderMap,
+        client: &str,
+        organization: Option<&str>,
+        mode: Option<&str>,
+    ) -> Result<Tenant, AppError> {
+        let credential = cookie(headers, SESSION_COOKIE)
             .ok_or_else(|| AppError::Unauthorized("Your session has ended. Please sign in again.".into()))?;
-        let chosen_org = organization.or_else(|| cookie(&headers, ORG_COOKIE));
+        let chosen_org = organization.or_else(|| cookie(headers, ORG_COOKIE));
         let request = CredentialHeaders {
             credential: Some(credential),
             organization_id: chosen_org,
-            mode: mode.or_else(|| cookie(&headers, MODE_COOKIE)),
+            mode: mode.or_else(|| cookie(headers, MODE_COOKIE)),
         };
-        let client = client_address().await;
-        // The REST API's authorization path: throttles and rate limit included.
-        let tenant = match state.authorize(&request, &client).await {
+        match state.authorize(&request, client).await {
             // A remembered organization the user has since left: fall back to their first one.
             Err(AppError::Forbidden(_) | AppError::Validation { .. })
                 if organization.is_none() && chosen_org.is_some() =>
             {
                 let request = CredentialHeaders { organization_id: None, ..request };
-                state.authorize(&request, &client).await?
+                state.authorize(&request, client).await
             }
-            other => other?,
-        };
-        Ok((state, tenant))
+            other => other,
+        }
     }
 }

@@ -178,10 +178,19 @@ pub async fn state(settings: &ServerSettings) -> Result<AppState, AppError> {
     }))
 }
 
+/// The dashboard's routes, worked out once per process. Leptos works them out by running the app
+/// with resource loading suppressed process-wide, and a page that starts loading its data in
+/// another thread meanwhile waits forever (leptos-rs/leptos#4773): with one list per process,
+/// no server exists yet while it is made (the test suites start many servers in one process).
+pub fn dashboard_routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// The whole application: `/v1` (REST), health checks, and the dashboard.
 pub fn router(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
-    let routes = generate_route_list(App);
+    let routes = dashboard_routes();
     let leptos_options = state.leptos_options.clone();
     let context = state.clone();
     let fallback_context = state.clone();
@@ -196,7 +205,6 @@ pub fn router(state: AppState) -> Router {
             // Server functions reach the service layer through this context.
             move || {
                 provide_context(context.clone());
-                provide_context(session::RequestTenant::default());
                 security::set_page_content_security_policy();
             },
             move || shell(leptos_options.clone()),
@@ -233,23 +241,21 @@ pub fn router(state: AppState) -> Router {
 
 /// Every dashboard page needs a signed-in user unless it is declared public
 /// ([`security::is_public_path`]): without a live session, go to sign-in (and come back
-/// afterwards). Server functions check the session themselves.
-async fn require_session(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// afterwards). A page request is authorized here, once, and its server functions share the
+/// outcome ([`session::PageTenant`]); server functions called on their own authorize themselves.
+async fn require_session(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path();
     if request.method() == Method::GET && !security::is_public_path(path) {
-        let signed_in = match session::cookie(request.headers(), session::SESSION_COOKIE) {
-            // Only a refused token means signed out; a database that cannot answer now is the
-            // page's error to show.
-            Some(token) => {
-                !matches!(state.auth.verify_session(&state.ctx, token).await, Err(AppError::Unauthorized(_)))
-            }
-            None => false,
-        };
-        if !signed_in {
+        let client = state.client_address(request.headers(), request.extensions());
+        let outcome = session::authorize(&state, request.headers(), &client, None, None).await;
+        // Only a refused session means signed out; any other refusal (a database that cannot
+        // answer now, a throttle) is the page's error to show.
+        if let Err(AppError::Unauthorized(_)) = outcome {
             let back = request.uri().path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
             let query = serde_urlencoded::to_string([("next", back)]).unwrap_or_default();
             return Redirect::to(&format!("/sign-in?{query}")).into_response();
         }
+        request.extensions_mut().insert(session::PageTenant(outcome.map_err(Into::into)));
     }
     next.run(request).await
 }

@@ -442,7 +442,13 @@ impl RawDb {
 pub fn browser() -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(reqwest::header::ACCEPT, "text/html".parse().unwrap());
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).default_headers(headers).build().unwrap()
+    // A page that never finishes fails its test instead of hanging the suite.
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .unwrap()
 }
 
 /// The value a response sets for a cookie.
