@@ -21,11 +21,13 @@ async fn post_from(
     cookies: &str,
     form: &[(&str, &str)],
 ) -> (u16, String, Option<String>) {
+    // One server process for the post, its Origin and its Referer (PostgreSQL runs two).
+    let base = app.url("");
     let res = browser()
-        .post(app.url(action))
+        .post(format!("{base}{action}"))
         .header(COOKIE, cookies)
-        .header(ORIGIN, app.url(""))
-        .header(REFERER, app.url(page))
+        .header(ORIGIN, &base)
+        .header(REFERER, format!("{base}{page}"))
         .form(form)
         .send()
         .await
