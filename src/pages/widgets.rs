@@ -15,16 +15,13 @@ pub struct Toast {
 ///
 /// Islands hydrate on their own, with no context from the page around them, so the page's
 /// toasts are one list per browser tab (a thread-local: the wasm has one thread) that every
-/// island's messages go to and the [`ToastRegion`] island shows. A message for the page a
-/// change leads to (a purchase opens the number it bought) waits in `sessionStorage` for it.
+/// island's messages go to and the [`ToastRegion`] island shows. The outcome of a form post
+/// comes with the page it leads to (see [`super::flash`]).
 #[derive(Clone)]
 pub struct Toasts {
     list: ArcRwSignal<Vec<Toast>>,
     next_id: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
-
-/// Where a message for the next page waits.
-const NEXT_PAGE_TOASTS: &str = "kros-numbers:toasts";
 
 impl Toasts {
     fn new() -> Self {
@@ -33,10 +30,6 @@ impl Toasts {
 
     pub fn success(&self, text: impl Into<String>) {
         self.push(false, text.into());
-    }
-
-    pub fn error(&self, text: impl Into<String>) {
-        self.push(true, text.into());
     }
 
     fn push(&self, error: bool, text: String) {
@@ -49,34 +42,6 @@ impl Toasts {
             set_timeout(move || list.update(|l| l.retain(|t| t.id != id)), std::time::Duration::from_secs(6));
         }
     }
-
-    /// Shows a success message on the page loaded next in this tab (see [`go_to`]).
-    pub fn success_on_next_page(&self, text: impl Into<String>) {
-        let Some(storage) = session_storage() else { return self.success(text) };
-        let mut waiting = take_waiting(&storage);
-        waiting.push(Toast { id: 0, error: false, text: text.into() });
-        if let Ok(json) = serde_json::to_string(&waiting) {
-            let _ = storage.set_item(NEXT_PAGE_TOASTS, &json);
-        }
-    }
-
-    /// Shows the messages an earlier page left for this one.
-    fn show_waiting(&self) {
-        let Some(storage) = session_storage() else { return };
-        for toast in take_waiting(&storage) {
-            self.push(toast.error, toast.text);
-        }
-    }
-}
-
-fn session_storage() -> Option<web_sys::Storage> {
-    window().session_storage().ok().flatten()
-}
-
-fn take_waiting(storage: &web_sys::Storage) -> Vec<Toast> {
-    let waiting = storage.get_item(NEXT_PAGE_TOASTS).ok().flatten();
-    let _ = storage.remove_item(NEXT_PAGE_TOASTS);
-    waiting.and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default()
 }
 
 /// The tab's toasts (on the server, which renders none, an empty list for the page).
@@ -90,16 +55,6 @@ pub fn use_toasts() -> Toasts {
     }
     #[cfg(not(feature = "hydrate"))]
     Toasts::new()
-}
-
-/// Loads another page (islands have no client-side router: every page comes from the server).
-pub fn go_to(path: &str) {
-    let _ = window().location().set_href(path);
-}
-
-/// Loads this page again, with the server's current data.
-pub fn reload_page() {
-    let _ = window().location().reload();
 }
 
 impl Toast {
@@ -117,10 +72,6 @@ pub fn ToastRegion(first: Option<Toast>) -> impl IntoView {
     if let Some(toast) = first {
         toasts.push(toast.error, toast.text);
     }
-    Effect::new({
-        let toasts = toasts.clone();
-        move |_| toasts.show_waiting()
-    });
     view! {
         <div class="toasts" role="status" aria-live="polite">
             <For each=move || toasts.list.get() key=|t| t.id let:toast>
