@@ -46,7 +46,7 @@ pub async fn create_api_key(name: String, mode: String) -> Result<(), ErrorDetai
         let created = crate::service::api_keys::create(&state.ctx, tenant.organization_id, mode, &name).await?;
         Ok(super::flash::Flash::default().with_secret("The new API key", created.key))
     };
-    super::flash::server::answer(outcome.await, &[("name", &name), ("mode", &mode)], None).await
+    super::flash::server::answer(outcome.await, &[("name", &name), ("mode", &mode)]).await
 }
 
 #[server]
@@ -56,7 +56,7 @@ pub async fn revoke_api_key(id: String) -> Result<(), ErrorDetail> {
         crate::service::api_keys::revoke(&state.ctx, &id, Some(tenant.organization_id)).await?;
         Ok(super::flash::Flash::success("Key revoked"))
     };
-    super::flash::server::answer(outcome.await, &[], None).await
+    super::flash::server::answer(outcome.await, &[]).await
 }
 
 /// The keys page: a plain form creates a key (shown once, when the page comes back), and each

@@ -123,7 +123,7 @@ pub async fn hold_number(inventory_id: String, back: String) -> Result<(), Error
         let back = super::session::server::safe_next(Some(&back));
         Ok(super::flash::Flash::default().then_open(format!("{back}&hold={}", reservation.id)))
     };
-    super::flash::server::answer(outcome.await.map_err(|e| purchase_problem(&e)), &[], None).await
+    super::flash::server::answer(outcome.await.map_err(|e| purchase_problem(&e)), &[]).await
 }
 
 /// Lets the number go when the confirmation closes without a purchase, and goes `back` to the
@@ -138,7 +138,7 @@ pub async fn let_go(reservation_id: String, back: String) -> Result<(), ErrorDet
         Err(e) => return Err(e.into()),
     }
     let back = super::session::server::safe_next(Some(&back));
-    super::flash::server::answer(Ok(super::flash::Flash::default()), &[], Some(&back)).await
+    super::flash::server::answer(Ok(super::flash::Flash::default().then_open(back)), &[]).await
 }
 
 /// The dashboard flow of the contract: e164 + country + type + the costs the buyer saw, under
@@ -175,7 +175,7 @@ pub async fn buy_number(
         Ok(super::flash::Flash::success(format!("You bought {}", number.e164))
             .then_open(format!("/numbers/{}", number.id)))
     };
-    super::flash::server::answer(outcome.await.map_err(|e| purchase_problem(&e)), &[], None).await
+    super::flash::server::answer(outcome.await.map_err(|e| purchase_problem(&e)), &[]).await
 }
 
 /// What a refused hold or purchase tells the buyer (the list behind is shown afresh anyway).

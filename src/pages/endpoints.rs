@@ -31,7 +31,7 @@ pub async fn create_endpoint(name: String) -> Result<(), ErrorDetail> {
         let endpoint = crate::service::endpoints::create(&state.ctx, &tenant, &parsed).await?;
         Ok(super::flash::Flash::success(format!("Endpoint {} created", endpoint.name)))
     };
-    super::flash::server::answer(outcome.await, &[("name", &name)], None).await
+    super::flash::server::answer(outcome.await, &[("name", &name)]).await
 }
 
 /// The endpoints page: the list, and a plain form that adds to it.

@@ -134,20 +134,17 @@ pub mod server {
         accepts_html && headers.contains_key(header::REFERER)
     }
 
-    /// Answers a form's server function. A browser's form post: a redirect, to `next` after a
-    /// success when given, else back to the form's page, with the outcome in the flash (a
-    /// refusal keeps `typed`, the form's fields). Any other caller: the outcome itself.
-    pub async fn answer(
-        outcome: Result<Flash, ErrorDetail>,
-        typed: &[(&str, &str)],
-        next: Option<&str>,
-    ) -> Result<(), ErrorDetail> {
+    /// Answers a form's server function. A browser's form post: a redirect, after a success to
+    /// the page the flash opens ([`Flash::then_open`]) or else back to the form's page, with the
+    /// outcome in the flash (a refusal keeps `typed`, the form's fields). Any other caller: the
+    /// outcome itself.
+    pub async fn answer(outcome: Result<Flash, ErrorDetail>, typed: &[(&str, &str)]) -> Result<(), ErrorDetail> {
         if !from_a_browser_form().await {
             return outcome.map(|_| ());
         }
         match outcome {
             Ok(mut flash) => {
-                let next = flash.next.take().or(next.map(str::to_owned));
+                let next = flash.next.take();
                 keep(flash);
                 match next.as_deref() {
                     Some(next) => leptos_axum::redirect(next),

@@ -138,7 +138,7 @@ pub async fn update_number(
             .into_iter()
             .filter_map(|(field, value)| ticked(field, value)),
     );
-    super::flash::server::answer(outcome.await, &typed, None).await
+    super::flash::server::answer(outcome.await, &typed).await
 }
 
 #[server]
@@ -149,7 +149,7 @@ pub async fn release_number(id: String) -> Result<(), ErrorDetail> {
         phone_numbers::release(&state.ctx, &tenant, phone_numbers::parse_uuid("id", &id)?).await?;
         Ok(super::flash::Flash::success("Number released"))
     };
-    super::flash::server::answer(outcome.await, &[], None).await
+    super::flash::server::answer(outcome.await, &[]).await
 }
 
 /// Deleted, the number has no page: the form leads home.
@@ -159,9 +159,9 @@ pub async fn delete_number(id: String) -> Result<(), ErrorDetail> {
     let outcome = async {
         let (state, tenant) = super::session::server::tenant().await?;
         phone_numbers::delete(&state.ctx, &tenant, phone_numbers::parse_uuid("id", &id)?).await?;
-        Ok(super::flash::Flash::success("Number deleted"))
+        Ok(super::flash::Flash::success("Number deleted").then_open("/".into()))
     };
-    super::flash::server::answer(outcome.await, &[], Some("/")).await
+    super::flash::server::answer(outcome.await, &[]).await
 }
 
 /// The organization's numbers: what they come to, then the list, with filters and pages.

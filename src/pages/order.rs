@@ -33,7 +33,7 @@ pub async fn order_numbers(
         let order = place_once(&state.ctx, &tenant, &request, Some(&claim)).await?.into_result()?;
         Ok(super::flash::Flash::success(format!("You bought {} numbers", order.numbers.len())).then_open("/".into()))
     };
-    super::flash::server::answer(outcome.await.map_err(|e| order_problem(&e)), &[], None).await
+    super::flash::server::answer(outcome.await.map_err(|e| order_problem(&e)), &[]).await
 }
 
 /// What a refused order tells the buyer: nothing was bought either way.

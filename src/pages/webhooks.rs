@@ -55,7 +55,7 @@ pub async fn add_webhook(url: String, description: String) -> Result<(), ErrorDe
         let created = crate::service::webhooks::create(&state.ctx, &tenant, &body).await?;
         Ok(Flash::success(format!("{} added", created.endpoint.url)).with_secret("Its signing secret", created.secret))
     };
-    answer(outcome.await, &[("url", &url), ("description", &description)], None).await
+    answer(outcome.await, &[("url", &url), ("description", &description)]).await
 }
 
 #[server]
@@ -66,7 +66,7 @@ pub async fn set_webhook_enabled(id: String, enabled: bool) -> Result<(), ErrorD
         let endpoint = crate::service::webhooks::update(&state.ctx, &tenant, uuid_of(&id)?, &body).await?;
         Ok(Flash::success(format!("{} {}", endpoint.url, if endpoint.enabled { "enabled" } else { "disabled" })))
     };
-    answer(outcome.await, &[], None).await
+    answer(outcome.await, &[]).await
 }
 
 /// The new secret (the old one signs beside it for 24 hours) is shown once.
@@ -77,7 +77,7 @@ pub async fn rotate_webhook_secret(id: String) -> Result<(), ErrorDetail> {
         let rotated = crate::service::webhooks::rotate_secret(&state.ctx, &tenant, uuid_of(&id)?).await?;
         Ok(Flash::default().with_secret("The new signing secret", rotated.secret))
     };
-    answer(outcome.await, &[], None).await
+    answer(outcome.await, &[]).await
 }
 
 #[server]
@@ -87,7 +87,7 @@ pub async fn delete_webhook(id: String) -> Result<(), ErrorDetail> {
         crate::service::webhooks::delete(&state.ctx, &tenant, uuid_of(&id)?).await?;
         Ok(Flash::success("Webhook endpoint deleted"))
     };
-    answer(outcome.await, &[], None).await
+    answer(outcome.await, &[]).await
 }
 
 /// Sends the organization's latest event (in this mode) to the endpoint again: a test of the
@@ -107,7 +107,7 @@ pub async fn send_latest_event(id: String) -> Result<(), ErrorDetail> {
         webhooks::redeliver(&state.ctx, &tenant, event.id, &body).await?;
         Ok(Flash::success(format!("The latest event ({}) is on its way", event.event_type)))
     };
-    answer(outcome.await, &[], None).await
+    answer(outcome.await, &[]).await
 }
 
 /// The webhooks page: plain forms add an endpoint and act on each (deleting asks first); a
