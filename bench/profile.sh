@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Profiles the release server under one benchmark load with perf (Debian's linux-perf).
-#   bench/profile.sh [URL_PATH] [CONNECTIONS] [SECONDS]
+#   bench/profile.sh [URL_PATH] [CONNECTIONS] [SECONDS]   (a dashboard path is loaded signed in)
 # Uses the database and API key of the last `make bench` run (bench/out/sqlite/setup.json; run
 # `python3 bench/bench.py --only list_assigned` for a database with only the seed in it), on a copy.
 # Writes bench/out/perf-*.data and prints the hottest symbols and the time per thread kind.
@@ -24,8 +24,14 @@ DATABASE_URL="sqlite://$PWD/$work/db.sqlite" LEPTOS_ENV=PROD KROS_RATE_LIMIT_PER
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 200); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.05; done
+# A dashboard page is loaded signed in, as the benchmark user (bench.py's sign-in).
+cookie=""
+case "$path" in
+  /v1/*|/readyz) ;;
+  *) cookie=$(cd bench && python3 -c "import bench; print(bench.page_session_cookie($port))") ;;
+esac
 threads=$(( conns < $(nproc) ? conns : $(nproc) ))
-BENCH_KEY=$key BENCH_THREADS=$threads wrk -t"$threads" -c"$conns" -d"$((secs + 3))s" -s bench/wrk/scenario.lua \
+BENCH_KEY=$key BENCH_COOKIE=$cookie BENCH_THREADS=$threads wrk -t"$threads" -c"$conns" -d"$((secs + 3))s" -s bench/wrk/scenario.lua \
   "http://127.0.0.1:$port$path" >"$work/wrk.txt" &
 wrk=$!
 sleep 2

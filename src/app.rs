@@ -88,14 +88,41 @@ pub fn App() -> impl IntoView {
 fn SignedIn() -> impl IntoView {
     let session = Resource::new(|| (), |_| get_session());
     let first_toast = crate::pages::flash::take_for_page().as_ref().and_then(Toast::of_flash);
-    let with_session = move |show: fn(SessionInfo) -> AnyView| move || session.get().map(|s| s.ok().map(show));
     view! {
         <a class="skip" href="#main">"Skip to content"</a>
+        // One boundary for everything the session decides (rendered whole on the server anyway).
         <Suspense fallback=|| ()>
-            {with_session(|s| (s.mode == Mode::Test).then(|| view! {
-                <div class="test-banner" role="note">"Test mode: you are seeing test data. Test numbers are fictional and never cost money."</div>
-            }).into_any())}
+            {move || session.get().map(|session| view! { <TopOfPage session/> })}
         </Suspense>
+        <main id="main">
+            <Outlet/>
+        </main>
+        <ToastRegion first=first_toast/>
+        <PageReady/>
+    }
+}
+
+/// The test-mode banner and the header: navigation, the session's controls and sign-out (or why
+/// the session could not be read).
+#[component]
+fn TopOfPage(session: Result<SessionInfo, crate::domain::ErrorDetail>) -> impl IntoView {
+    let test_mode = session.as_ref().is_ok_and(|s| s.mode == Mode::Test);
+    let (controls, sign_out) = match session {
+        Ok(session) => (
+            Some(view! { <SessionControls session/> }),
+            view! {
+                <form method="post" action=SignOut::PATH class="sign-out">
+                    <button type="submit" class="secondary small">"Sign out"</button>
+                </form>
+            }
+            .into_any(),
+        ),
+        Err(e) => (None, view! { <ErrorNotice error=e/> }.into_any()),
+    };
+    view! {
+        {test_mode.then(|| view! {
+            <div class="test-banner" role="note">"Test mode: you are seeing test data. Test numbers are fictional and never cost money."</div>
+        })}
         <header class="top">
             <a class="brand" href="/">"Kros Numbers"</a>
             <details class="menu">
@@ -108,27 +135,11 @@ fn SignedIn() -> impl IntoView {
                         <A href="/webhooks">"Webhooks"</A>
                         <A href="/api-keys">"API keys"</A>
                     </nav>
-                    <Suspense fallback=|| ()>
-                        {with_session(|session| view! { <SessionControls session/> }.into_any())}
-                    </Suspense>
+                    {controls}
                 </div>
             </details>
-            <Suspense fallback=|| ()>
-                {move || session.get().map(|s| match s {
-                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                    Ok(_) => view! {
-                        <form method="post" action=SignOut::PATH class="sign-out">
-                            <button type="submit" class="secondary small">"Sign out"</button>
-                        </form>
-                    }.into_any(),
-                })}
-            </Suspense>
+            {sign_out}
         </header>
-        <main id="main">
-            <Outlet/>
-        </main>
-        <ToastRegion first=first_toast/>
-        <PageReady/>
     }
 }
 

@@ -5,8 +5,8 @@
 use crate::error::AppError;
 use crate::rate_limit::{FailureThrottle, RateLimit};
 use crate::security::{self, PublicOrigin};
-use crate::service::auth::{self, Auth, CredentialHeaders};
-use crate::service::{Context, Tenant};
+use crate::service::auth::{self, Auth, CredentialHeaders, SignedIn};
+use crate::service::{Actor, Context, Tenant};
 use axum::extract::FromRef;
 use axum::http::HeaderName;
 use leptos::config::LeptosOptions;
@@ -51,16 +51,32 @@ impl Shared {
     /// authentications is refused (429), the credential is checked (a failure counts against the
     /// address), and the credential's rate limit applies.
     pub async fn authorize(&self, request: &CredentialHeaders<'_>, client: &str) -> Result<Tenant, AppError> {
+        let authentication = auth::authenticate(&self.ctx, &self.auth, request);
+        self.guarded(client, authentication, |tenant| &tenant.actor).await
+    }
+
+    /// [`Self::authorize`] for the dashboard: a session token's user, with who they are.
+    pub async fn authorize_user(&self, request: &CredentialHeaders<'_>, client: &str) -> Result<SignedIn, AppError> {
+        let authentication = auth::authenticate_user(&self.ctx, &self.auth, request);
+        self.guarded(client, authentication, |signed_in| &signed_in.tenant.actor).await
+    }
+
+    async fn guarded<T>(
+        &self,
+        client: &str,
+        authentication: impl std::future::Future<Output = Result<T, AppError>>,
+        actor: impl Fn(&T) -> &Actor,
+    ) -> Result<T, AppError> {
         self.auth_failures.check(client)?;
-        let tenant = match auth::authenticate(&self.ctx, &self.auth, request).await {
+        let authenticated = match authentication.await {
             Err(err @ AppError::Unauthorized(_)) => {
                 self.auth_failures.failed(client);
                 return Err(err);
             }
             other => other?,
         };
-        self.rate_limit.check(&tenant.actor)?;
-        Ok(tenant)
+        self.rate_limit.check(actor(&authenticated))?;
+        Ok(authenticated)
     }
 
     /// The client's address (see [`security::client_address`]).

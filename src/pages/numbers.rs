@@ -58,7 +58,7 @@ pub async fn load_numbers_page(
     offset: Option<String>,
 ) -> Result<NumbersOverview, ErrorDetail> {
     use crate::domain::parse::PageRequest;
-    use crate::service::phone_numbers::{list_assigned, owned_groups, AssignedQuery};
+    use crate::service::phone_numbers::{list_assigned_and_owned, AssignedQuery};
     let (state, tenant) = super::session::server::tenant().await?;
     let given = |text: &Option<String>| text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
     let page = PageRequest::parse(Some(&PAGE_SIZE.to_string()), offset.as_deref())?;
@@ -69,9 +69,12 @@ pub async fn load_numbers_page(
         given(&q).as_deref(),
         page,
     )?;
-    let numbers = list_assigned(&state.ctx, &tenant, &query).await?;
-    let endpoints = super::endpoints::all_endpoints(&state, &tenant).await?;
-    let owned = owned_groups(&state.ctx, &tenant).await?;
+    let (numbers, owned) = list_assigned_and_owned(&state.ctx, &tenant, &query).await?;
+    // The endpoints' names, when a number on this page has one.
+    let endpoints = match numbers.data.iter().any(|n| n.endpoint_id.is_some()) {
+        true => super::endpoints::all_endpoints(&state, &tenant).await?,
+        false => Vec::new(),
+    };
     let countries = super::countries::by_name(owned.iter().map(|g| g.country.as_str()));
     let numbers = numbers.map(|n| {
         let endpoint_name = n.endpoint_id.and_then(|id| endpoints.iter().find(|e| e.id == id)).map(|e| e.name.clone());

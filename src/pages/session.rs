@@ -28,21 +28,14 @@ pub struct SessionInfo {
 
 #[server]
 pub async fn get_session() -> Result<SessionInfo, ErrorDetail> {
-    use crate::service::{organizations, Actor};
-    let (state, tenant) = server::tenant().await?;
-    let Actor::User(user_id) = tenant.actor else {
-        return Err(crate::error::AppError::Unauthorized("Please sign in.".into()).into());
-    };
-    let organizations = organizations::organizations_of(&state.ctx, user_id)
-        .await?
-        .into_iter()
-        .map(|o| OrganizationChoice { id: o.id, name: o.name })
-        .collect();
+    let (_, signed_in) = server::signed_in().await?;
+    let organizations =
+        signed_in.account.organizations.into_iter().map(|o| OrganizationChoice { id: o.id, name: o.name }).collect();
     Ok(SessionInfo {
-        email: organizations::email_of(&state.ctx, user_id).await?,
+        email: signed_in.account.email,
         organizations,
-        organization_id: tenant.organization_id,
-        mode: tenant.mode,
+        organization_id: signed_in.tenant.organization_id,
+        mode: signed_in.tenant.mode,
     })
 }
 
@@ -115,7 +108,7 @@ pub mod server {
     use crate::domain::ErrorDetail;
     use crate::error::AppError;
     use crate::service::auth::supabase::{AuthApiError, SupabaseAuthClient};
-    use crate::service::auth::{self, sessions, CredentialHeaders, Issuer};
+    use crate::service::auth::{self, sessions, CredentialHeaders, Issuer, SignedIn};
     use crate::service::{organizations, Tenant};
     use crate::state::AppState;
     use axum::extract::{Request, State};
@@ -353,28 +346,39 @@ pub mod server {
         leptos_axum::redirect(&safe_next(path));
     }
 
-    /// The signed-in user's tenant, from the session, organization and mode cookies. A page
-    /// request was authorized once, before it is rendered ([`PageTenant`]): every server function
-    /// of the page (the layout's and the page's own) shares that outcome.
+    /// The signed-in user's tenant, from the session, organization and mode cookies.
     pub async fn tenant() -> Result<(AppState, Tenant), ErrorDetail> {
+        let (state, signed_in) = signed_in().await?;
+        Ok((state, signed_in.tenant))
+    }
+
+    /// The signed-in user and their tenant. A page request was authorized once, before it is
+    /// rendered ([`PageTenant`]): every server function of the page (the layout's and the page's
+    /// own) shares that outcome.
+    pub async fn signed_in() -> Result<(AppState, SignedIn), ErrorDetail> {
         let page = use_context::<Parts>().and_then(|parts| parts.extensions.get::<PageTenant>().cloned());
         match page {
-            Some(PageTenant(outcome)) => outcome.map(|tenant| (state(), tenant)),
-            None => tenant_for(None, None).await,
+            Some(PageTenant(outcome)) => outcome.map(|signed_in| (state(), signed_in)),
+            None => signed_in_as(None, None).await,
         }
     }
 
     /// How a page request's authorization came out, in the request's extensions.
     #[derive(Clone)]
-    pub struct PageTenant(pub Result<Tenant, ErrorDetail>);
+    pub struct PageTenant(pub Result<SignedIn, ErrorDetail>);
 
     /// Like [`tenant`], with an organization or mode asked for instead of the cookies' ones.
     pub async fn tenant_for(organization: Option<&str>, mode: Option<&str>) -> Result<(AppState, Tenant), ErrorDetail> {
+        let (state, signed_in) = signed_in_as(organization, mode).await?;
+        Ok((state, signed_in.tenant))
+    }
+
+    async fn signed_in_as(organization: Option<&str>, mode: Option<&str>) -> Result<(AppState, SignedIn), ErrorDetail> {
         let state = state();
         let headers: HeaderMap = leptos_axum::extract().await.map_err(|e| AppError::internal(e.to_string()))?;
         let client = client_address().await;
-        let tenant = authorize(&state, &headers, &client, organization, mode).await?;
-        Ok((state, tenant))
+        let signed_in = authorize(&state, &headers, &client, organization, mode).await?;
+        Ok((state, signed_in))
     }
 
     /// The tenant of a dashboard request's cookies (or of the organization or mode asked for),
@@ -385,7 +389,7 @@ pub mod server {
         client: &str,
         organization: Option<&str>,
         mode: Option<&str>,
-    ) -> Result<Tenant, AppError> {
+    ) -> Result<SignedIn, AppError> {
         let credential = cookie(headers, SESSION_COOKIE)
             .ok_or_else(|| AppError::Unauthorized("Your session has ended. Please sign in again.".into()))?;
         let chosen_org = organization.or_else(|| cookie(headers, ORG_COOKIE));
@@ -394,13 +398,13 @@ pub mod server {
             organization_id: chosen_org,
             mode: mode.or_else(|| cookie(headers, MODE_COOKIE)),
         };
-        match state.authorize(&request, client).await {
+        match state.authorize_user(&request, client).await {
             // A remembered organization the user has since left: fall back to their first one.
             Err(AppError::Forbidden(_) | AppError::Validation { .. })
                 if organization.is_none() && chosen_org.is_some() =>
             {
                 let request = CredentialHeaders { organization_id: None, ..request };
-                state.authorize(&request, client).await
+                state.authorize_user(&request, client).await
             }
             other => other,
         }

@@ -13,6 +13,13 @@ pub struct Organization {
     pub name: String,
 }
 
+/// A user: their email and organizations, oldest membership first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub email: String,
+    pub organizations: Vec<Organization>,
+}
+
 pub async fn create_organization(ctx: &Context, name: &str) -> Result<Uuid, AppError> {
     let name = crate::domain::parse::parse_name("name", name, 200)?;
     let org = OrganizationRecord { id: Uuid::new_v4(), name: name.to_string(), created_at: storage::now() };
@@ -107,10 +114,16 @@ pub async fn user_exists(ctx: &Context, id: Uuid) -> Result<bool, AppError> {
     Ok(ctx.store.user_by_id(id).await?.is_some())
 }
 
+/// The user, in one query; `None` when there is no such user.
+pub async fn account_of(ctx: &Context, user_id: Uuid) -> Result<Option<Account>, AppError> {
+    let Some(account) = ctx.store.account(user_id).await? else { return Ok(None) };
+    let organizations = account.organizations.into_iter().map(|o| Organization { id: o.id, name: o.name }).collect();
+    Ok(Some(Account { email: account.email, organizations }))
+}
+
 /// The user's organizations, oldest membership first.
 pub async fn organizations_of(ctx: &Context, user_id: Uuid) -> Result<Vec<Organization>, AppError> {
-    let orgs = ctx.store.organizations_of(user_id).await?;
-    Ok(orgs.into_iter().map(|o| Organization { id: o.id, name: o.name }).collect())
+    Ok(account_of(ctx, user_id).await?.map(|a| a.organizations).unwrap_or_default())
 }
 
 /// Checks an email and password; `None` for a wrong password, an unknown email or a user who

@@ -216,7 +216,27 @@ pub async fn list_assigned(
     tenant: &Tenant,
     query: &AssignedQuery,
 ) -> Result<Page<PhoneNumber>, AppError> {
-    let found = ctx.store.assigned_numbers(tenant.scope(), &query.filter(), query.page.window()).await?;
+    list_assigned_of(ctx, tenant, query, None).await
+}
+
+/// The numbers page: its owned groups tell the unfiltered total, which then is not counted again.
+pub async fn list_assigned_and_owned(
+    ctx: &Context,
+    tenant: &Tenant,
+    query: &AssignedQuery,
+) -> Result<(Page<PhoneNumber>, Vec<crate::domain::OwnedGroup>), AppError> {
+    let owned = owned_groups(ctx, tenant).await?;
+    let known_total = query.filter().is_everything().then(|| owned.iter().map(|g| g.count).sum());
+    Ok((list_assigned_of(ctx, tenant, query, known_total).await?, owned))
+}
+
+async fn list_assigned_of(
+    ctx: &Context,
+    tenant: &Tenant,
+    query: &AssignedQuery,
+    known_total: Option<i64>,
+) -> Result<Page<PhoneNumber>, AppError> {
+    let found = ctx.store.assigned_numbers(tenant.scope(), &query.filter(), query.page.window(), known_total).await?;
     let data = found.rows.iter().map(|r| to_number(r, &ctx.sip_domain)).collect();
     Ok(Page { data, total: found.total, limit: query.page.limit, offset: query.page.offset })
 }

@@ -170,8 +170,8 @@ pub trait Storage: WebhookStorage + ReservationStorage + OrderStorage + Send + S
     async fn insert_membership(&self, user_id: Uuid, organization_id: Uuid) -> Result<()>;
     async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRecord>>;
     async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>>;
-    /// The user's organizations, oldest membership first.
-    async fn organizations_of(&self, user_id: Uuid) -> Result<Vec<OrganizationRecord>>;
+    /// The user's email and organizations (oldest membership first), in one query.
+    async fn account(&self, user_id: Uuid) -> Result<Option<AccountRecord>>;
 
     // Dashboard sessions
     async fn insert_session(&self, session: &SessionRecord) -> Result<()>;
@@ -213,12 +213,14 @@ pub trait Storage: WebhookStorage + ReservationStorage + OrderStorage + Send + S
     async fn inventory_countries(&self, livemode: bool) -> Result<Vec<String>>;
 
     // Phone numbers
-    /// The scope's numbers that are not released, newest first.
+    /// The scope's numbers that are not released, newest first. `known_total`: the filter's total
+    /// when the caller has it already (the numbers page, from its owned groups), so it is not counted.
     async fn assigned_numbers(
         &self,
         scope: Scope,
         filter: &AssignedFilter,
         window: Window,
+        known_total: Option<i64>,
     ) -> Result<Counted<NumberRecord>>;
     async fn number(&self, scope: Scope, id: Uuid) -> Result<Option<NumberRecord>>;
     /// The scope's numbers that are not released, counted by country, type and currency.

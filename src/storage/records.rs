@@ -34,6 +34,41 @@ pub struct UserRecord {
     pub created_at: Timestamp,
 }
 
+/// A user as the dashboard shows them: their email and their organizations, oldest membership
+/// first. Read in one query (the layout of every signed-in page needs it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRecord {
+    pub email: String,
+    pub organizations: Vec<OrganizationRecord>,
+}
+
+/// One row of the account query: the user, joined to one membership (none: no organization).
+#[derive(Debug, sqlx::FromRow)]
+pub struct AccountRow {
+    pub email: String,
+    pub organization_id: Option<Uuid>,
+    pub organization_name: Option<String>,
+    pub organization_created_at: Option<Timestamp>,
+}
+
+impl AccountRecord {
+    /// The account from its rows (in membership order); `None` when there is no such user.
+    pub fn from_rows(rows: Vec<AccountRow>) -> Option<Self> {
+        let email = rows.first()?.email.clone();
+        let organizations = rows
+            .into_iter()
+            .filter_map(|row| {
+                Some(OrganizationRecord {
+                    id: row.organization_id?,
+                    name: row.organization_name?,
+                    created_at: row.organization_created_at?,
+                })
+            })
+            .collect();
+        Some(AccountRecord { email, organizations })
+    }
+}
+
 /// A dashboard session: a built-in account's (live while unrevoked and unexpired), or a
 /// Supabase session signed out here (kept revoked until its tokens would have expired).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -198,6 +233,13 @@ pub struct AssignedFilter {
     pub tag: Option<String>,
     /// Digits the E.164 must contain, or (for other text) a part of the friendly name, any case.
     pub search: Option<NumberSearch>,
+}
+
+impl AssignedFilter {
+    /// No filter: every number of the scope that is not released.
+    pub fn is_everything(&self) -> bool {
+        self.country.is_none() && self.number_type.is_none() && self.tag.is_none() && self.search.is_none()
+    }
 }
 
 /// `?q=`: what to look for in the scope's numbers.

@@ -440,15 +440,18 @@ impl Storage for SqliteStorage {
             .map_err(classify)
     }
 
-    async fn organizations_of(&self, user_id: Uuid) -> Result<Vec<OrganizationRecord>> {
-        sqlx::query_as(
-            "SELECT o.id, o.name, o.created_at FROM memberships m JOIN organizations o ON o.id = m.organization_id \
-             WHERE m.user_id = ?1 ORDER BY m.created_at, o.id",
+    async fn account(&self, user_id: Uuid) -> Result<Option<AccountRecord>> {
+        let rows = sqlx::query_as(
+            "SELECT u.email, o.id AS organization_id, o.name AS organization_name, \
+             o.created_at AS organization_created_at FROM users u \
+             LEFT JOIN memberships m ON m.user_id = u.id LEFT JOIN organizations o ON o.id = m.organization_id \
+             WHERE u.id = ?1 ORDER BY m.created_at, o.id",
         )
         .bind(user_id)
         .fetch_all(&self.pools.read().await.readers)
         .await
-        .map_err(classify)
+        .map_err(classify)?;
+        Ok(AccountRecord::from_rows(rows))
     }
 
     async fn insert_session(&self, session: &SessionRecord) -> Result<()> {
@@ -706,6 +709,7 @@ impl Storage for SqliteStorage {
         scope: Scope,
         filter: &AssignedFilter,
         window: Window,
+        known_total: Option<i64>,
     ) -> Result<Counted<NumberRecord>> {
         let pools = self.pools.read().await;
         const FILTER: &str = "organization_id = ?1 AND livemode = ?2 AND released_at IS NULL \
@@ -713,9 +717,12 @@ impl Storage for SqliteStorage {
             AND (?5 IS NULL OR EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ?5)) \
             AND (?6 IS NULL OR e164 LIKE '%' || ?6 || '%') \
             AND (?7 IS NULL OR lower(friendly_name) LIKE '%' || ?7 || '%' ESCAPE '\\')";
-        // One statement for the page and its total (an uncorrelated subquery, computed once).
+        // One statement for the page and its total (an uncorrelated subquery, computed once), or
+        // the page alone when its total is known.
+        let count_sql = format!("SELECT COUNT(*) FROM phone_numbers WHERE {FILTER}");
+        let total = if known_total.is_some() { "0".to_string() } else { format!("({count_sql})") };
         let page_sql = format!(
-            "SELECT {NUMBER_COLUMNS}, (SELECT COUNT(*) FROM phone_numbers WHERE {FILTER}) AS total \
+            "SELECT {NUMBER_COLUMNS}, {total} AS total \
              FROM phone_numbers WHERE {FILTER} ORDER BY created_at DESC, id DESC LIMIT ?8 OFFSET ?9"
         );
         let rows = bind_assigned_filter(sqlx::query(&page_sql), scope, filter)
@@ -725,11 +732,13 @@ impl Storage for SqliteStorage {
             .fetch_all(&pools.readers)
             .await
             .map_err(classify)?;
-        let count_sql = format!("SELECT COUNT(*) FROM phone_numbers WHERE {FILTER}");
         let count = bind_assigned_filter(sqlx::query(&count_sql), scope, filter)
             .try_map(|row: SqliteRow| row.try_get::<i64, _>(0))
             .fetch_one(&pools.readers);
-        counted(rows, window, count, classify).await
+        match known_total {
+            Some(total) => Ok(Counted { rows: rows.into_iter().map(|r| r.row).collect(), total }),
+            None => counted(rows, window, count, classify).await,
+        }
     }
 
     async fn owned_groups(&self, scope: Scope) -> Result<Vec<crate::domain::OwnedGroup>> {

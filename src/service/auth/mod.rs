@@ -117,41 +117,75 @@ pub struct CredentialHeaders<'a> {
     pub mode: Option<&'a str>,
 }
 
-pub async fn authenticate(ctx: &Context, auth: &Auth, headers: &CredentialHeaders<'_>) -> Result<Tenant, AppError> {
+/// What a request asks for: its credential, and the organization and mode it names (if any).
+struct Requested<'a> {
+    credential: &'a str,
+    organization: Option<Uuid>,
+    mode: Option<Mode>,
+}
+
+fn requested<'a>(headers: &CredentialHeaders<'a>) -> Result<Requested<'a>, AppError> {
     let credential = headers.credential.map(str::trim).filter(|c| !c.is_empty()).ok_or_else(|| {
         AppError::Unauthorized("missing credentials: send Authorization: Bearer <key> or x-api-key".into())
     })?;
-    let requested_org = headers
+    let organization = headers
         .organization_id
         .map(|raw| {
             Uuid::parse_str(raw.trim())
                 .map_err(|_| AppError::validation("x-organization-id", "x-organization-id must be a UUID"))
         })
         .transpose()?;
-    let requested_mode =
+    let mode =
         headers.mode.map(|raw| crate::domain::parse::parse_enum::<Mode>("x-kros-mode", raw.trim())).transpose()?;
+    Ok(Requested { credential, organization, mode })
+}
 
-    if api_keys::is_api_key(credential) {
-        let tenant = api_keys::authenticate(ctx, credential).await?;
-        if requested_org.is_some_and(|org| org != tenant.organization_id) {
-            return Err(AppError::Forbidden("this API key belongs to another organization".into()));
-        }
-        if requested_mode.is_some_and(|mode| mode != tenant.mode) {
-            return Err(AppError::Forbidden(format!("this is a {} mode key", tenant.mode)));
-        }
-        return Ok(tenant);
+/// An API key's or a session token's tenant: the REST API's authentication.
+pub async fn authenticate(ctx: &Context, auth: &Auth, headers: &CredentialHeaders<'_>) -> Result<Tenant, AppError> {
+    let requested = requested(headers)?;
+    if !api_keys::is_api_key(requested.credential) {
+        return Ok(user_tenant(ctx, auth, requested).await?.tenant);
     }
+    let tenant = api_keys::authenticate(ctx, requested.credential).await?;
+    if requested.organization.is_some_and(|org| org != tenant.organization_id) {
+        return Err(AppError::Forbidden("this API key belongs to another organization".into()));
+    }
+    if requested.mode.is_some_and(|mode| mode != tenant.mode) {
+        return Err(AppError::Forbidden(format!("this is a {} mode key", tenant.mode)));
+    }
+    Ok(tenant)
+}
 
-    let token = auth.verify_session(ctx, credential).await?;
+/// A signed-in user: their tenant, and who they are (what the dashboard's layout shows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    pub tenant: Tenant,
+    pub account: organizations::Account,
+}
+
+/// A session token's user (never an API key's): the dashboard's authentication.
+pub async fn authenticate_user(
+    ctx: &Context,
+    auth: &Auth,
+    headers: &CredentialHeaders<'_>,
+) -> Result<SignedIn, AppError> {
+    user_tenant(ctx, auth, requested(headers)?).await
+}
+
+/// Two queries: the session (still live?) and the user with their organizations.
+async fn user_tenant(ctx: &Context, auth: &Auth, requested: Requested<'_>) -> Result<SignedIn, AppError> {
+    let token = auth.verify_session(ctx, requested.credential).await?;
     let user_id = token.user_id;
-    if !organizations::user_exists(ctx, user_id).await? {
-        if !auth.auto_create_users || token.issuer != Issuer::Supabase {
-            return Err(AppError::Unauthorized("unknown user".into()));
+    let account = match organizations::account_of(ctx, user_id).await? {
+        Some(account) => account,
+        None if auth.auto_create_users && token.issuer == Issuer::Supabase => {
+            organizations::create_external_user(ctx, user_id, token.claims.email.as_deref()).await?;
+            organizations::account_of(ctx, user_id).await?.ok_or_else(|| AppError::Unauthorized("unknown user".into()))?
         }
-        organizations::create_external_user(ctx, user_id, token.claims.email.as_deref()).await?;
-    }
-    let orgs = organizations::organizations_of(ctx, user_id).await?;
-    let organization_id = match requested_org {
+        None => return Err(AppError::Unauthorized("unknown user".into())),
+    };
+    let orgs = &account.organizations;
+    let organization_id = match requested.organization {
         Some(org) if orgs.iter().any(|o| o.id == org) => org,
         Some(_) => return Err(AppError::Forbidden("you are not a member of this organization".into())),
         None => orgs
@@ -159,5 +193,7 @@ pub async fn authenticate(ctx: &Context, auth: &Auth, headers: &CredentialHeader
             .map(|o| o.id)
             .ok_or_else(|| AppError::Forbidden("you are not a member of any organization".into()))?,
     };
-    Ok(Tenant { organization_id, mode: requested_mode.unwrap_or(Mode::Live), actor: Actor::User(user_id) })
+    let tenant =
+        Tenant { organization_id, mode: requested.mode.unwrap_or(Mode::Live), actor: Actor::User(user_id) };
+    Ok(SignedIn { tenant, account })
 }
