@@ -70,6 +70,35 @@ async fn numbers_page_sums_up_the_numbers_owned_by_country_type_and_currency() {
     assert!(html.contains("<option value=\"GB\" selected"), "the filter shows its choice: {html}");
 }
 
+/// The list's total comes from the owned groups when nothing is filtered (no count of its own),
+/// and from the filter's count otherwise; endpoint names are read only when a row has one.
+#[tokio::test]
+async fn numbers_page_totals_and_endpoint_names_match_what_is_owned() {
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    let mut ids = Vec::new();
+    for i in 0..23 {
+        let (country, e164) =
+            if i < 20 { ("US", format!("+141555502{i:02}")) } else { ("GB", format!("+4474001234{i:02}")) };
+        let inv = app.inventory(Mode::Live, &e164, country, "local", 100, 115).await;
+        ids.push(app.buy(&org.live_key, inv).await["id"].as_str().unwrap().to_string());
+    }
+    let token = member_session(&app, &org).await;
+    let html = page(&app, &token, "/").await;
+    assert!(html.contains("1–20 of 23"), "the unfiltered total: {html}");
+    assert!(!html.contains("<td>Front desk</td>"), "no endpoint yet");
+    assert!(page(&app, &token, "/?offset=20").await.contains("21–23 of 23"));
+    assert!(page(&app, &token, "/?country=GB").await.contains("1–3 of 3"), "a filter counts its own");
+    assert!(page(&app, &token, "/?country=US&offset=40").await.contains("No numbers match these filters."));
+
+    // The newest number (first row) routed to an endpoint: its name is in the table.
+    let endpoint = app.endpoint(&org.live_key, "Front desk").await;
+    let path = format!("/v1/phone-numbers/{}", ids[22]);
+    let res = app.call_json(Method::PATCH, &path, &org.live_key, serde_json::json!({"endpointId": endpoint})).await;
+    assert_eq!(res.status(), 200);
+    assert!(page(&app, &token, "/").await.contains("<td>Front desk</td>"), "the endpoint's name");
+}
+
 #[tokio::test]
 async fn a_new_organization_sees_no_summary_but_an_invitation_to_buy() {
     let app = TestApp::spawn().await;

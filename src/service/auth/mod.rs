@@ -180,7 +180,9 @@ async fn user_tenant(ctx: &Context, auth: &Auth, requested: Requested<'_>) -> Re
         Some(account) => account,
         None if auth.auto_create_users && token.issuer == Issuer::Supabase => {
             organizations::create_external_user(ctx, user_id, token.claims.email.as_deref()).await?;
-            organizations::account_of(ctx, user_id).await?.ok_or_else(|| AppError::Unauthorized("unknown user".into()))?
+            organizations::account_of(ctx, user_id)
+                .await?
+                .ok_or_else(|| AppError::Unauthorized("unknown user".into()))?
         }
         None => return Err(AppError::Unauthorized("unknown user".into())),
     };
@@ -193,7 +195,6 @@ async fn user_tenant(ctx: &Context, auth: &Auth, requested: Requested<'_>) -> Re
             .map(|o| o.id)
             .ok_or_else(|| AppError::Forbidden("you are not a member of any organization".into()))?,
     };
-    let tenant =
-        Tenant { organization_id, mode: requested.mode.unwrap_or(Mode::Live), actor: Actor::User(user_id) };
+    let tenant = Tenant { organization_id, mode: requested.mode.unwrap_or(Mode::Live), actor: Actor::User(user_id) };
     Ok(SignedIn { tenant, account })
 }
