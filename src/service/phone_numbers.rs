@@ -216,7 +216,7 @@ pub async fn list_assigned(
     tenant: &Tenant,
     query: &AssignedQuery,
 ) -> Result<Page<PhoneNumber>, AppError> {
-    list_assigned_of(ctx, tenant, query, None).await
+    list_assigned_of(ctx, tenant, &query.filter(), query.page, None).await
 }
 
 /// The numbers page: its owned groups tell the unfiltered total, which then is not counted again.
@@ -226,19 +226,21 @@ pub async fn list_assigned_and_owned(
     query: &AssignedQuery,
 ) -> Result<(Page<PhoneNumber>, Vec<crate::domain::OwnedGroup>), AppError> {
     let owned = owned_groups(ctx, tenant).await?;
-    let known_total = query.filter().is_everything().then(|| owned.iter().map(|g| g.count).sum());
-    Ok((list_assigned_of(ctx, tenant, query, known_total).await?, owned))
+    let filter = query.filter();
+    let known_total = filter.is_everything().then(|| owned.iter().map(|g| g.count).sum());
+    Ok((list_assigned_of(ctx, tenant, &filter, query.page, known_total).await?, owned))
 }
 
 async fn list_assigned_of(
     ctx: &Context,
     tenant: &Tenant,
-    query: &AssignedQuery,
+    filter: &AssignedFilter,
+    page: PageRequest,
     known_total: Option<i64>,
 ) -> Result<Page<PhoneNumber>, AppError> {
-    let found = ctx.store.assigned_numbers(tenant.scope(), &query.filter(), query.page.window(), known_total).await?;
+    let found = ctx.store.assigned_numbers(tenant.scope(), filter, page.window(), known_total).await?;
     let data = found.rows.iter().map(|r| to_number(r, &ctx.sip_domain)).collect();
-    Ok(Page { data, total: found.total, limit: query.page.limit, offset: query.page.offset })
+    Ok(Page { data, total: found.total, limit: page.limit, offset: page.offset })
 }
 
 /// The tenant's numbers (not released) by country, type and currency, with their monthly cost.

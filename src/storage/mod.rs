@@ -111,6 +111,13 @@ pub struct Counted<T> {
     pub total: i64,
 }
 
+impl<T> Counted<T> {
+    /// The rows with a total already known (their own totals are not read).
+    fn known(rows: Vec<WithTotal<T>>, total: i64) -> Self {
+        Counted { rows: rows.into_iter().map(|r| r.row).collect(), total }
+    }
+}
+
 /// A page's rows (each with the filter's total) as a [`Counted`]; past the end, where no row
 /// carries the total, it is counted on its own.
 async fn counted<T>(
@@ -124,7 +131,7 @@ async fn counted<T>(
         None if window.offset == 0 => 0,
         None => count.await.map_err(classify)?,
     };
-    Ok(Counted { rows: rows.into_iter().map(|r| r.row).collect(), total })
+    Ok(Counted::known(rows, total))
 }
 
 /// Limit and offset, already validated.

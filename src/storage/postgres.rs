@@ -546,7 +546,7 @@ impl Storage for PgStorage {
         // One statement for the page and its total (an uncorrelated subquery: an InitPlan, run
         // once), or the page alone when its total is known.
         let count_sql = format!("SELECT COUNT(*) FROM phone_numbers WHERE {FILTER}");
-        let total = if known_total.is_some() { "0".to_string() } else { format!("({count_sql})") };
+        let total = if known_total.is_some() { "0::bigint".to_string() } else { format!("({count_sql})") };
         let page_sql = format!(
             "SELECT {NUMBER_COLUMNS}, {total} AS total \
              FROM phone_numbers WHERE {FILTER} ORDER BY created_at DESC, id DESC LIMIT $8 OFFSET $9"
@@ -558,13 +558,13 @@ impl Storage for PgStorage {
             .fetch_all(&self.pool)
             .await
             .map_err(classify)?;
+        if let Some(total) = known_total {
+            return Ok(Counted::known(rows, total));
+        }
         let count = bind_assigned_filter(sqlx::query(&count_sql), scope, filter)
             .try_map(|row: PgRow| row.try_get::<i64, _>(0))
             .fetch_one(&self.pool);
-        match known_total {
-            Some(total) => Ok(Counted { rows: rows.into_iter().map(|r| r.row).collect(), total }),
-            None => counted(rows, window, count, classify).await,
-        }
+        counted(rows, window, count, classify).await
     }
 
     async fn owned_groups(&self, scope: Scope) -> Result<Vec<crate::domain::OwnedGroup>> {

@@ -732,13 +732,13 @@ impl Storage for SqliteStorage {
             .fetch_all(&pools.readers)
             .await
             .map_err(classify)?;
+        if let Some(total) = known_total {
+            return Ok(Counted::known(rows, total));
+        }
         let count = bind_assigned_filter(sqlx::query(&count_sql), scope, filter)
             .try_map(|row: SqliteRow| row.try_get::<i64, _>(0))
             .fetch_one(&pools.readers);
-        match known_total {
-            Some(total) => Ok(Counted { rows: rows.into_iter().map(|r| r.row).collect(), total }),
-            None => counted(rows, window, count, classify).await,
-        }
+        counted(rows, window, count, classify).await
     }
 
     async fn owned_groups(&self, scope: Scope) -> Result<Vec<crate::domain::OwnedGroup>> {
