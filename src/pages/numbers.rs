@@ -424,6 +424,7 @@ fn SipRouting(number: PhoneNumber, credentials: SipCredentials) -> impl IntoView
 #[island(lazy)]
 fn SipPassword(password: String) -> impl IntoView {
     let reveal = RwSignal::new(false);
+    let ready = super::widgets::once_hydrated();
     let shown = {
         let password = password.clone();
         move || if reveal.get() { password.clone() } else { "••••••••••••".to_string() }
@@ -431,7 +432,7 @@ fn SipPassword(password: String) -> impl IntoView {
     view! {
         <code data-testid="sip-password">{shown}</code>
         " "
-        <button type="button" class="secondary small" aria-pressed=move || reveal.get().to_string() on:click=move |_| reveal.update(|r| *r = !*r)>
+        <button type="button" class="secondary small" aria-pressed=move || reveal.get().to_string() disabled=move || !ready.get() on:click=move |_| reveal.update(|r| *r = !*r)>
             {move || if reveal.get() { "Hide" } else { "Reveal" }}
         </button>
         " "

@@ -221,12 +221,23 @@ pub struct Opener {
 #[island(lazy)]
 fn AskFirst(opener: Opener, heading_id: String, children: Children) -> impl IntoView {
     let open = RwSignal::new(false);
+    let ready = once_hydrated();
     let Opener { label, class, aria_label, disabled, described_by } = opener;
     view! {
-        <button type="button" class=class aria-label=aria_label disabled=disabled aria-describedby=described_by
+        <button type="button" class=class aria-label=aria_label disabled=move || disabled || !ready.get() aria-describedby=described_by
             on:click=move |_| open.set(true)>{label}</button>
         <Dialog open labelled_by=heading_id>{children()}</Dialog>
     }
+}
+
+/// False until the island calling it has hydrated. Its buttons do nothing before then, so they
+/// say so: disabled as the server renders them, enabled once they work (a click that came too
+/// early would otherwise be lost without a word).
+pub fn once_hydrated() -> ReadSignal<bool> {
+    let (ready, set_ready) = signal(false);
+    // Effects run only in the browser, after hydration.
+    Effect::new(move |_| set_ready.set(true));
+    ready
 }
 
 fn active_element() -> Option<web_sys::HtmlElement> {
@@ -242,8 +253,9 @@ fn focusables(panel: &web_sys::HtmlDivElement) -> Vec<web_sys::HtmlElement> {
 #[island(lazy)]
 pub fn CopyButton(text: String, #[prop(into)] label: String) -> impl IntoView {
     let toasts = use_toasts();
+    let ready = once_hydrated();
     view! {
-        <button type="button" class="secondary small" aria-label=label on:click=move |_| {
+        <button type="button" class="secondary small" aria-label=label disabled=move || !ready.get() on:click=move |_| {
             let _ = window().navigator().clipboard().write_text(&text);
             toasts.success("Copied to the clipboard");
         }>"Copy"</button>
