@@ -161,6 +161,25 @@ async fn sqlite_installation_is_upgraded_in_place_and_keeps_its_data() {
     let broken: Vec<(String,)> =
         sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check").fetch_all(&db).await.unwrap();
     assert!(broken.is_empty(), "every foreign key still names its row: {broken:?}");
+    // The dashboard's summary: filled in from the old numbers, then kept by the triggers through
+    // the purchase and the release over REST.
+    type Group = (Vec<u8>, i64, String, String, String, i64, i64);
+    let kept: Vec<Group> = sqlx::query_as(
+        "SELECT organization_id, livemode, country, number_type, currency, count, monthly_cost_cents \
+         FROM owned_number_groups WHERE count > 0 ORDER BY 1, 2, 3, 4, 5",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    let counted: Vec<Group> = sqlx::query_as(
+        "SELECT organization_id, livemode, country, number_type, currency, COUNT(*), SUM(monthly_cost_cents) \
+         FROM phone_numbers WHERE released_at IS NULL GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    assert!(!kept.is_empty());
+    assert_eq!(kept, counted, "the summary says what is owned");
 }
 
 async fn sqlite_counts(db: &sqlx::SqlitePool) -> std::collections::HashMap<&'static str, i64> {

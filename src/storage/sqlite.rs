@@ -742,10 +742,11 @@ impl Storage for SqliteStorage {
     }
 
     async fn owned_groups(&self, scope: Scope) -> Result<Vec<crate::domain::OwnedGroup>> {
+        // Kept by triggers on phone_numbers (migration owned_number_groups): a few rows, however
+        // many numbers are owned.
         sqlx::query_as(
-            "SELECT country, number_type, currency, COUNT(*) AS count, SUM(monthly_cost_cents) AS monthly_cost_cents \
-             FROM phone_numbers WHERE organization_id = ?1 AND livemode = ?2 AND released_at IS NULL \
-             GROUP BY country, number_type, currency ORDER BY country, number_type, currency",
+            "SELECT country, number_type, currency, count, monthly_cost_cents FROM owned_number_groups \
+             WHERE organization_id = ?1 AND livemode = ?2 AND count > 0 ORDER BY country, number_type, currency",
         )
         .bind(scope.organization_id)
         .bind(scope.livemode)

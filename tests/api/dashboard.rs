@@ -70,6 +70,66 @@ async fn numbers_page_sums_up_the_numbers_owned_by_country_type_and_currency() {
     assert!(html.contains("<option value=\"GB\" selected"), "the filter shows its choice: {html}");
 }
 
+/// The summary as the page shows it: numbers owned and the monthly cost.
+fn summary_of(html: &str) -> (String, String) {
+    let after = |label: &str| {
+        let start = html.find(&format!("<dt>{label}</dt><dd>")).map(|i| i + label.len() + 13);
+        start.map(|i| html[i..i + html[i..].find("</dd>").unwrap()].to_string()).unwrap_or_default()
+    };
+    (after("Numbers owned"), after("Monthly cost"))
+}
+
+/// The summary is kept by the database as numbers are bought, ordered, released and deleted
+/// (triggers on SQLite, counted on PostgreSQL): after each change it says what REST lists.
+#[tokio::test]
+async fn numbers_page_summary_follows_every_change_of_what_is_owned() {
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    let token = member_session(&app, &org).await;
+    let shown = || async { summary_of(&page(&app, &token, "/").await) };
+    let listed = || async { app.get_ok("/v1/phone-numbers", &org.live_key).await["total"].as_i64().unwrap() };
+    let number_id = |n: &serde_json::Value| n["id"].as_str().unwrap().to_string();
+
+    let (mut local, mut local_inventory) = (Vec::new(), Vec::new());
+    for e164 in ["+14155550101", "+14155550102"] {
+        local_inventory.push(app.inventory(Mode::Live, e164, "US", "local", 100, 115).await);
+        local.push(number_id(&app.buy(&org.live_key, *local_inventory.last().unwrap()).await));
+    }
+    assert_eq!(shown().await, ("2".into(), "$2.30".into()));
+
+    let mobile = [
+        app.inventory(Mode::Live, "+14155550201", "US", "mobile", 100, 200).await,
+        app.inventory(Mode::Live, "+14155550202", "US", "mobile", 100, 200).await,
+    ];
+    let body = serde_json::json!({"inventory_ids": mobile, "totalCostCents": 600});
+    let order = app.call_json(Method::POST, "/v1/number-orders", &org.live_key, body).await;
+    assert_eq!(order.status(), 201);
+    let ordered: Vec<String> =
+        order.json::<serde_json::Value>().await.unwrap()["numbers"].as_array().unwrap().iter().map(number_id).collect();
+    assert_eq!((shown().await, listed().await), (("4".into(), "$6.30".into()), 4));
+
+    let release = format!("/v1/phone-numbers/{}?action=release", local[0]);
+    assert_eq!(app.call(Method::DELETE, &release, &org.live_key).await.status(), 200);
+    assert_eq!((shown().await, listed().await), (("3".into(), "$5.15".into()), 3));
+
+    let delete = |id: &str| format!("/v1/phone-numbers/{id}");
+    assert_eq!(app.call(Method::DELETE, &delete(&ordered[0]), &org.live_key).await.status(), 204);
+    // A released number no longer counts: deleting its record changes nothing.
+    assert_eq!(app.call(Method::DELETE, &delete(&local[0]), &org.live_key).await.status(), 204);
+    assert_eq!((shown().await, listed().await), (("2".into(), "$3.15".into()), 2));
+
+    // Another organization buying what this one let go is counted there, not here.
+    let other = app.org("Other").await;
+    app.buy(&other.live_key, local_inventory[0]).await;
+    assert_eq!(shown().await, ("2".into(), "$3.15".into()));
+
+    for id in [&local[1], &ordered[1]] {
+        assert_eq!(app.call(Method::DELETE, &delete(id), &org.live_key).await.status(), 204);
+    }
+    let html = page(&app, &token, "/").await;
+    assert!(html.contains("No numbers yet") && !html.contains("Numbers owned"), "{html}");
+}
+
 /// The list's total comes from the owned groups when nothing is filtered (no count of its own),
 /// and from the filter's count otherwise; endpoint names are read only when a row has one.
 #[tokio::test]
