@@ -15,7 +15,8 @@ pub fn now() -> Timestamp {
 
 /// A time as the API shows it: RFC 3339, UTC, always six decimals (so it sorts as text too).
 pub fn format_time(t: Timestamp) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    // The same text as the format "%Y-%m-%dT%H:%M:%S%.6fZ", without parsing a format string.
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -256,4 +257,18 @@ pub(crate) struct WithTotal<T> {
     #[sqlx(flatten)]
     pub row: T,
     pub total: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_shown_with_six_decimals_in_utc() {
+        let at = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&chrono::Utc);
+        assert_eq!(format_time(at("2026-12-03T17:27:00Z")), "2026-12-03T17:27:00.000000Z");
+        assert_eq!(format_time(at("2026-12-03T18:27:00.5+01:00")), "2026-12-03T17:27:00.500000Z");
+        // Beyond the microsecond: cut, not rounded (as `now()` keeps it).
+        assert_eq!(format_time(at("2026-12-03T17:27:00.123456789Z")), "2026-12-03T17:27:00.123456Z");
+    }
 }
