@@ -17,6 +17,8 @@ CREATE TABLE owned_number_groups (
     monthly_cost_cents INTEGER NOT NULL,
     PRIMARY KEY (organization_id, livemode, country, number_type, currency)
 ) STRICT, WITHOUT ROWID;
+-- A group whose last number went stays, at count 0 (readers skip it): one row per group ever
+-- owned, and no second statement in every trigger to remove it.
 
 INSERT INTO owned_number_groups
     SELECT organization_id, livemode, country, number_type, currency, COUNT(*), SUM(monthly_cost_cents)
@@ -38,9 +40,6 @@ BEGIN
     UPDATE owned_number_groups SET count = count - 1, monthly_cost_cents = monthly_cost_cents - OLD.monthly_cost_cents
         WHERE organization_id = OLD.organization_id AND livemode = OLD.livemode AND country = OLD.country
           AND number_type = OLD.number_type AND currency = OLD.currency;
-    DELETE FROM owned_number_groups
-        WHERE organization_id = OLD.organization_id AND livemode = OLD.livemode AND country = OLD.country
-          AND number_type = OLD.number_type AND currency = OLD.currency AND count = 0;
 END;
 
 -- A change of anything the summary is keyed or summed by: out of the old group (when it
@@ -52,9 +51,6 @@ BEGIN
         WHERE OLD.released_at IS NULL
           AND organization_id = OLD.organization_id AND livemode = OLD.livemode AND country = OLD.country
           AND number_type = OLD.number_type AND currency = OLD.currency;
-    DELETE FROM owned_number_groups
-        WHERE organization_id = OLD.organization_id AND livemode = OLD.livemode AND country = OLD.country
-          AND number_type = OLD.number_type AND currency = OLD.currency AND count = 0;
     INSERT INTO owned_number_groups
         SELECT NEW.organization_id, NEW.livemode, NEW.country, NEW.number_type, NEW.currency, 1, NEW.monthly_cost_cents
         WHERE NEW.released_at IS NULL

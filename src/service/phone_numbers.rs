@@ -225,7 +225,7 @@ pub async fn list_assigned_and_owned(
     tenant: &Tenant,
     query: &AssignedQuery,
 ) -> Result<(Page<PhoneNumber>, Vec<crate::domain::OwnedGroup>), AppError> {
-    let owned = owned_groups(ctx, tenant).await?;
+    let owned = ctx.store.owned_groups(tenant.scope()).await?;
     let filter = query.filter();
     let known_total = filter.is_everything().then(|| owned.iter().map(|g| g.count).sum());
     Ok((list_assigned_of(ctx, tenant, &filter, query.page, known_total).await?, owned))
@@ -241,11 +241,6 @@ async fn list_assigned_of(
     let found = ctx.store.assigned_numbers(tenant.scope(), filter, page.window(), known_total).await?;
     let data = found.rows.iter().map(|r| to_number(r, &ctx.sip_domain)).collect();
     Ok(Page { data, total: found.total, limit: page.limit, offset: page.offset })
-}
-
-/// The tenant's numbers (not released) by country, type and currency, with their monthly cost.
-pub async fn owned_groups(ctx: &Context, tenant: &Tenant) -> Result<Vec<crate::domain::OwnedGroup>, AppError> {
-    Ok(ctx.store.owned_groups(tenant.scope()).await?)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -743,7 +743,7 @@ impl Storage for SqliteStorage {
 
     async fn owned_groups(&self, scope: Scope) -> Result<Vec<crate::domain::OwnedGroup>> {
         // Kept by triggers on phone_numbers (migration owned_number_groups): a few rows, however
-        // many numbers are owned.
+        // many numbers are owned. An emptied group stays at count 0.
         sqlx::query_as(
             "SELECT country, number_type, currency, count, monthly_cost_cents FROM owned_number_groups \
              WHERE organization_id = ?1 AND livemode = ?2 AND count > 0 ORDER BY country, number_type, currency",
