@@ -51,7 +51,8 @@ async fn search(
 pub struct BuyView {
     pub countries: Vec<Country>,
     pub results: Option<Page<Formatted<InventoryNumber>>>,
-    pub endpoints: Vec<Endpoint>,
+    /// What the endpoint picker offers (the newest; the total says if there are more).
+    pub endpoints: Page<Endpoint>,
     pub held: Option<Held>,
     pub search_path: String,
     /// A fresh Idempotency-Key for what this page buys (a double click buys once; the page after
@@ -104,7 +105,7 @@ pub async fn load_buy_page(
     Ok(BuyView {
         countries: super::countries::by_name(for_sale.iter().map(String::as_str)),
         results,
-        endpoints: super::endpoints::all_endpoints(&state, &tenant).await?,
+        endpoints: crate::service::endpoints::picker(&state.ctx, &tenant, None, None).await?,
         held,
         search_path,
         attempt_key: uuid::Uuid::new_v4().to_string(),
@@ -306,7 +307,7 @@ fn ResultsTable(page: Page<Formatted<InventoryNumber>>, search_path: String, foc
 #[component]
 fn ConfirmPurchase(
     held: Held,
-    endpoints: Vec<Endpoint>,
+    endpoints: Page<Endpoint>,
     attempt_key: String,
     problem: Option<String>,
     back: String,
@@ -395,13 +396,21 @@ fn HoldCountdown(seconds_left: u64) -> impl IntoView {
 
 /// The endpoint to attach the number to, or none for now (a field of the form it is in).
 #[component]
-pub(super) fn EndpointChoice(endpoints: Vec<Endpoint>) -> impl IntoView {
+pub(super) fn EndpointChoice(endpoints: Page<Endpoint>) -> impl IntoView {
+    // Not silent about the rest: the number's own page searches them all.
+    let more = (endpoints.total > endpoints.limit).then(|| {
+        format!(
+            "The {} newest of your {} endpoints; attach another on the number's page once it is yours.",
+            endpoints.limit, endpoints.total
+        )
+    });
     view! {
         <label>"Attach to endpoint"
             <select name="endpoint_id">
                 <option value="">"None for now"</option>
-                {endpoints.into_iter().map(|e| view! { <option value=e.id.to_string()>{e.name}</option> }).collect_view()}
+                {endpoints.data.into_iter().map(|e| view! { <option value=e.id.to_string()>{e.name}</option> }).collect_view()}
             </select>
         </label>
+        {more.map(|text| view! { <span class="muted small">{text}</span> })}
     }
 }

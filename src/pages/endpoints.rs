@@ -2,25 +2,20 @@
 
 use super::flash::{page_flash, typed_or};
 use super::widgets::ErrorNotice;
-use crate::domain::{Endpoint, ErrorDetail};
+use crate::domain::{Endpoint, ErrorDetail, Page};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
-/// The organization's endpoints, as many as one page of the API holds: what every dashboard
-/// list and endpoint picker shows.
-#[cfg(feature = "ssr")]
-pub(crate) async fn all_endpoints(
-    state: &crate::state::AppState,
-    tenant: &crate::service::Tenant,
-) -> Result<Vec<Endpoint>, ErrorDetail> {
-    let page = crate::domain::parse::PageRequest { limit: crate::domain::parse::PageRequest::MAX_LIMIT, offset: 0 };
-    Ok(crate::service::endpoints::list(&state.ctx, tenant, page).await?.data)
-}
+/// How many endpoints the endpoints page lists at once.
+pub const PAGE_SIZE: i64 = 50;
 
+/// A page of the organization's endpoints, newest first.
 #[server]
-pub async fn list_endpoints() -> Result<Vec<Endpoint>, ErrorDetail> {
+pub async fn list_endpoints(offset: Option<String>) -> Result<Page<Endpoint>, ErrorDetail> {
+    use crate::domain::parse::PageRequest;
     let (state, tenant) = super::session::server::tenant().await?;
-    all_endpoints(&state, &tenant).await
+    let page = PageRequest::parse(Some(&PAGE_SIZE.to_string()), offset.as_deref().filter(|o| !o.is_empty()))?;
+    Ok(crate::service::endpoints::list(&state.ctx, &tenant, page).await?)
 }
 
 #[server]
@@ -37,7 +32,8 @@ pub async fn create_endpoint(name: String) -> Result<(), ErrorDetail> {
 /// The endpoints page: the list, and a plain form that adds to it.
 #[component]
 pub fn EndpointsPage() -> impl IntoView {
-    let endpoints = Resource::new(|| (), |_| list_endpoints());
+    let query = leptos_router::hooks::use_query_map();
+    let endpoints = Resource::new(move || query.with(|q| q.get("offset")), list_endpoints);
     let flash = page_flash();
     view! {
         <h1>"Endpoints"</h1>
@@ -52,14 +48,19 @@ pub fn EndpointsPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="muted">"Loading endpoints…"</p> }>
             {move || endpoints.get().map(|result| match result {
                 Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                Ok(list) if list.is_empty() => view! { <p class="empty">"No endpoints yet: create one to route your numbers' calls."</p> }.into_any(),
-                Ok(list) => view! {
-                    <ul class="list">
-                        {list.into_iter().map(|e| view! {
-                            <li><strong>{e.name}</strong> <span class="muted small">{format!("id {} · created {}", e.id, super::api_keys::short_time(&e.created_at))}</span></li>
-                        }).collect_view()}
-                    </ul>
-                }.into_any(),
+                Ok(page) if page.total == 0 => view! { <p class="empty">"No endpoints yet: create one to route your numbers' calls."</p> }.into_any(),
+                Ok(page) => {
+                    let (offset, limit, total) = (page.offset, page.limit, page.total);
+                    view! {
+                        <ul class="list">
+                            {page.data.into_iter().map(|e| view! {
+                                <li><strong>{e.name}</strong> <span class="muted small">{format!("id {} · created {}", e.id, super::api_keys::short_time(&e.created_at))}</span></li>
+                            }).collect_view()}
+                        </ul>
+                        <super::widgets::Pager offset limit total label="Endpoint pages"
+                            link=|offset| format!("/endpoints?offset={offset}")/>
+                    }.into_any()
+                }
             })}
         </Suspense>
     }

@@ -1,7 +1,7 @@
 //! A number's history on its settings page: its events, newest first, with who made each change.
 
 use super::api_keys::short_time;
-use crate::domain::{ErrorDetail, EventType};
+use crate::domain::{ErrorDetail, EventType, Page};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -16,16 +16,22 @@ pub struct HistoryEntry {
     pub changed: Vec<String>,
 }
 
+/// How many events the history shows at once (older ones a page further).
+pub const PAGE_SIZE: i64 = 50;
+/// The number page's query parameter that pages through its history.
+pub const OFFSET: &str = "history";
+
 #[server]
-pub async fn number_history(id: String) -> Result<Vec<HistoryEntry>, ErrorDetail> {
+pub async fn number_history(id: String, offset: Option<String>) -> Result<Page<HistoryEntry>, ErrorDetail> {
     use crate::domain::parse::PageRequest;
     use crate::service::events;
     let (state, tenant) = super::session::server::tenant().await?;
     let id = crate::service::phone_numbers::parse_uuid("id", &id)?;
     let filter = crate::storage::EventFilter { action: None, phone_number_id: Some(id) };
-    let request = events::EventsRequest { filter, page: PageRequest { limit: PageRequest::MAX_LIMIT, offset: 0 } };
+    let page = PageRequest::parse(Some(&PAGE_SIZE.to_string()), offset.as_deref().filter(|o| !o.is_empty()))?;
+    let events = events::list(&state.ctx, &tenant, events::EventsRequest { filter, page }).await?;
     let mut entries = Vec::new();
-    for event in events::list(&state.ctx, &tenant, request).await?.data {
+    for event in events.data {
         let changed = event.data.previous_attributes.iter().flat_map(|p| p.keys()).filter(|k| *k != "updated_at");
         entries.push(HistoryEntry {
             event_type: event.event_type,
@@ -34,7 +40,7 @@ pub async fn number_history(id: String) -> Result<Vec<HistoryEntry>, ErrorDetail
             changed: changed.cloned().collect(),
         });
     }
-    Ok(entries)
+    Ok(Page { data: entries, total: events.total, limit: events.limit, offset: events.offset })
 }
 
 /// The actor as people know it; its raw form if it is gone.
@@ -71,24 +77,33 @@ fn what_happened(entry: &HistoryEntry) -> String {
 
 /// The history section (the page loads afresh after each change, and with it the history).
 #[component]
-pub fn NumberHistory(id: String) -> impl IntoView {
-    let history = Resource::new(move || id.clone(), number_history);
+pub fn NumberHistory(id: String, offset: Option<String>) -> impl IntoView {
+    let page_of = {
+        let id = id.clone();
+        move |offset: i64| format!("/numbers/{id}?{OFFSET}={offset}#history-title")
+    };
+    let history = Resource::new(move || (id.clone(), offset.clone()), |(id, offset)| number_history(id, offset));
     view! {
         <section class="card" aria-labelledby="history-title">
             <h2 id="history-title">"History"</h2>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || history.get().map(|result| match result {
                     Err(e) => view! { <super::widgets::ErrorNotice error=e/> }.into_any(),
-                    Ok(entries) => view! {
-                        <ol class="history">
-                            {entries.into_iter().map(|entry| view! {
-                                <li>
-                                    <strong>{what_happened(&entry)}</strong>
-                                    <span class="muted small">{format!(" · {} · by {}", short_time(&entry.created_at), entry.who)}</span>
-                                </li>
-                            }).collect_view()}
-                        </ol>
-                    }.into_any(),
+                    Ok(page) => {
+                        let (offset, limit, total) = (page.offset, page.limit, page.total);
+                        let link = page_of.clone();
+                        view! {
+                            <ol class="history">
+                                {page.data.into_iter().map(|entry| view! {
+                                    <li>
+                                        <strong>{what_happened(&entry)}</strong>
+                                        <span class="muted small">{format!(" · {} · by {}", short_time(&entry.created_at), entry.who)}</span>
+                                    </li>
+                                }).collect_view()}
+                            </ol>
+                            {(total > limit).then(|| view! { <super::widgets::Pager offset limit total link label="History pages"/> })}
+                        }.into_any()
+                    }
                 })}
             </Suspense>
         </section>

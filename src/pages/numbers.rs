@@ -26,7 +26,10 @@ pub struct NumberRow {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NumberView {
     pub number: Formatted<PhoneNumberDetails>,
-    pub endpoints: Vec<Endpoint>,
+    /// What the endpoint picker offers: always the number's own endpoint, and the newest (or
+    /// those matching `endpoint_search`).
+    pub endpoints: Page<Endpoint>,
+    pub endpoint_search: Option<String>,
 }
 
 pub const PAGE_SIZE: i64 = 20;
@@ -70,14 +73,13 @@ pub async fn load_numbers_page(
         page,
     )?;
     let (numbers, owned) = list_assigned_and_owned(&state.ctx, &tenant, &query).await?;
-    // The endpoints' names, when a number on this page has one.
-    let endpoints = match numbers.data.iter().any(|n| n.endpoint_id.is_some()) {
-        true => super::endpoints::all_endpoints(&state, &tenant).await?,
-        false => Vec::new(),
-    };
+    // The names of this page's numbers' endpoints (however many endpoints there are).
+    let attached: Vec<uuid::Uuid> = numbers.data.iter().filter_map(|n| n.endpoint_id).collect();
+    let names = crate::service::endpoints::names(&state.ctx, &tenant, &attached).await?;
     let countries = super::countries::by_name(owned.iter().map(|g| g.country.as_str()));
     let numbers = numbers.map(|n| {
-        let endpoint_name = n.endpoint_id.and_then(|id| endpoints.iter().find(|e| e.id == id)).map(|e| e.name.clone());
+        let endpoint_name =
+            n.endpoint_id.and_then(|id| names.iter().find(|(e, _)| *e == id)).map(|(_, name)| name.clone());
         let e164 = n.e164.clone();
         NumberRow { number: formatted(n, &e164), endpoint_name }
     });
@@ -85,19 +87,22 @@ pub async fn load_numbers_page(
 }
 
 #[server]
-pub async fn get_number(id: String) -> Result<NumberView, ErrorDetail> {
-    use crate::service::phone_numbers;
+pub async fn get_number(id: String, endpoint_search: Option<String>) -> Result<NumberView, ErrorDetail> {
+    use crate::service::{endpoints, phone_numbers};
     let (state, tenant) = super::session::server::tenant().await?;
     let id = phone_numbers::parse_uuid("id", &id)?;
     let details = phone_numbers::get(&state.ctx, &tenant, id).await?;
+    let endpoint_search = endpoint_search.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let endpoints =
+        endpoints::picker(&state.ctx, &tenant, details.number.endpoint_id, endpoint_search.as_deref()).await?;
     let e164 = details.number.e164.clone();
-    Ok(NumberView {
-        number: formatted(details, &e164),
-        endpoints: super::endpoints::all_endpoints(&state, &tenant).await?,
-    })
+    Ok(NumberView { number: formatted(details, &e164), endpoints, endpoint_search })
 }
 
-/// The settings form's fields, as the browser posts them.
+/// The settings form's fields, as the browser posts them, each beside the value the page showed
+/// (`was_*`): only a field the user changed is written, so saving a name never undoes a change
+/// made meanwhile elsewhere (another tab, the API) to another field. Without its `was_*` value (a
+/// caller other than the form) a field is written as given.
 #[server]
 pub async fn update_number(
     id: String,
@@ -110,22 +115,22 @@ pub async fn update_number(
     /// Separated by commas or spaces.
     tags: String,
     deletion_locked: Option<String>,
+    was: Option<ShownSettings>,
 ) -> Result<(), ErrorDetail> {
-    use crate::domain::UpdateBody;
     use crate::service::phone_numbers::{self, NumberChanges};
-    // The same body the REST API's PATCH takes, parsed by the same rules.
-    let body = UpdateBody {
-        endpoint_id: Some(endpoint_id.clone().filter(|e| !e.is_empty())),
-        allow_inbound: Some(Some(allow_inbound.is_some())),
-        allow_outbound: Some(Some(allow_outbound.is_some())),
-        status: Some(Some(status.clone())),
-        friendly_name: Some(Some(friendly_name.clone())),
-        tags: Some(Some(tags.split([',', ' ']).filter(|t| !t.is_empty()).map(str::to_owned).collect())),
-        deletion_locked: Some(Some(deletion_locked.is_some())),
+    let posted = ShownSettings {
+        endpoint_id: endpoint_id.clone().unwrap_or_default(),
+        allow_inbound: allow_inbound.is_some(),
+        allow_outbound: allow_outbound.is_some(),
+        status: status.clone(),
+        friendly_name: friendly_name.clone(),
+        tags: tags.clone(),
+        deletion_locked: deletion_locked.is_some(),
     };
     let outcome = async {
         let (state, tenant) = super::session::server::tenant().await?;
         let id = phone_numbers::parse_uuid("id", &id)?;
+        let body = posted.changes_since(was.as_ref());
         phone_numbers::update(&state.ctx, &tenant, id, &NumberChanges::parse(&body)?).await?;
         Ok(super::flash::Flash::success("Settings saved"))
     };
@@ -142,6 +147,71 @@ pub async fn update_number(
             .filter_map(|(field, value)| ticked(field, value)),
     );
     super::flash::server::answer(outcome.await, &typed).await
+}
+
+/// The settings as the form showed them (hidden `was[...]` fields) or as it posts them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ShownSettings {
+    #[serde(default)]
+    pub endpoint_id: String,
+    #[serde(default, with = "ticked")]
+    pub allow_inbound: bool,
+    #[serde(default, with = "ticked")]
+    pub allow_outbound: bool,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub friendly_name: String,
+    #[serde(default)]
+    pub tags: String,
+    #[serde(default, with = "ticked")]
+    pub deletion_locked: bool,
+}
+
+/// A checkbox's value in a form: "on" when ticked, absent or empty when not.
+mod ticked {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(ticked: &bool, to: S) -> Result<S::Ok, S::Error> {
+        to.serialize_str(if *ticked { "on" } else { "" })
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<bool, D::Error> {
+        Ok(!String::deserialize(from)?.is_empty())
+    }
+}
+
+impl ShownSettings {
+    fn of(number: &PhoneNumber) -> Self {
+        ShownSettings {
+            endpoint_id: number.endpoint_id.map(|e| e.to_string()).unwrap_or_default(),
+            allow_inbound: number.allow_inbound,
+            allow_outbound: number.allow_outbound,
+            status: number.status.as_str().to_string(),
+            friendly_name: number.friendly_name.clone(),
+            tags: number.tags.join(", "),
+            deletion_locked: number.deletion_locked,
+        }
+    }
+
+    /// The PATCH body of what differs from `was` (everything, without it), parsed by the REST
+    /// API's rules.
+    #[cfg(feature = "ssr")]
+    fn changes_since(&self, was: Option<&ShownSettings>) -> crate::domain::UpdateBody {
+        fn tag_list(text: &str) -> Vec<String> {
+            text.split([',', ' ']).filter(|t| !t.is_empty()).map(str::to_owned).collect()
+        }
+        let changed = |same: fn(&ShownSettings, &ShownSettings) -> bool| was.is_none_or(|was| !same(self, was));
+        crate::domain::UpdateBody {
+            endpoint_id: changed(|a, b| a.endpoint_id == b.endpoint_id)
+                .then(|| Some(self.endpoint_id.clone()).filter(|e| !e.is_empty())),
+            allow_inbound: changed(|a, b| a.allow_inbound == b.allow_inbound).then_some(Some(self.allow_inbound)),
+            allow_outbound: changed(|a, b| a.allow_outbound == b.allow_outbound).then_some(Some(self.allow_outbound)),
+            status: changed(|a, b| a.status == b.status).then(|| Some(self.status.clone())),
+            friendly_name: changed(|a, b| a.friendly_name == b.friendly_name).then(|| Some(self.friendly_name.clone())),
+            tags: changed(|a, b| tag_list(&a.tags) == tag_list(&b.tags)).then(|| Some(tag_list(&self.tags))),
+            deletion_locked: changed(|a, b| a.deletion_locked == b.deletion_locked)
+                .then_some(Some(self.deletion_locked)),
+        }
+    }
 }
 
 #[server]
@@ -276,11 +346,7 @@ fn NumbersTable(page: Page<NumberRow>, query: leptos_router::params::ParamsMap) 
                 </tbody>
             </table>
         </div>
-        <nav class="pager" aria-label="Pages">
-            <span class="muted">{format!("{}–{} of {}", offset + 1, (offset + limit).min(total), total)}</span>
-            {(offset > 0).then(|| view! { <a href=link((offset - limit).max(0))>"Previous"</a> })}
-            {(offset + limit < total).then(|| view! { <a href=link(offset + limit)>"Next"</a> })}
-        </nav>
+        <super::widgets::Pager offset limit total link label="Pages"/>
     }
 }
 
@@ -291,8 +357,13 @@ fn NumbersTable(page: Page<NumberRow>, query: leptos_router::params::ParamsMap) 
 #[component]
 pub fn NumberPage() -> impl IntoView {
     let params = use_params_map();
+    let query = use_query_map();
     let id = params.with_untracked(|p| p.get("id")).unwrap_or_default();
-    let number = Resource::new(move || params.with(|p| p.get("id")).unwrap_or_default(), get_number);
+    let number = Resource::new(
+        move || (params.with(|p| p.get("id")).unwrap_or_default(), query.with(|q| q.get(ENDPOINT_SEARCH))),
+        |(id, search)| get_number(id, search),
+    );
+    let history_offset = query.with_untracked(|q| q.get(super::history::OFFSET));
     view! {
         <p><a href="/">"← All numbers"</a></p>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -301,18 +372,18 @@ pub fn NumberPage() -> impl IntoView {
                 Ok(view) => view! { <NumberSettings view/> }.into_any(),
             })}
         </Suspense>
-        <super::history::NumberHistory id/>
+        <super::history::NumberHistory id offset=history_offset/>
     }
 }
 
 #[component]
 fn NumberSettings(view: NumberView) -> impl IntoView {
-    let NumberView { number: Formatted { item: details, national, international }, endpoints } = view;
+    let NumberView { number: Formatted { item: details, national, international }, endpoints, endpoint_search } = view;
     let number = details.number;
     let released = number.released_at.is_some();
     view! {
         <NumberHeading number=number.clone() national international=international.clone()/>
-        <SettingsForm number=number.clone() endpoints/>
+        <SettingsForm number=number.clone() endpoints endpoint_search/>
         <SipRouting number=number.clone() credentials=details.sip_credentials/>
         <ReleaseOrDelete id=number.id.to_string() international released locked=number.deletion_locked/>
     }
@@ -338,31 +409,40 @@ fn NumberHeading(number: PhoneNumber, national: String, international: String) -
     }
 }
 
+/// The number page's query parameter that searches the endpoint picker.
+pub const ENDPOINT_SEARCH: &str = "endpoints";
+
 /// Endpoint, calling directions, status, name, tags and lock, saved together (disabled once
-/// released): a plain form. A refusal (a bad tag) shows the form again as it was posted.
+/// released): a plain form. A refusal (a bad tag) shows the form again as it was posted. Beside
+/// each field, hidden, the value shown (`was[...]`): only what the user changes is saved.
 #[component]
-fn SettingsForm(number: PhoneNumber, endpoints: Vec<Endpoint>) -> impl IntoView {
+fn SettingsForm(number: PhoneNumber, endpoints: Page<Endpoint>, endpoint_search: Option<String>) -> impl IntoView {
     use crate::domain::NumberStatus;
     let flash = page_flash();
     let text = |field: &str, current: String| typed_or(&flash, field, current);
     let ticked = |field: &str, current: bool| typed_ticked(&flash, field, current);
     let endpoint = text("endpoint_id", number.endpoint_id.map(|e| e.to_string()).unwrap_or_default());
     let status = text("status", number.status.as_str().to_string());
+    let shown = ShownSettings::of(&number);
+    let was = |field: &str, value: String| view! { <input type="hidden" name=format!("was[{field}]") value=value/> };
+    let was_ticked = |value: bool| if value { "on".to_string() } else { String::new() };
     view! {
         <section class="card" aria-labelledby="settings-title">
             <h2 id="settings-title">"Settings"</h2>
+            // The endpoint search is a form of its own (a GET of this page), its field placed in the
+            // settings form with the `form` attribute (forms do not nest).
+            <form method="get" id="endpoint-search"></form>
             <form method="post" action=UpdateNumber::PATH class="settings">
                 <input type="hidden" name="id" value=number.id.to_string()/>
+                {was("endpoint_id", shown.endpoint_id.clone())}
+                {was("allow_inbound", was_ticked(shown.allow_inbound))}
+                {was("allow_outbound", was_ticked(shown.allow_outbound))}
+                {was("status", shown.status.clone())}
+                {was("friendly_name", shown.friendly_name.clone())}
+                {was("tags", shown.tags.clone())}
+                {was("deletion_locked", was_ticked(shown.deletion_locked))}
                 <fieldset disabled=number.released_at.is_some()>
-                    <label>"Endpoint"
-                        <select name="endpoint_id">
-                            <option value="" selected=endpoint.is_empty()>"Not attached"</option>
-                            {endpoints.into_iter().map(|e| {
-                                let id = e.id.to_string();
-                                view! { <option selected=endpoint == id value=id>{e.name}</option> }
-                            }).collect_view()}
-                        </select>
-                    </label>
+                    <EndpointPicker endpoints selected=endpoint search=endpoint_search/>
                     <label class="check">
                         <input type="checkbox" name="allow_inbound" checked=ticked("allow_inbound", number.allow_inbound)/>
                         "Allow inbound calls"
@@ -394,6 +474,42 @@ fn SettingsForm(number: PhoneNumber, endpoints: Vec<Endpoint>) -> impl IntoView 
                 </fieldset>
             </form>
         </section>
+    }
+}
+
+/// The endpoint to attach the number to: the number's own and the newest (or those a search
+/// found); with more endpoints than it shows, a search box and a word on what is shown.
+#[component]
+fn EndpointPicker(endpoints: Page<Endpoint>, selected: String, search: Option<String>) -> impl IntoView {
+    let shown = endpoints.data.len() as i64;
+    let more = endpoints.total > endpoints.limit;
+    let searchable = more || search.is_some();
+    let hint = match &search {
+        Some(term) => format!("{} endpoints match \u{201c}{term}\u{201d}", endpoints.total),
+        None => {
+            format!("The {} newest of {} endpoints: search for another.", endpoints.limit.min(shown), endpoints.total)
+        }
+    };
+    view! {
+        <label>"Endpoint"
+            <select name="endpoint_id" aria-describedby=searchable.then_some("endpoint-hint")>
+                <option value="" selected=selected.is_empty()>"Not attached"</option>
+                {endpoints.data.into_iter().map(|e| {
+                    let id = e.id.to_string();
+                    view! { <option selected=selected == id value=id>{e.name}</option> }
+                }).collect_view()}
+            </select>
+        </label>
+        {searchable.then(|| view! {
+            <div class="inline-form">
+                <label>"Find an endpoint"
+                    <input form="endpoint-search" type="search" name=ENDPOINT_SEARCH maxlength="100"
+                        value=search.clone().unwrap_or_default() placeholder="Part of its name"/>
+                </label>
+                <button form="endpoint-search" type="submit" class="secondary">"Search"</button>
+            </div>
+            <span id="endpoint-hint" class="muted small">{hint}</span>
+        })}
     }
 }
 

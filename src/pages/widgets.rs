@@ -308,3 +308,22 @@ pub fn ErrorNotice(error: crate::domain::ErrorDetail) -> impl IntoView {
         </div>
     }
 }
+
+/// "21–40 of 95" with Previous and Next links; `link(offset)` is the address of the page that
+/// starts at `offset`.
+#[component]
+pub fn Pager(
+    offset: i64,
+    limit: i64,
+    total: i64,
+    link: impl Fn(i64) -> String + 'static,
+    #[prop(into)] label: String,
+) -> impl IntoView {
+    view! {
+        <nav class="pager" aria-label=label>
+            <span class="muted">{format!("{}–{} of {}", offset + 1, (offset + limit).min(total), total)}</span>
+            {(offset > 0).then(|| view! { <a href=link((offset - limit).max(0))>"Previous"</a> })}
+            {(offset + limit < total).then(|| view! { <a href=link(offset + limit)>"Next"</a> })}
+        </nav>
+    }
+}

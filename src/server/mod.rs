@@ -12,7 +12,7 @@ use crate::rate_limit::{FailureThrottle, RateLimit};
 use crate::security::{self, PublicOrigin};
 use crate::service::auth::{Auth, AuthSettings};
 use crate::service::reservations::{self, ReservationSettings};
-use crate::service::secrets::{SecretSettings, SipCipher};
+use crate::service::secrets::{SecretCipher, SecretSettings};
 use crate::service::webhooks::{self, WebhookSettings};
 use crate::service::{settings, Context};
 pub use crate::state::AppState;
@@ -93,15 +93,15 @@ pub async fn context(
     let stored_pepper = settings::secret(store.as_ref(), "api_key_pepper").await?;
     let session_secret = settings::secret(store.as_ref(), "session_secret").await?;
     let stored_sip_key =
-        settings::value_or_insert(store.as_ref(), "sip_encryption_key", &SipCipher::generate_key()).await?;
+        settings::value_or_insert(store.as_ref(), "sip_encryption_key", &SecretCipher::generate_key()).await?;
     let (api_key_pepper, legacy_api_key_pepper) = match &secrets.api_key_pepper {
         Some(pepper) if *pepper != stored_pepper => (pepper.clone(), Some(stored_pepper)),
         Some(pepper) => (pepper.clone(), None),
         None => (stored_pepper, None),
     };
-    let sip_cipher = match &secrets.sip_encryption_key {
-        Some(key) => SipCipher::new(key, &[secrets.sip_old_keys.clone(), vec![stored_sip_key]].concat())?,
-        None => SipCipher::new(&stored_sip_key, &secrets.sip_old_keys)?,
+    let secret_cipher = match &secrets.sip_encryption_key {
+        Some(key) => SecretCipher::new(key, &[secrets.sip_old_keys.clone(), vec![stored_sip_key]].concat())?,
+        None => SecretCipher::new(&stored_sip_key, &secrets.sip_old_keys)?,
     };
     let ctx = Context {
         store,
@@ -109,7 +109,7 @@ pub async fn context(
         api_key_pepper,
         legacy_api_key_pepper,
         session_secret,
-        sip_cipher: std::sync::Arc::new(sip_cipher),
+        secret_cipher: std::sync::Arc::new(secret_cipher),
         webhooks: std::sync::Arc::new(webhooks.clone()),
         reservations,
     };

@@ -24,9 +24,42 @@ pub async fn create(ctx: &Context, tenant: &Tenant, name: &EndpointName) -> Resu
 
 /// The tenant's endpoints, newest first.
 pub async fn list(ctx: &Context, tenant: &Tenant, page: PageRequest) -> Result<Page<Endpoint>, AppError> {
-    let found = ctx.store.endpoints(tenant.scope(), page.window()).await?;
+    let found = ctx.store.endpoints(tenant.scope(), None, page.window()).await?;
     let data = found.rows.into_iter().map(to_endpoint).collect();
     Ok(Page { data, total: found.total, limit: page.limit, offset: page.offset })
+}
+
+/// How many endpoints a picker offers at once (with a search when there are more).
+pub const PICKER_SIZE: i64 = 50;
+
+/// What an endpoint picker offers: the newest endpoints (whose name holds `search`, if given)
+/// and always `current`, the one the number is attached to, wherever it is in the list. With the
+/// total that matched, so that the page can say there are more (to search for).
+pub async fn picker(
+    ctx: &Context,
+    tenant: &Tenant,
+    current: Option<Uuid>,
+    search: Option<&str>,
+) -> Result<Page<Endpoint>, AppError> {
+    let window = storage::Window { limit: PICKER_SIZE, offset: 0 };
+    let found = ctx.store.endpoints(tenant.scope(), search, window).await?;
+    let mut rows = found.rows;
+    if let Some(current) = current.filter(|id| !rows.iter().any(|e| e.id == *id)) {
+        rows.extend(ctx.store.endpoints_by_ids(tenant.scope(), &[current]).await?);
+    }
+    let data = rows.into_iter().map(to_endpoint).collect();
+    Ok(Page { data, total: found.total, limit: PICKER_SIZE, offset: 0 })
+}
+
+/// The names of the tenant's endpoints among `ids` (those of a page of numbers).
+pub async fn names(ctx: &Context, tenant: &Tenant, ids: &[Uuid]) -> Result<Vec<(Uuid, String)>, AppError> {
+    let mut ids = ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(ctx.store.endpoints_by_ids(tenant.scope(), &ids).await?.into_iter().map(|e| (e.id, e.name)).collect())
 }
 
 /// A number may only be attached to an endpoint of its own organization and mode.

@@ -39,7 +39,7 @@ pub struct Context {
     /// Signs the built-in sessions, unless `KROS_SESSION_SECRET` is set (see `auth::Auth`).
     pub session_secret: String,
     /// Seals SIP passwords and webhook signing secrets at rest.
-    pub sip_cipher: Arc<secrets::SipCipher>,
+    pub secret_cipher: Arc<secrets::SecretCipher>,
     /// How webhook endpoints are checked and deliveries made.
     pub webhooks: Arc<webhooks::WebhookSettings>,
     /// How long reservations hold numbers.

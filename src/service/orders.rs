@@ -89,14 +89,13 @@ async fn place(
     let items = match request.selection.filter(tenant) {
         None => named,
         Some((filter, quantity)) => {
-            let ids = tx.unheld_inventory_for_update(&filter, quantity).await?;
-            if (ids.len() as i64) < quantity {
+            // The rows come back from the statement that locks them: nothing inside this
+            // transaction reads through the pool (concurrent orders would wait on each other
+            // for a connection).
+            let items = tx.unheld_inventory_for_update(&filter, quantity).await?;
+            if (items.len() as i64) < quantity {
                 tx.rollback().await?;
-                return Err(too_few(ids.len(), quantity, NOTHING_BOUGHT));
-            }
-            let mut items = Vec::with_capacity(ids.len());
-            for id in ids {
-                items.push(ctx.store.inventory_by_id(tenant.livemode(), id).await?.ok_or_else(internal_gone)?);
+                return Err(too_few(items.len(), quantity, NOTHING_BOUGHT));
             }
             items
         }
@@ -140,10 +139,6 @@ async fn place(
     }
     tx.commit().await?;
     Ok(order)
-}
-
-fn internal_gone() -> AppError {
-    AppError::internal("an inventory number locked by this order is gone")
 }
 
 /// The order's total and currency: one currency per order, and the total the buyer saw if given.

@@ -43,7 +43,7 @@ pub(super) fn to_number(row: &NumberRecord, sip_domain: &str) -> PhoneNumber {
 
 fn to_details(row: &NumberRecord, ctx: &Context) -> Result<PhoneNumberDetails, AppError> {
     let password = match row.released_at {
-        None => Some(ctx.sip_cipher.open(&row.sip_password)?),
+        None => Some(ctx.secret_cipher.open(&row.sip_password)?),
         Some(_) => None,
     };
     Ok(PhoneNumberDetails {
@@ -58,7 +58,7 @@ fn to_details(row: &NumberRecord, ctx: &Context) -> Result<PhoneNumberDetails, A
 
 /// A new SIP password, sealed for storage.
 fn new_sip_password(ctx: &Context) -> Result<String, AppError> {
-    ctx.sip_cipher.seal(&super::random_string(24, super::ALNUM))
+    ctx.secret_cipher.seal(&super::random_string(24, super::ALNUM))
 }
 
 /// Seals every SIP password still in clear text (stored before encryption) or under a key that
@@ -66,8 +66,8 @@ fn new_sip_password(ctx: &Context) -> Result<String, AppError> {
 pub async fn seal_stored_sip_passwords(ctx: &Context) {
     let resealed = async {
         let mut count = 0;
-        for (id, stored) in ctx.store.sip_passwords_without_prefix(&ctx.sip_cipher.current_prefix()).await? {
-            let sealed = ctx.sip_cipher.seal(&ctx.sip_cipher.open(&stored)?)?;
+        for (id, stored) in ctx.store.sip_passwords_without_prefix(&ctx.secret_cipher.current_prefix()).await? {
+            let sealed = ctx.secret_cipher.seal(&ctx.secret_cipher.open(&stored)?)?;
             ctx.store.set_stored_sip_password(id, &sealed).await?;
             count += 1;
         }

@@ -130,8 +130,9 @@ pub(super) fn too_few(found: usize, wanted: i64, what_was_not_done: &str) -> App
     ))
 }
 
-/// The inventory numbers named by an `Ids` selection, each checked to exist in the tenant's mode
-/// and to be open to the tenant (for sale, not held by someone else) as the request starts.
+/// The inventory numbers named by an `Ids` selection (read in one query), in the order named,
+/// each checked to exist in the tenant's mode and to be open to the tenant (for sale, not held by
+/// someone else) as the request starts.
 pub(super) async fn named_numbers(
     ctx: &Context,
     tenant: &Tenant,
@@ -139,19 +140,20 @@ pub(super) async fn named_numbers(
     what_was_not_done: &str,
 ) -> Result<Vec<storage::InventoryRecord>, AppError> {
     let now = storage::now();
-    let mut found = Vec::with_capacity(ids.len());
+    let mut found = ctx.store.inventory_by_ids(tenant.livemode(), ids).await?;
+    let mut named = Vec::with_capacity(ids.len());
     for id in ids {
-        let item = ctx
-            .store
-            .inventory_by_id(tenant.livemode(), *id)
-            .await?
+        let at = found
+            .iter()
+            .position(|item| item.id == *id)
             .ok_or_else(|| AppError::NotFound(format!("inventory number {id} not found; {what_was_not_done}")))?;
+        let item = found.swap_remove(at);
         if !item.open_to(tenant.organization_id, now) {
             return Err(unavailable(&item, tenant, what_was_not_done));
         }
-        found.push(item);
+        named.push(item);
     }
-    Ok(found)
+    Ok(named)
 }
 
 /// Why `item` cannot be had now: sold, or held by another organization.
@@ -174,7 +176,7 @@ pub async fn create(ctx: &Context, tenant: &Tenant, selection: &Selection) -> Re
     };
     let mut tx = ctx.store.begin_write().await?;
     let reservation = tx.insert_reservation(tenant.scope(), Uuid::new_v4(), ctx.reservations.hold).await?;
-    let ids = match selection.filter(tenant) {
+    let ids: Vec<Uuid> = match selection.filter(tenant) {
         None => named.iter().map(|n| n.id).collect(),
         Some((filter, quantity)) => {
             let found = tx.unheld_inventory_for_update(&filter, quantity).await?;
@@ -182,7 +184,7 @@ pub async fn create(ctx: &Context, tenant: &Tenant, selection: &Selection) -> Re
                 tx.rollback().await?;
                 return Err(too_few(found.len(), quantity, NOTHING_HELD));
             }
-            found
+            found.iter().map(|n| n.id).collect()
         }
     };
     if let Some(refused) = tx.hold_inventory(&reservation, &ids).await? {

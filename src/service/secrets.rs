@@ -1,5 +1,6 @@
 //! The installation's secrets that must not live in the database they protect: the pepper API-key
-//! hashes are keyed with, and the key SIP passwords are encrypted with. Each comes from the
+//! hashes are keyed with, and the key the secrets kept at rest (SIP passwords, webhook signing
+//! secrets) are encrypted with. Each comes from the
 //! environment or a file (`make run` makes both once under `data/`); without them the server
 //! falls back to values kept in the database, and says so at start.
 
@@ -38,10 +39,11 @@ pub fn from_env_or_file(var: &str) -> Result<Option<String>, AppError> {
     }
 }
 
-/// Seals and opens SIP passwords with AES-256-GCM. A sealed value is
+/// Seals and opens the secrets kept at rest (SIP passwords, webhook signing secrets) with
+/// AES-256-GCM (its key is still configured as `KROS_SIP_ENCRYPTION_KEY`, the name it first had). A sealed value is
 /// `aes256gcm:<key id>:<base64 of nonce and ciphertext>`; the key id (the first 8 hex digits of
 /// the key's SHA-256) says which key opens it, so keys can be rotated.
-pub struct SipCipher {
+pub struct SecretCipher {
     current: (String, Aes256Gcm),
     old: Vec<(String, Aes256Gcm)>,
 }
@@ -56,11 +58,11 @@ fn cipher_of(encoded: &str, what: &str) -> Result<(String, Aes256Gcm), AppError>
     Ok((id, Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&bytes))))
 }
 
-impl SipCipher {
-    pub fn new(current: &str, old: &[String]) -> Result<SipCipher, AppError> {
+impl SecretCipher {
+    pub fn new(current: &str, old: &[String]) -> Result<SecretCipher, AppError> {
         let current = cipher_of(current, "KROS_SIP_ENCRYPTION_KEY")?;
         let old = old.iter().map(|k| cipher_of(k, "KROS_SIP_ENCRYPTION_OLD_KEYS")).collect::<Result<_, _>>()?;
-        Ok(SipCipher { current, old })
+        Ok(SecretCipher { current, old })
     }
 
     /// A fresh random key, base64 (for the database fallback).

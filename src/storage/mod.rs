@@ -203,12 +203,17 @@ pub trait Storage: WebhookStorage + ReservationStorage + OrderStorage + Send + S
 
     // Endpoints
     async fn insert_endpoint(&self, scope: Scope, endpoint: &EndpointRecord) -> Result<()>;
-    /// Newest first.
-    async fn endpoints(&self, scope: Scope, window: Window) -> Result<Counted<EndpointRecord>>;
+    /// Newest first; those whose name holds `name_part` (case-insensitively) if given.
+    async fn endpoints(&self, scope: Scope, name_part: Option<&str>, window: Window)
+        -> Result<Counted<EndpointRecord>>;
+    /// Those of `ids` that are the scope's (in no particular order).
+    async fn endpoints_by_ids(&self, scope: Scope, ids: &[Uuid]) -> Result<Vec<EndpointRecord>>;
     async fn endpoint_exists(&self, scope: Scope, id: Uuid) -> Result<bool>;
 
     // Inventory
     async fn inventory_by_id(&self, livemode: bool, id: Uuid) -> Result<Option<InventoryRecord>>;
+    /// Those of `ids` in the mode's inventory, in one query (in no particular order).
+    async fn inventory_by_ids(&self, livemode: bool, ids: &[Uuid]) -> Result<Vec<InventoryRecord>>;
     async fn inventory_by_e164(&self, livemode: bool, e164: &str) -> Result<Option<InventoryRecord>>;
     /// Numbers for sale, by E.164.
     async fn search_inventory(&self, filter: &InventoryFilter, window: Window) -> Result<Counted<InventoryRecord>>;
@@ -285,13 +290,23 @@ pub trait WriteTx: Send {
         -> Result<Option<Uuid>>;
     /// Up to `quantity` numbers matching `filter`, for sale and held by nobody, by E.164; each is
     /// locked until the transaction ends, and those other transactions have locked are skipped.
-    async fn unheld_inventory_for_update(&mut self, filter: &InventoryFilter, quantity: i64) -> Result<Vec<Uuid>>;
+    async fn unheld_inventory_for_update(
+        &mut self,
+        filter: &InventoryFilter,
+        quantity: i64,
+    ) -> Result<Vec<InventoryRecord>>;
     /// Frees the holds of the scope's reservation and removes it. False if the scope has no such
     /// reservation.
     async fn delete_reservation(&mut self, scope: Scope, id: Uuid) -> Result<bool>;
 
     // Orders (see [`orders`])
     async fn insert_order(&mut self, order: &OrderRecord) -> Result<()>;
+
+    // Webhook endpoints (see [`webhooks`])
+    /// The scope's webhook endpoints, counted; no other transaction adds one to the scope until
+    /// this one ends (so a limit checked on the count holds when this transaction inserts).
+    async fn count_webhook_endpoints_locked(&mut self, scope: Scope) -> Result<i64>;
+    async fn insert_webhook_endpoint(&mut self, endpoint: &WebhookEndpointRecord) -> Result<()>;
 
     async fn commit(self: Box<Self>) -> Result<()>;
     async fn rollback(self: Box<Self>) -> Result<()>;

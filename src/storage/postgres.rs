@@ -409,25 +409,46 @@ impl Storage for PgStorage {
         Ok(())
     }
 
-    async fn endpoints(&self, scope: Scope, window: Window) -> Result<Counted<EndpointRecord>> {
-        let rows = sqlx::query_as(
-            "SELECT id, livemode, name, created_at, \
-             (SELECT COUNT(*) FROM endpoints WHERE organization_id = $1 AND livemode = $2) AS total \
-             FROM endpoints WHERE organization_id = $1 AND livemode = $2 \
-             ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4",
-        )
+    async fn endpoints(
+        &self,
+        scope: Scope,
+        name_part: Option<&str>,
+        window: Window,
+    ) -> Result<Counted<EndpointRecord>> {
+        const MATCHING: &str =
+            "organization_id = $1 AND livemode = $2 AND ($3::text IS NULL OR strpos(lower(name), lower($3)) > 0)";
+        let rows = sqlx::query_as(&format!(
+            "SELECT id, livemode, name, created_at, (SELECT COUNT(*) FROM endpoints WHERE {MATCHING}) AS total \
+             FROM endpoints WHERE {MATCHING} ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
+        ))
         .bind(scope.organization_id)
         .bind(scope.livemode)
+        .bind(name_part)
         .bind(window.limit)
         .bind(window.offset)
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        let count = sqlx::query_scalar("SELECT COUNT(*) FROM endpoints WHERE organization_id = $1 AND livemode = $2")
+        let count_sql = format!("SELECT COUNT(*) FROM endpoints WHERE {MATCHING}");
+        let count = sqlx::query_scalar(&count_sql)
             .bind(scope.organization_id)
             .bind(scope.livemode)
+            .bind(name_part)
             .fetch_one(&self.pool);
         counted(rows, window, count, classify).await
+    }
+
+    async fn endpoints_by_ids(&self, scope: Scope, ids: &[Uuid]) -> Result<Vec<EndpointRecord>> {
+        sqlx::query_as(
+            "SELECT id, livemode, name, created_at FROM endpoints \
+             WHERE organization_id = $1 AND livemode = $2 AND id = ANY($3)",
+        )
+        .bind(scope.organization_id)
+        .bind(scope.livemode)
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)
     }
 
     async fn endpoint_exists(&self, scope: Scope, id: Uuid) -> Result<bool> {
@@ -447,6 +468,15 @@ impl Storage for PgStorage {
             .bind(id)
             .bind(livemode)
             .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
+    async fn inventory_by_ids(&self, livemode: bool, ids: &[Uuid]) -> Result<Vec<InventoryRecord>> {
+        sqlx::query_as(&format!("SELECT {INVENTORY_READ} FROM inventory_numbers WHERE id = ANY($1) AND livemode = $2"))
+            .bind(ids)
+            .bind(livemode)
+            .fetch_all(&self.pool)
             .await
             .map_err(classify)
     }
@@ -838,7 +868,11 @@ impl WriteTx for PgWriteTx {
         reservations::hold_inventory(&mut self.held, reservation, inventory_ids).await
     }
 
-    async fn unheld_inventory_for_update(&mut self, filter: &InventoryFilter, quantity: i64) -> Result<Vec<Uuid>> {
+    async fn unheld_inventory_for_update(
+        &mut self,
+        filter: &InventoryFilter,
+        quantity: i64,
+    ) -> Result<Vec<InventoryRecord>> {
         reservations::unheld_inventory(&mut self.held, filter, quantity).await
     }
 
@@ -848,6 +882,14 @@ impl WriteTx for PgWriteTx {
 
     async fn insert_order(&mut self, order: &OrderRecord) -> Result<()> {
         orders::insert_order(&mut self.held, order).await
+    }
+
+    async fn count_webhook_endpoints_locked(&mut self, scope: Scope) -> Result<i64> {
+        webhooks::count_endpoints_locked(&mut self.held, scope).await
+    }
+
+    async fn insert_webhook_endpoint(&mut self, endpoint: &WebhookEndpointRecord) -> Result<()> {
+        webhooks::insert_endpoint(&mut self.held, endpoint).await
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {

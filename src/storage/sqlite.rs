@@ -576,26 +576,48 @@ impl Storage for SqliteStorage {
         Ok(())
     }
 
-    async fn endpoints(&self, scope: Scope, window: Window) -> Result<Counted<EndpointRecord>> {
+    async fn endpoints(
+        &self,
+        scope: Scope,
+        name_part: Option<&str>,
+        window: Window,
+    ) -> Result<Counted<EndpointRecord>> {
         let pools = self.pools.read().await;
-        let rows = sqlx::query_as(
-            "SELECT id, livemode, name, created_at, \
-             (SELECT COUNT(*) FROM endpoints WHERE organization_id = ?1 AND livemode = ?2) AS total \
-             FROM endpoints WHERE organization_id = ?1 AND livemode = ?2 \
-             ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4",
-        )
+        // `lower` folds ASCII only on SQLite.
+        const MATCHING: &str =
+            "organization_id = ?1 AND livemode = ?2 AND (?3 IS NULL OR instr(lower(name), lower(?3)) > 0)";
+        let rows = sqlx::query_as(&format!(
+            "SELECT id, livemode, name, created_at, (SELECT COUNT(*) FROM endpoints WHERE {MATCHING}) AS total \
+             FROM endpoints WHERE {MATCHING} ORDER BY created_at DESC, id DESC LIMIT ?4 OFFSET ?5"
+        ))
         .bind(scope.organization_id)
         .bind(scope.livemode)
+        .bind(name_part)
         .bind(window.limit)
         .bind(window.offset)
         .fetch_all(&pools.readers)
         .await
         .map_err(classify)?;
-        let count = sqlx::query_scalar("SELECT COUNT(*) FROM endpoints WHERE organization_id = ?1 AND livemode = ?2")
+        let count_sql = format!("SELECT COUNT(*) FROM endpoints WHERE {MATCHING}");
+        let count = sqlx::query_scalar(&count_sql)
             .bind(scope.organization_id)
             .bind(scope.livemode)
+            .bind(name_part)
             .fetch_one(&pools.readers);
         counted(rows, window, count, classify).await
+    }
+
+    async fn endpoints_by_ids(&self, scope: Scope, ids: &[Uuid]) -> Result<Vec<EndpointRecord>> {
+        // Built at run time: SQLite has no array parameter, so one bind per id.
+        let mut query =
+            sqlx::QueryBuilder::new("SELECT id, livemode, name, created_at FROM endpoints WHERE organization_id = ");
+        query.push_bind(scope.organization_id).push(" AND livemode = ").push_bind(scope.livemode).push(" AND id IN (");
+        let mut each = query.separated(", ");
+        for id in ids {
+            each.push_bind(*id);
+        }
+        query.push(")");
+        query.build_query_as().fetch_all(&self.pools.read().await.readers).await.map_err(classify)
     }
 
     async fn endpoint_exists(&self, scope: Scope, id: Uuid) -> Result<bool> {
@@ -617,6 +639,19 @@ impl Storage for SqliteStorage {
             .fetch_optional(&self.pools.read().await.readers)
             .await
             .map_err(classify)
+    }
+
+    async fn inventory_by_ids(&self, livemode: bool, ids: &[Uuid]) -> Result<Vec<InventoryRecord>> {
+        // Built at run time: SQLite has no array parameter, so one bind per id.
+        let mut query =
+            sqlx::QueryBuilder::new(format!("SELECT {INVENTORY_READ} FROM inventory_numbers WHERE livemode = "));
+        query.push_bind(livemode).push(" AND id IN (");
+        let mut each = query.separated(", ");
+        for id in ids {
+            each.push_bind(*id);
+        }
+        query.push(")");
+        query.build_query_as().fetch_all(&self.pools.read().await.readers).await.map_err(classify)
     }
 
     async fn inventory_by_e164(&self, livemode: bool, e164: &str) -> Result<Option<InventoryRecord>> {
@@ -1012,7 +1047,11 @@ impl WriteTx for SqliteWriteTx {
         reservations::hold_inventory(&mut self.writer, reservation, inventory_ids).await
     }
 
-    async fn unheld_inventory_for_update(&mut self, filter: &InventoryFilter, quantity: i64) -> Result<Vec<Uuid>> {
+    async fn unheld_inventory_for_update(
+        &mut self,
+        filter: &InventoryFilter,
+        quantity: i64,
+    ) -> Result<Vec<InventoryRecord>> {
         reservations::unheld_inventory(&mut self.writer, filter, quantity).await
     }
 
@@ -1022,6 +1061,14 @@ impl WriteTx for SqliteWriteTx {
 
     async fn insert_order(&mut self, order: &OrderRecord) -> Result<()> {
         orders::insert_order(&mut self.writer, order).await
+    }
+
+    async fn count_webhook_endpoints_locked(&mut self, scope: Scope) -> Result<i64> {
+        webhooks::count_endpoints_locked(&mut self.writer, scope).await
+    }
+
+    async fn insert_webhook_endpoint(&mut self, endpoint: &WebhookEndpointRecord) -> Result<()> {
+        webhooks::insert_endpoint(&mut self.writer, endpoint).await
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {

@@ -33,6 +33,18 @@ pub struct WebhookEndpointRecord {
     pub updated_at: Timestamp,
 }
 
+/// A change to an endpoint's settings: only the fields given are written, so a change never
+/// undoes another one made meanwhile (by another request, or by the delivery worker disabling it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WebhookEndpointChanges {
+    pub url: Option<String>,
+    pub description: Option<String>,
+    /// `Some(None)`: every event type.
+    pub event_types: Option<Option<Json<Vec<String>>>>,
+    /// Enabling a disabled endpoint also clears why it was disabled and its failing streak.
+    pub enabled: Option<bool>,
+}
+
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
 #[sqlx(type_name = "webhook_delivery_state", rename_all = "snake_case")]
@@ -110,16 +122,39 @@ pub trait WebhookStorage: Send + Sync {
     async fn event(&self, scope: Scope, id: Uuid) -> Result<Option<super::AuditRecord>>;
 
     // Endpoints
-    async fn insert_webhook_endpoint(&self, endpoint: &WebhookEndpointRecord) -> Result<()>;
     /// Newest first.
     async fn webhook_endpoints(&self, scope: Scope, window: Window) -> Result<Counted<WebhookEndpointRecord>>;
     async fn webhook_endpoint(&self, scope: Scope, id: Uuid) -> Result<Option<WebhookEndpointRecord>>;
-    /// Writes every changeable column (url, description, types, enabled and why not, the
-    /// secrets, failing_since, updated_at) of the scope's endpoint.
-    async fn update_webhook_endpoint(&self, endpoint: &WebhookEndpointRecord) -> Result<()>;
+    /// Writes the given changes to the scope's endpoint (and `updated_at`), in one statement;
+    /// the endpoint as it now is, or None if the scope has no such endpoint.
+    async fn change_webhook_endpoint(
+        &self,
+        scope: Scope,
+        id: Uuid,
+        changes: &WebhookEndpointChanges,
+        at: Timestamp,
+    ) -> Result<Option<WebhookEndpointRecord>>;
+    /// Makes `secret` (sealed) the endpoint's signing secret, and the one it had the previous
+    /// secret until `previous_expires_at`, in one statement: of two rotations at once, the later
+    /// keeps the earlier's secret as its previous one.
+    async fn rotate_webhook_secret(
+        &self,
+        scope: Scope,
+        id: Uuid,
+        secret: &str,
+        previous_expires_at: Timestamp,
+        at: Timestamp,
+    ) -> Result<Option<WebhookEndpointRecord>>;
+    /// Replaces the endpoint's sealed secrets with the same secrets sealed again, if they are
+    /// still those of `seen` (a rotation meanwhile wins). True if replaced.
+    async fn reseal_webhook_secrets(
+        &self,
+        seen: &WebhookEndpointRecord,
+        secret: &str,
+        previous_secret: Option<&str>,
+    ) -> Result<bool>;
     /// True if the scope had it.
     async fn delete_webhook_endpoint(&self, scope: Scope, id: Uuid) -> Result<bool>;
-    async fn count_webhook_endpoints(&self, scope: Scope) -> Result<i64>;
     /// Every endpoint (of any scope) with a secret that does not start with `prefix`: sealed under
     /// a key rotated out, to be sealed again.
     async fn webhook_endpoints_with_secrets_without_prefix(&self, prefix: &str) -> Result<Vec<WebhookEndpointRecord>>;

@@ -249,3 +249,98 @@ async fn cancelling_a_confirmation_lets_the_number_go_and_its_buy_button_has_the
             .await;
     assert_eq!((status, location.as_str()), (302, back.as_str()));
 }
+
+/// The settings form as the number's page renders it, posted with one field changed.
+async fn save_settings_as_the_page_shows_them(app: &TestApp, session: &str, id: &str, field: &str, value: &str) {
+    let page = format!("/numbers/{id}");
+    let (html, _) = load(app, session, &page).await;
+    let form = with_field(form_fields(&html, UpdateNumber::PATH), field, value);
+    let form: Vec<(&str, &str)> = form.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let (status, location, _) = post_from(app, &page, UpdateNumber::PATH, session, &form).await;
+    assert_eq!((status, location.as_str()), (302, page.as_str()));
+}
+
+#[tokio::test]
+async fn saving_settings_keeps_an_endpoint_older_than_the_newest_hundred() {
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    let oldest = app.endpoint(&org.live_key, "The oldest trunk").await;
+    for i in 0..100 {
+        app.endpoint(&org.live_key, &format!("Trunk {i}")).await;
+    }
+    let inv = app.inventory(Mode::Live, "+14155550101", "US", "local", 100, 115).await;
+    let number = app.buy(&org.live_key, inv).await;
+    let id = number["id"].as_str().unwrap();
+    let path = format!("/v1/phone-numbers/{id}");
+    app.call_json(Method::PATCH, &path, &org.live_key, serde_json::json!({"endpointId": oldest})).await;
+    let session = signed_in(&app, &org).await;
+
+    let (html, _) = load(&app, &session, &format!("/numbers/{id}")).await;
+    assert!(html.contains(&format!("selected value=\"{oldest}\"")), "the number's endpoint is offered, chosen: {html}");
+    assert!(html.contains("The 50 newest of 101 endpoints"), "the picker says what it shows: {html}");
+    save_settings_as_the_page_shows_them(&app, &session, id, "friendly_name", "Front desk").await;
+    let now = app.get_ok(&path, &org.live_key).await;
+    assert_eq!(
+        (now["friendly_name"].as_str(), now["endpoint_id"].as_str()),
+        (Some("Front desk"), Some(&*oldest.to_string()))
+    );
+
+    // The numbers page names it too, and a search of the picker finds it.
+    let (html, _) = load(&app, &session, "/").await;
+    assert!(html.contains("The oldest trunk"), "{html}");
+    let (html, _) = load(&app, &session, &format!("/numbers/{id}?endpoints=OLDEST")).await;
+    assert!(html.contains("1 endpoints match"), "{html}");
+}
+
+#[tokio::test]
+async fn saving_settings_writes_only_the_fields_the_user_changed() {
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    let trunk = app.endpoint(&org.live_key, "Trunk").await;
+    let inv = app.inventory(Mode::Live, "+14155550101", "US", "local", 100, 115).await;
+    let number = app.buy(&org.live_key, inv).await;
+    let id = number["id"].as_str().unwrap();
+    let path = format!("/v1/phone-numbers/{id}");
+    let session = signed_in(&app, &org).await;
+    let page = format!("/numbers/{id}");
+    let (html, _) = load(&app, &session, &page).await;
+    let shown = form_fields(&html, UpdateNumber::PATH);
+
+    // Meanwhile, elsewhere (another tab, the API): attached, outbound on, tagged.
+    let elsewhere = serde_json::json!({"endpointId": trunk, "allowOutbound": true, "tags": ["night"]});
+    assert_eq!(app.call_json(Method::PATCH, &path, &org.live_key, elsewhere).await.status(), 200);
+
+    // The page loaded before that saves a new name: only the name is written.
+    let form = with_field(shown, "friendly_name", "Front desk");
+    let form: Vec<(&str, &str)> = form.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    post_from(&app, &page, UpdateNumber::PATH, &session, &form).await;
+    let now = app.get_ok(&path, &org.live_key).await;
+    assert_eq!(now["friendly_name"], "Front desk");
+    assert_eq!(now["endpoint_id"], trunk.to_string(), "{now}");
+    assert_eq!((now["allow_outbound"].as_bool(), now["tags"].clone()), (Some(true), serde_json::json!(["night"])));
+    let events = app.get_ok(&format!("/v1/events?phone_number_id={id}&type=phone_number.updated"), &org.live_key).await;
+    let changed =
+        events["data"][0]["data"]["previous_attributes"].as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(changed, ["friendly_name", "updated_at"], "the event names only the name");
+}
+
+#[tokio::test]
+async fn a_numbers_history_pages_through_every_event() {
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    let inv = app.inventory(Mode::Live, "+14155550101", "US", "local", 100, 115).await;
+    let number = app.buy(&org.live_key, inv).await;
+    let id = number["id"].as_str().unwrap();
+    let path = format!("/v1/phone-numbers/{id}");
+    for i in 0..120 {
+        let res =
+            app.call_json(Method::PATCH, &path, &org.live_key, serde_json::json!({"friendlyName": format!("n{i}")}));
+        assert_eq!(res.await.status(), 200);
+    }
+    let session = signed_in(&app, &org).await;
+    let (html, _) = load(&app, &session, &format!("/numbers/{id}")).await;
+    assert!(html.contains("1–50 of 121"), "{html}");
+    let (html, _) = load(&app, &session, &format!("/numbers/{id}?history=100")).await;
+    assert!(html.contains("101–121 of 121"), "{html}");
+    assert!(html.contains("<strong>Bought</strong>"), "the first event, on the last page: {html}");
+}

@@ -383,7 +383,7 @@ async fn prices_are_bounded_so_that_totals_never_overflow() {
 #[tokio::test]
 async fn sip_passwords_are_encrypted_at_rest_and_old_rows_are_sealed() {
     use kros_numbers::service::phone_numbers;
-    use kros_numbers::service::secrets::SipCipher;
+    use kros_numbers::service::secrets::SecretCipher;
     let app = TestApp::spawn().await;
     let org = app.org("Acme").await;
     let inv = app.inventory(Mode::Live, "+14155550101", "US", "local", 100, 115).await;
@@ -402,9 +402,9 @@ async fn sip_passwords_are_encrypted_at_rest_and_old_rows_are_sealed() {
 
     // Rotation: a new key, the old one kept for opening; at start every row moves to the new key.
     let old_key = app.ctx.store.setting_or_insert("sip_encryption_key", "unused").await.unwrap();
-    let new_key = SipCipher::generate_key();
+    let new_key = SecretCipher::generate_key();
     let rotated = kros_numbers::service::Context {
-        sip_cipher: std::sync::Arc::new(SipCipher::new(&new_key, &[old_key]).unwrap()),
+        secret_cipher: std::sync::Arc::new(SecretCipher::new(&new_key, &[old_key]).unwrap()),
         ..app.ctx.clone()
     };
     phone_numbers::seal_stored_sip_passwords(&rotated).await;
@@ -416,7 +416,7 @@ async fn sip_passwords_are_encrypted_at_rest_and_old_rows_are_sealed() {
     let details = phone_numbers::get(&rotated, &tenant, id).await.unwrap();
     assert_eq!(details.sip_credentials.password.as_deref(), Some("clear-text-from-2026-11"));
     let only_new = kros_numbers::service::Context {
-        sip_cipher: std::sync::Arc::new(SipCipher::new(&new_key, &[]).unwrap()),
+        secret_cipher: std::sync::Arc::new(SecretCipher::new(&new_key, &[]).unwrap()),
         ..app.ctx.clone()
     };
     assert!(phone_numbers::get(&only_new, &tenant, id).await.is_ok(), "no row needs the old key any more");

@@ -73,6 +73,9 @@ pub struct Options {
     pub webhooks: WebhookSettings,
     /// Reservations: the default 15-minute hold unless a test shortens it.
     pub reservations: ReservationSettings,
+    /// Each instance's pool (PostgreSQL) or read pool (SQLite): 4 on PostgreSQL (the suite shares
+    /// one server's connections), SQLite's default, unless a test makes it smaller.
+    pub max_connections: Option<u32>,
 }
 
 /// Webhook settings for tests: receivers on loopback, retries a fraction of a second apart.
@@ -98,6 +101,7 @@ impl Default for Options {
             secrets: Default::default(),
             webhooks: test_webhook_settings(),
             reservations: ReservationSettings::default(),
+            max_connections: None,
         }
     }
 }
@@ -120,10 +124,14 @@ impl TestApp {
             Some(server) => {
                 let (name, url) = pg::create_database(&server, "kros_t").await;
                 // Small pools: the whole suite shares one server's connection limit.
-                let pool = PoolSettings { max_connections: Some(4), ..PoolSettings::default() };
+                let pool =
+                    PoolSettings { max_connections: options.max_connections.or(Some(4)), ..PoolSettings::default() };
                 (url, pool, Some((server, name)))
             }
-            None => (format!("sqlite://{}/kros.db", dir.path().display()), PoolSettings::default(), None),
+            None => {
+                let pool = PoolSettings { max_connections: options.max_connections, ..PoolSettings::default() };
+                (format!("sqlite://{}/kros.db", dir.path().display()), pool, None)
+            }
         };
         let count = if postgres.is_some() && options.rate_limit_per_second == 0 { 2 } else { 1 };
         let settings = ServerSettings {
@@ -473,4 +481,66 @@ pub async fn sign_in(app: &TestApp, email: &str) -> String {
     assert!(res.status().is_redirection(), "sign-in answers a redirect: {}", res.status());
     assert_eq!(res.headers()[LOCATION], "/");
     set_cookie(&res, "kros_session").filter(|t| !t.is_empty()).expect("a session cookie")
+}
+
+/// The fields a browser posts for the form of `html` whose action is `action`, as the page
+/// renders them: every named input (a checkbox only when ticked, none that belongs to another
+/// form through `form=`), and each select's selected option (its first without one).
+pub fn form_fields(html: &str, action: &str) -> Vec<(String, String)> {
+    let start = html.find(&format!("action=\"{action}\"")).unwrap_or_else(|| panic!("no form for {action}"));
+    let form = &html[start..start + html[start..].find("</form>").expect("the form's end")];
+    let attr = |tag: &str, name: &str| {
+        let at = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+        let value = &tag[at..at + tag[at..].find('"')?];
+        Some(
+            value
+                .replace("&quot;", "\"")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&#x27;", "'")
+                .replace("&amp;", "&"),
+        )
+    };
+    let flag = |tag: &str, name: &str| tag.split([' ', '>', '/']).any(|word| word == name);
+    let mut fields = Vec::new();
+    let mut select: Option<(String, Option<String>)> = None;
+    for piece in form.split('<').skip(1) {
+        let tag = &piece[..piece.find('>').unwrap_or(piece.len())];
+        if tag.starts_with("input ") {
+            let (Some(name), kind) = (attr(tag, "name"), attr(tag, "type").unwrap_or_default()) else { continue };
+            if attr(tag, "form").is_some() || kind == "submit" {
+                continue;
+            }
+            if kind == "checkbox" {
+                if flag(tag, "checked") {
+                    fields.push((name, attr(tag, "value").unwrap_or_else(|| "on".into())));
+                }
+            } else {
+                fields.push((name, attr(tag, "value").unwrap_or_default()));
+            }
+        } else if tag.starts_with("select ") {
+            select = attr(tag, "name").map(|name| (name, None));
+        } else if tag.starts_with("option") {
+            if let Some((_, chosen)) = select.as_mut() {
+                let value = attr(tag, "value").unwrap_or_default();
+                if flag(tag, "selected") || chosen.is_none() {
+                    *chosen = Some(value);
+                }
+            }
+        } else if tag.starts_with("/select") {
+            if let Some((name, Some(value))) = select.take() {
+                fields.push((name, value));
+            }
+        }
+    }
+    fields
+}
+
+/// Sets (or adds) a field of a form's fields.
+pub fn with_field(mut fields: Vec<(String, String)>, name: &str, value: &str) -> Vec<(String, String)> {
+    match fields.iter_mut().find(|(n, _)| n == name) {
+        Some(field) => field.1 = value.to_string(),
+        None => fields.push((name.to_string(), value.to_string())),
+    }
+    fields
 }

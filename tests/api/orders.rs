@@ -3,6 +3,7 @@
 
 use crate::helpers::*;
 use kros_numbers::domain::Mode;
+use kros_numbers::service::inventory;
 use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -208,4 +209,32 @@ async fn a_20_number_order_against_32_single_purchases_of_the_same_numbers_sells
         assert_eq!(s.app.rows_for_org(s.a.id).await, 0, "a failed order bought nothing");
         assert_eq!(bought_singly, 20, "the order failed only because single purchases won");
     }
+}
+
+/// Each order holds one connection for its transaction and needs no other: more concurrent orders
+/// than pooled connections all succeed (they used to wait for a second connection, holding the
+/// pool, until the acquire timeout answered 503).
+#[tokio::test]
+async fn concurrent_orders_succeed_with_fewer_pooled_connections_than_orders() {
+    let app = TestApp::spawn_with(Options { max_connections: Some(2), ..Options::default() }).await;
+    let org = app.org("Alpha").await;
+    let numbers: Vec<_> = (0..60)
+        .map(|i| {
+            let e164 = format!("+1415555{:04}", 4000 + i);
+            inventory::NewInventoryNumber::parse(&e164, "US", "local", "100", "115", "USD").unwrap()
+        })
+        .collect();
+    inventory::add(&app.ctx, Mode::Live, &numbers, |_| {}).await.unwrap();
+    let body = json!({"country": "US", "quantity": 4});
+    let orders = (0..12).map(|_| app.call_json(Method::POST, ORDERS, &org.live_key, body.clone()));
+    let answers = futures::future::join_all(orders).await;
+    let mut bought = Vec::new();
+    for res in answers {
+        assert_eq!(res.status(), 201, "every order is served");
+        bought.extend(e164s(&body_json(res).await));
+    }
+    bought.sort();
+    bought.dedup();
+    assert_eq!(bought.len(), 48, "12 orders of 4 distinct numbers");
+    assert_eq!(app.rows_for_org(org.id).await, 48);
 }

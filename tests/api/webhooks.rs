@@ -387,21 +387,124 @@ async fn private_addresses_are_refused_without_the_operators_flag() {
 
 #[tokio::test]
 async fn signing_secrets_move_to_a_new_encryption_key_like_sip_passwords() {
-    use kros_numbers::service::secrets::SipCipher;
+    use kros_numbers::service::secrets::SecretCipher;
     use kros_numbers::service::{webhooks, Context};
     let h = Hooked::new(None).await;
     let res = h.app.call(Method::POST, &format!("{}/rotate-secret", h.endpoint_path()), &h.org.live_key).await;
     let rotated_secret = body_json(res).await["secret"].as_str().unwrap().to_string();
     // A new installation key, the old one listed for opening: at start every secret moves to it.
     let old_key = h.app.ctx.store.setting_or_insert("sip_encryption_key", "unused").await.unwrap();
-    let new_key = SipCipher::generate_key();
-    let with_both =
-        Context { sip_cipher: std::sync::Arc::new(SipCipher::new(&new_key, &[old_key]).unwrap()), ..h.app.ctx.clone() };
+    let new_key = SecretCipher::generate_key();
+    let with_both = Context {
+        secret_cipher: std::sync::Arc::new(SecretCipher::new(&new_key, &[old_key]).unwrap()),
+        ..h.app.ctx.clone()
+    };
     webhooks::seal_stored_secrets(&with_both).await;
-    let only_new = SipCipher::new(&new_key, &[]).unwrap();
+    let only_new = SecretCipher::new(&new_key, &[]).unwrap();
     let id: Uuid = h.endpoint["id"].as_str().unwrap().parse().unwrap();
     let scope = kros_numbers::storage::Scope { organization_id: h.org.id, livemode: true };
     let row = h.app.ctx.store.webhook_endpoint(scope, id).await.unwrap().unwrap();
     assert_eq!(only_new.open(&row.secret).unwrap(), rotated_secret);
     assert_eq!(only_new.open(row.previous_secret.as_deref().unwrap()).unwrap(), h.secret);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Changes racing each other: each writes only what it changes, in one statement
+
+/// The endpoint's stored secrets, opened: (current, previous).
+async fn stored_secrets(h: &Hooked) -> (String, Option<String>) {
+    let id: Uuid = h.endpoint["id"].as_str().unwrap().parse().unwrap();
+    let scope = kros_numbers::storage::Scope { organization_id: h.org.id, livemode: true };
+    let row = h.app.ctx.store.webhook_endpoint(scope, id).await.unwrap().unwrap();
+    let cipher = &h.app.ctx.secret_cipher;
+    (cipher.open(&row.secret).unwrap(), row.previous_secret.map(|p| cipher.open(&p).unwrap()))
+}
+
+#[tokio::test]
+async fn changes_to_different_fields_at_once_are_all_kept() {
+    let h = Hooked::new(None).await;
+    let path = h.endpoint_path();
+    let types = ["phone_number.purchased", "phone_number.updated", "phone_number.released"];
+    for round in 0..30 {
+        let description = format!("round {round}");
+        let events = json!([types[round % 3]]);
+        let (a, b, c) = tokio::join!(
+            h.app.call_json(Method::PATCH, &path, &h.org.live_key, json!({"description": description})),
+            h.app.call_json(Method::PATCH, &path, &h.org.live_key, json!({"events": events})),
+            h.app.call_json(Method::PATCH, &path, &h.org.live_key, json!({"enabled": round % 2 == 0})),
+        );
+        assert_eq!([a.status(), b.status(), c.status()].map(|s| s.as_u16()), [200; 3]);
+        let now = h.app.get_ok(&path, &h.org.live_key).await;
+        assert_eq!((&now["description"], &now["events"]), (&json!(description), &events), "round {round}: {now}");
+        assert_eq!(now["enabled"], round % 2 == 0, "round {round}: {now}");
+    }
+}
+
+#[tokio::test]
+async fn a_change_racing_the_worker_does_not_enable_an_endpoint_it_disabled() {
+    let webhooks = kros_numbers::service::webhooks::WebhookSettings {
+        disable_after: Duration::from_millis(200),
+        ..test_webhook_settings()
+    };
+    let app = TestApp::spawn_with(Options { webhooks, ..Options::default() }).await;
+    let dead = format!(
+        "http://127.0.0.1:{}/hooks",
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    );
+    let org = app.org("Acme").await;
+    let endpoint = body_json(app.call_json(Method::POST, ENDPOINTS, &org.live_key, json!({"url": dead})).await).await;
+    let path = format!("{ENDPOINTS}/{}", endpoint["id"].as_str().unwrap());
+    let inv = app.inventory(Mode::Live, "+14155550109", "US", "local", 100, 115).await;
+    app.buy(&org.live_key, inv).await;
+    // Descriptions change all the while the worker fails its attempts and disables the endpoint.
+    let deadline = std::time::Instant::now() + WAIT;
+    let mut disabled_seen_at = None;
+    for round in 0.. {
+        let changed = app.call_json(Method::PATCH, &path, &org.live_key, json!({"description": format!("r{round}")}));
+        let now = body_json(changed.await).await;
+        if now["enabled"] == false && disabled_seen_at.is_none() {
+            disabled_seen_at = Some(round);
+        }
+        if let Some(at) = disabled_seen_at {
+            assert_eq!(now["enabled"], false, "a description change enabled it again: {now}");
+            assert!(now["disabled_reason"].is_string(), "{now}");
+            if round > at + 20 {
+                break;
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "never disabled: {now}");
+    }
+}
+
+#[tokio::test]
+async fn two_rotations_at_once_each_show_a_secret_that_is_stored() {
+    let h = Hooked::new(None).await;
+    let rotate = format!("{}/rotate-secret", h.endpoint_path());
+    for round in 0..15 {
+        let (a, b) = tokio::join!(
+            h.app.call(Method::POST, &rotate, &h.org.live_key),
+            h.app.call(Method::POST, &rotate, &h.org.live_key)
+        );
+        let (a, b) = (body_json(a).await, body_json(b).await);
+        let shown = [a["secret"].as_str().unwrap().to_string(), b["secret"].as_str().unwrap().to_string()];
+        let (current, previous) = stored_secrets(&h).await;
+        let stored = [Some(current), previous];
+        for secret in &shown {
+            assert!(stored.contains(&Some(secret.clone())), "round {round}: a secret shown was never stored");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_endpoint_limit_holds_against_creations_at_once() {
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    let body = json!({"url": "http://127.0.0.1:9/hooks"});
+    let creations = (0..26).map(|_| app.call_json(Method::POST, ENDPOINTS, &org.live_key, body.clone()));
+    let statuses: Vec<u16> = futures::future::join_all(creations).await.iter().map(|r| r.status().as_u16()).collect();
+    let created = statuses.iter().filter(|s| **s == 201).count();
+    let refused = statuses.iter().filter(|s| **s == 409).count();
+    assert_eq!((created, refused), (20, 6), "{statuses:?}");
+    let listed = app.get_ok(&format!("{ENDPOINTS}?limit=100"), &org.live_key).await;
+    assert_eq!(listed["total"], 20);
 }

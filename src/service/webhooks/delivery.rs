@@ -174,7 +174,7 @@ impl Worker {
         timestamp: i64,
         body: &str,
     ) -> Result<String, String> {
-        let cipher = &self.ctx.sip_cipher;
+        let cipher = &self.ctx.secret_cipher;
         let mut secrets = vec![cipher.open(&endpoint.secret).map_err(|e| e.to_string())?];
         let overlapping = endpoint.previous_secret_expires_at.is_some_and(|until| until > storage::now());
         if let (Some(previous), true) = (&endpoint.previous_secret, overlapping) {

@@ -16,7 +16,7 @@ use crate::domain::{
     WebhookEndpoint, WebhookEndpointWithSecret,
 };
 use crate::error::AppError;
-use crate::storage::{self, WebhookEndpointRecord};
+use crate::storage::{self, WebhookEndpointChanges, WebhookEndpointRecord};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use sqlx::types::Json;
@@ -138,11 +138,6 @@ pub async fn create(
         None => None,
     };
     let description = parse_description(body.description.as_deref().unwrap_or(""))?;
-    if ctx.store.count_webhook_endpoints(tenant.scope()).await? >= MAX_ENDPOINTS {
-        return Err(AppError::Conflict(format!(
-            "an organization has at most {MAX_ENDPOINTS} webhook endpoints in each mode; delete one first"
-        )));
-    }
     let secret = new_secret();
     let now = storage::now();
     let row = WebhookEndpointRecord {
@@ -154,14 +149,23 @@ pub async fn create(
         event_types: event_types.map(Json),
         enabled: true,
         disabled_reason: None,
-        secret: ctx.sip_cipher.seal(&secret)?,
+        secret: ctx.secret_cipher.seal(&secret)?,
         previous_secret: None,
         previous_secret_expires_at: None,
         failing_since: None,
         created_at: now,
         updated_at: now,
     };
-    ctx.store.insert_webhook_endpoint(&row).await?;
+    // Counted and inserted in one transaction that no other insert of the scope can interleave.
+    let mut tx = ctx.store.begin_write().await?;
+    if tx.count_webhook_endpoints_locked(tenant.scope()).await? >= MAX_ENDPOINTS {
+        tx.rollback().await?;
+        return Err(AppError::Conflict(format!(
+            "an organization has at most {MAX_ENDPOINTS} webhook endpoints in each mode; delete one first"
+        )));
+    }
+    tx.insert_webhook_endpoint(&row).await?;
+    tx.commit().await?;
     Ok(WebhookEndpointWithSecret { endpoint: to_endpoint(row), secret })
 }
 
@@ -170,14 +174,16 @@ pub async fn create(
 /// no writes now is left for the next start.
 pub async fn seal_stored_secrets(ctx: &Context) {
     let resealed = async {
-        let cipher = &ctx.sip_cipher;
+        let cipher = &ctx.secret_cipher;
         let mut count = 0;
-        for mut row in ctx.store.webhook_endpoints_with_secrets_without_prefix(&cipher.current_prefix()).await? {
-            row.secret = cipher.seal(&cipher.open(&row.secret)?)?;
-            row.previous_secret =
-                row.previous_secret.map(|p| cipher.open(&p).and_then(|p| cipher.seal(&p))).transpose()?;
-            ctx.store.update_webhook_endpoint(&row).await?;
-            count += 1;
+        for row in ctx.store.webhook_endpoints_with_secrets_without_prefix(&cipher.current_prefix()).await? {
+            let secret = cipher.seal(&cipher.open(&row.secret)?)?;
+            let previous =
+                row.previous_secret.as_deref().map(|p| cipher.open(p).and_then(|p| cipher.seal(&p))).transpose()?;
+            // A rotation meanwhile sealed its secrets with the current key already.
+            if ctx.store.reseal_webhook_secrets(&row, &secret, previous.as_deref()).await? {
+                count += 1;
+            }
         }
         Ok::<_, AppError>(count)
     };
@@ -223,27 +229,15 @@ pub async fn update(
     let description = not_null("description", "text (empty for none)", &body.description)?
         .map(|d| parse_description(d))
         .transpose()?;
-    let enabled = not_null("enabled", "true or false", &body.enabled)?.copied();
-    let mut row = find(ctx, tenant, id).await?;
-    if let Some(url) = url {
-        row.url = url.to_string();
-    }
-    if let Some(types) = events {
-        row.event_types = types.map(Json);
-    }
-    if let Some(description) = description {
-        row.description = description;
-    }
-    if let Some(enabled) = enabled {
-        if enabled && !row.enabled {
-            row.disabled_reason = None;
-            row.failing_since = None;
-        }
-        row.enabled = enabled;
-    }
-    row.updated_at = storage::now();
-    ctx.store.update_webhook_endpoint(&row).await?;
-    Ok(to_endpoint(row))
+    let changes = WebhookEndpointChanges {
+        url: url.map(|u| u.to_string()),
+        description,
+        event_types: events.map(|types| types.map(Json)),
+        enabled: not_null("enabled", "true or false", &body.enabled)?.copied(),
+    };
+    // Only what the body names is written, in one statement.
+    let row = ctx.store.change_webhook_endpoint(tenant.scope(), id, &changes, storage::now()).await?;
+    Ok(to_endpoint(row.ok_or_else(endpoint_not_found)?))
 }
 
 /// Removes an endpoint with its pending deliveries and its attempts.
@@ -258,14 +252,12 @@ pub async fn delete(ctx: &Context, tenant: &Tenant, id: Uuid) -> Result<(), AppE
 /// A new signing secret, shown this once; the old one keeps signing beside it for
 /// [`ROTATION_OVERLAP`] (deliveries carry both signatures), so receivers can switch at leisure.
 pub async fn rotate_secret(ctx: &Context, tenant: &Tenant, id: Uuid) -> Result<WebhookEndpointWithSecret, AppError> {
-    let mut row = find(ctx, tenant, id).await?;
     let secret = new_secret();
     let now = storage::now();
-    row.previous_secret = Some(std::mem::replace(&mut row.secret, ctx.sip_cipher.seal(&secret)?));
-    row.previous_secret_expires_at = Some(now + chrono::Duration::from_std(ROTATION_OVERLAP).unwrap_or_default());
-    row.updated_at = now;
-    ctx.store.update_webhook_endpoint(&row).await?;
-    Ok(WebhookEndpointWithSecret { endpoint: to_endpoint(row), secret })
+    let previous_expires_at = now + chrono::Duration::from_std(ROTATION_OVERLAP).unwrap_or_default();
+    let sealed = ctx.secret_cipher.seal(&secret)?;
+    let row = ctx.store.rotate_webhook_secret(tenant.scope(), id, &sealed, previous_expires_at, now).await?;
+    Ok(WebhookEndpointWithSecret { endpoint: to_endpoint(row.ok_or_else(endpoint_not_found)?), secret })
 }
 
 /// The endpoint's delivery attempts, newest first.

@@ -169,12 +169,16 @@ pub(super) async fn hold_inventory(
     Ok(None)
 }
 
-pub(super) async fn unheld_inventory(held: &mut Held, filter: &InventoryFilter, quantity: i64) -> Result<Vec<Uuid>> {
-    let found = sqlx::query_scalar(
-        "SELECT id FROM inventory_numbers WHERE livemode = $1 AND available AND country = $2 \
+pub(super) async fn unheld_inventory(
+    held: &mut Held,
+    filter: &InventoryFilter,
+    quantity: i64,
+) -> Result<Vec<InventoryRecord>> {
+    let found = sqlx::query_as(&format!(
+        "SELECT {INVENTORY_READ} FROM inventory_numbers WHERE livemode = $1 AND available AND country = $2 \
          AND ($3::number_type IS NULL OR number_type = $3) AND ($4::text IS NULL OR e164 LIKE '%' || $4 || '%') \
-         AND (held_until IS NULL OR held_until <= now()) ORDER BY e164 LIMIT $5 FOR UPDATE SKIP LOCKED",
-    )
+         AND (held_until IS NULL OR held_until <= now()) ORDER BY e164 LIMIT $5 FOR UPDATE SKIP LOCKED"
+    ))
     .bind(filter.livemode)
     .bind(&filter.country)
     .bind(filter.number_type)

@@ -188,12 +188,12 @@ pub(super) async fn unheld_inventory(
     writer: &mut Writer,
     filter: &InventoryFilter,
     quantity: i64,
-) -> Result<Vec<Uuid>> {
-    let found = sqlx::query_scalar(
-        "SELECT id FROM inventory_numbers WHERE livemode = ?1 AND available = 1 AND country = ?2 \
+) -> Result<Vec<InventoryRecord>> {
+    let found = sqlx::query_as(&format!(
+        "SELECT {INVENTORY_READ} FROM inventory_numbers WHERE livemode = ?1 AND available = 1 AND country = ?2 \
          AND (?3 IS NULL OR number_type = ?3) AND (?4 IS NULL OR e164 LIKE '%' || ?4 || '%') \
-         AND (held_until IS NULL OR held_until <= ?5) ORDER BY e164 LIMIT ?6",
-    )
+         AND (held_until IS NULL OR held_until <= ?5) ORDER BY e164 LIMIT ?6"
+    ))
     .bind(filter.livemode)
     .bind(&filter.country)
     .bind(filter.number_type)

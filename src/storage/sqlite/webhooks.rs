@@ -64,15 +64,6 @@ impl WebhookStorage for SqliteStorage {
             .map_err(classify)
     }
 
-    async fn insert_webhook_endpoint(&self, e: &WebhookEndpointRecord) -> Result<()> {
-        let insert = format!(
-            "INSERT INTO webhook_endpoints ({WEBHOOK_ENDPOINT_COLUMNS}) VALUES ({})",
-            (1..=14).map(|n| format!("?{n}")).collect::<Vec<_>>().join(", ")
-        );
-        self.write(bind_webhook_endpoint(sqlx::query(&insert), e)).await?;
-        Ok(())
-    }
-
     async fn webhook_endpoints(&self, scope: Scope, window: Window) -> Result<Counted<WebhookEndpointRecord>> {
         let pools = self.pools.read().await;
         let rows = sqlx::query_as(&format!(
@@ -109,13 +100,86 @@ impl WebhookStorage for SqliteStorage {
         .map_err(classify)
     }
 
-    async fn update_webhook_endpoint(&self, e: &WebhookEndpointRecord) -> Result<()> {
-        // Every column bound, in order; `created_at` (?13) stays as it is.
-        let update = "UPDATE webhook_endpoints SET url = ?4, description = ?5, event_types = ?6, enabled = ?7, \
-             disabled_reason = ?8, secret = ?9, previous_secret = ?10, previous_secret_expires_at = ?11, \
-             failing_since = ?12, updated_at = ?14 WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3";
-        self.write(bind_webhook_endpoint(sqlx::query(update), e)).await?;
-        Ok(())
+    async fn change_webhook_endpoint(
+        &self,
+        scope: Scope,
+        id: Uuid,
+        changes: &WebhookEndpointChanges,
+        at: Timestamp,
+    ) -> Result<Option<WebhookEndpointRecord>> {
+        // In SET, a column names its value before the update: enabling clears the reason and
+        // the streak only of an endpoint that was disabled.
+        let update = format!(
+            "UPDATE webhook_endpoints SET url = COALESCE(?4, url), description = COALESCE(?5, description), \
+             event_types = CASE WHEN ?6 THEN ?7 ELSE event_types END, \
+             disabled_reason = CASE WHEN ?8 AND NOT enabled THEN NULL ELSE disabled_reason END, \
+             failing_since = CASE WHEN ?8 AND NOT enabled THEN NULL ELSE failing_since END, \
+             enabled = COALESCE(?8, enabled), updated_at = ?9 \
+             WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3 RETURNING {WEBHOOK_ENDPOINT_COLUMNS}"
+        );
+        let (_gate, mut writer) = self.writer().await?;
+        let changed = sqlx::query_as(&update)
+            .bind(id)
+            .bind(scope.organization_id)
+            .bind(scope.livemode)
+            .bind(changes.url.as_deref())
+            .bind(changes.description.as_deref())
+            .bind(changes.event_types.is_some())
+            .bind(changes.event_types.clone().flatten())
+            .bind(changes.enabled)
+            .bind(at)
+            .fetch_optional(writer.conn())
+            .await;
+        writer.check(changed)
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        scope: Scope,
+        id: Uuid,
+        secret: &str,
+        previous_expires_at: Timestamp,
+        at: Timestamp,
+    ) -> Result<Option<WebhookEndpointRecord>> {
+        let update = format!(
+            "UPDATE webhook_endpoints SET previous_secret = secret, secret = ?4, previous_secret_expires_at = ?5, \
+             updated_at = ?6 WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3 \
+             RETURNING {WEBHOOK_ENDPOINT_COLUMNS}"
+        );
+        let (_gate, mut writer) = self.writer().await?;
+        let rotated = sqlx::query_as(&update)
+            .bind(id)
+            .bind(scope.organization_id)
+            .bind(scope.livemode)
+            .bind(secret)
+            .bind(previous_expires_at)
+            .bind(at)
+            .fetch_optional(writer.conn())
+            .await;
+        writer.check(rotated)
+    }
+
+    async fn reseal_webhook_secrets(
+        &self,
+        seen: &WebhookEndpointRecord,
+        secret: &str,
+        previous_secret: Option<&str>,
+    ) -> Result<bool> {
+        // `IS`: SQLite's comparison that holds for two NULLs.
+        let resealed = self
+            .write(
+                sqlx::query(
+                    "UPDATE webhook_endpoints SET secret = ?2, previous_secret = ?3 \
+                     WHERE id = ?1 AND secret = ?4 AND previous_secret IS ?5",
+                )
+                .bind(seen.id)
+                .bind(secret)
+                .bind(previous_secret)
+                .bind(&seen.secret)
+                .bind(&seen.previous_secret),
+            )
+            .await?;
+        Ok(resealed.rows_affected() == 1)
     }
 
     async fn delete_webhook_endpoint(&self, scope: Scope, id: Uuid) -> Result<bool> {
@@ -128,15 +192,6 @@ impl WebhookStorage for SqliteStorage {
             )
             .await?;
         Ok(deleted.rows_affected() == 1)
-    }
-
-    async fn count_webhook_endpoints(&self, scope: Scope) -> Result<i64> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM webhook_endpoints WHERE organization_id = ?1 AND livemode = ?2")
-            .bind(scope.organization_id)
-            .bind(scope.livemode)
-            .fetch_one(&self.pools.read().await.readers)
-            .await
-            .map_err(classify)
     }
 
     async fn webhook_endpoints_with_secrets_without_prefix(&self, prefix: &str) -> Result<Vec<WebhookEndpointRecord>> {
@@ -312,5 +367,27 @@ async fn finish(
     .bind(now())
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// The one writer's `BEGIN IMMEDIATE` already keeps every other writer out until this transaction
+/// ends: the count holds.
+pub(super) async fn count_endpoints_locked(writer: &mut Writer, scope: Scope) -> Result<i64> {
+    let count =
+        sqlx::query_scalar("SELECT COUNT(*) FROM webhook_endpoints WHERE organization_id = ?1 AND livemode = ?2")
+            .bind(scope.organization_id)
+            .bind(scope.livemode)
+            .fetch_one(writer.conn())
+            .await;
+    writer.check(count)
+}
+
+pub(super) async fn insert_endpoint(writer: &mut Writer, e: &WebhookEndpointRecord) -> Result<()> {
+    let insert = format!(
+        "INSERT INTO webhook_endpoints ({WEBHOOK_ENDPOINT_COLUMNS}) VALUES ({})",
+        (1..=14).map(|n| format!("?{n}")).collect::<Vec<_>>().join(", ")
+    );
+    let inserted = bind_webhook_endpoint(sqlx::query(&insert), e).execute(writer.conn()).await;
+    writer.check(inserted)?;
     Ok(())
 }
