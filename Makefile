@@ -28,9 +28,11 @@ lint:
 	cargo clippy --all-targets --features ssr -- -D warnings
 	cargo clippy --lib --target wasm32-unknown-unknown --features hydrate -- -D warnings
 
-## unit: Rust unit tests and the REST API integration tests (real server, real database)
+## unit: Rust unit tests and the REST API integration tests (real server, real database), then
+## the SQLite fault tests that need root (ignored in a plain `cargo test`; they fail without root)
 unit:
 	cargo test --features ssr
+	cargo test --features ssr --test storage_faults -- --ignored sqlite_
 
 ## openapi: a client generated from the served document drives the whole flow, then Schemathesis
 ## fuzzes every route with all its checks (tools pinned, installed into .tools/openapi-venv)

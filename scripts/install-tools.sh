@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, only where it is missing (idempotent; safe on a fresh
 # machine). Only the package registries are used: crates.io, npm and Debian's apt.
-#   scripts/install-tools.sh target  the wasm32 target alone (the browser bundle's lint needs it)
+#   scripts/install-tools.sh target  the wasm32 target, rustfmt and clippy (the lint gates need them)
 #   scripts/install-tools.sh build   wasm target, cargo-leptos, wasm-bindgen, wasm-opt
 #   scripts/install-tools.sh e2e     the above, plus Chromium and the Playwright packages
 #   scripts/install-tools.sh postgres  PostgreSQL server binaries
@@ -41,11 +41,21 @@ for hot in walrus wasm_split_cli_support wasmparser wasm-bindgen-cli-support bro
 done
 source scripts/progress.sh
 
+# The wasm target, and the lint gates' rustfmt and clippy (a Rust installed without them fails
+# the first gate).
 install_wasm_target() {
   if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
     say "adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown
   fi
+  local installed
+  installed=$(rustup component list --installed 2>/dev/null || true)
+  for component in rustfmt clippy; do
+    if ! grep -q "^$component" <<<"$installed"; then
+      say "adding the $component component"
+      rustup component add "$component"
+    fi
+  done
 }
 
 # The missing build tools, built side by side.

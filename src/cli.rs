@@ -35,7 +35,7 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/kros-numbers.db", global = true)]
     pub database_url: String,
     /// Most connections in the pool (PostgreSQL: 16 by default), or SQLite's read connections
-    /// (about one per core by default; SQLite always has one writer).
+    /// (two per core by default, 2 to 16; SQLite always has one writer).
     #[arg(long, env = "KROS_DB_MAX_CONNECTIONS", global = true)]
     pub db_max_connections: Option<u32>,
     /// How long a request waits for a connection before answering 503.

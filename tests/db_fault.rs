@@ -178,11 +178,9 @@ impl Load {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: scripts/test-postgres.sh (make test) runs it"]
 async fn database_outages_answer_503_quickly_and_the_app_recovers_without_restart() {
-    if pg::server_url().is_none() {
-        pg::say_skipped("the fault test needs PostgreSQL installed");
-        return;
-    }
+    pg::required_server_url();
     let (cluster, server_url) = Cluster::start_new();
     let (_, database_url) = pg::create_database(&server_url, "kros_f").await;
     let dir = tempfile::tempdir().unwrap();

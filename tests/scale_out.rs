@@ -155,21 +155,10 @@ fn assert_no_server_errors(outcomes: &[Outcome]) {
     assert!(errors.is_empty(), "{} answers were 5xx, e.g. {:?}", errors.len(), errors.first());
 }
 
-macro_rules! postgres_or_skip {
-    () => {
-        match pg::server_url() {
-            Some(url) => url,
-            None => {
-                pg::say_skipped("the scale-out tests need a PostgreSQL server");
-                return;
-            }
-        }
-    };
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: scripts/test-postgres.sh (make test) runs it"]
 async fn two_processes_sell_each_of_20_numbers_exactly_once_under_200_concurrent_attempts() {
-    let server_url = postgres_or_skip!();
+    let server_url = pg::required_server_url();
     let mut env = TwoProcesses::start(server_url).await;
     let orgs = env.organizations("Buyer", 4);
     let inventory = env.stock(&orgs[0].1, 101, 20).await;
@@ -212,8 +201,9 @@ async fn two_processes_sell_each_of_20_numbers_exactly_once_under_200_concurrent
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: scripts/test-postgres.sh (make test) runs it"]
 async fn concurrent_release_and_repurchase_across_processes_keep_one_owner_per_number() {
-    let server_url = postgres_or_skip!();
+    let server_url = pg::required_server_url();
     let mut env = TwoProcesses::start(server_url).await;
     let orgs = env.organizations("Org", 4);
     let key_of_org: HashMap<String, String> = orgs.iter().cloned().collect();
@@ -301,8 +291,9 @@ async fn concurrent_release_and_repurchase_across_processes_keep_one_owner_per_n
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: scripts/test-postgres.sh (make test) runs it"]
 async fn the_same_idempotency_key_sent_to_both_processes_at_once_buys_once() {
-    let server_url = postgres_or_skip!();
+    let server_url = pg::required_server_url();
     let mut env = TwoProcesses::start(server_url).await;
     let (_, key) = procs::org_with_key(&env.database_url, "Retrier");
     let inventory = env.stock(&key, 301, 10).await;
@@ -361,8 +352,9 @@ async fn the_same_idempotency_key_sent_to_both_processes_at_once_buys_once() {
 /// numbers, from four organizations, through both processes at once. No number is sold twice,
 /// every 201 is true in the database, and no hold a reservation was granted is lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: scripts/test-postgres.sh (make test) runs it"]
 async fn orders_reservations_and_purchases_across_processes_never_sell_a_number_twice_or_lose_a_hold() {
-    let server_url = postgres_or_skip!();
+    let server_url = pg::required_server_url();
     let mut env = TwoProcesses::start(server_url).await;
     let orgs = env.organizations("Racer", 4);
     let inventory = env.stock(&orgs[0].1, 401, 20).await;

@@ -23,13 +23,11 @@ use std::time::{Duration, Instant};
 /// `nobody`: an unprivileged user whose file permissions apply.
 const NOBODY: u32 = 65534;
 
-fn say_skipped(why: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "SKIPPED: {why}");
-}
-
-fn is_root() -> bool {
-    Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+/// The tests that need root (to mount a small tmpfs, or to run the server as another user) are
+/// `#[ignore]`d in a plain `cargo test` and run by `make test`, where without root they fail.
+fn require_root(why: &str) {
+    let root = Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    assert!(root, "this test needs root: {why}");
 }
 
 /// A database made by the CLI, with an organization, a key and `count` numbers for sale.
@@ -135,12 +133,13 @@ impl Client {
 struct Tmpfs(PathBuf);
 
 impl Tmpfs {
-    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
+    fn mount(dir: &Path, size: &str) -> Tmpfs {
         let ok = Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs", dir.to_str().unwrap()])
             .status()
             .is_ok_and(|s| s.success());
-        ok.then(|| Tmpfs(dir.to_path_buf()))
+        assert!(ok, "mounting a tmpfs on {} failed (this test needs a machine that allows it)", dir.display());
+        Tmpfs(dir.to_path_buf())
     }
 }
 
@@ -161,12 +160,11 @@ fn fill_disk(dir: &Path) -> PathBuf {
 }
 
 #[tokio::test]
+#[ignore = "needs root: make test runs it"]
 async fn sqlite_disk_full_answers_503_and_recovers_when_space_is_freed() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(_tmpfs) = (if is_root() { Tmpfs::mount(dir.path(), "4m") } else { None }) else {
-        say_skipped("mounting a small tmpfs needs root (the disk-full test fills one)");
-        return;
-    };
+    require_root("it fills a small tmpfs of its own");
+    let _tmpfs = Tmpfs::mount(dir.path(), "4m");
     let db = Installation::create(&dir.path().join("kros.db"), 60);
     let logs = tempfile::tempdir().unwrap();
     let mut server = Server::start(&db.url, logs.path(), "disk-full", &[]);
@@ -186,11 +184,9 @@ async fn sqlite_disk_full_answers_503_and_recovers_when_space_is_freed() {
 }
 
 #[tokio::test]
+#[ignore = "needs root: make test runs it"]
 async fn sqlite_read_only_file_answers_503_and_recovers_when_writable() {
-    if !is_root() {
-        say_skipped("the read-only test runs the server as another user, which needs root");
-        return;
-    }
+    require_root("it runs the server as another user");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("kros.db");
     let db = Installation::create(&path, 30);
@@ -254,11 +250,9 @@ async fn sqlite_removed_database_is_detected_and_serve_will_not_recreate_it() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: scripts/test-postgres.sh (make test) runs it"]
 async fn postgres_read_only_session_answers_503_and_recovers_when_writable() {
-    let Some(pg_server) = pg::server_url() else {
-        pg::say_skipped("the PostgreSQL read-only test needs a server");
-        return;
-    };
+    let pg_server = pg::required_server_url();
     let (name, url) = pg::create_database(&pg_server, "kros_ro").await;
     let dir = tempfile::tempdir().unwrap();
     let db = Installation::fill(url.clone(), dir.path(), 30);
@@ -290,25 +284,17 @@ async fn postgres_read_only_session_answers_503_and_recovers_when_writable() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL and root: scripts/test-postgres.sh (make test) runs it"]
 async fn postgres_disk_full_answers_503_and_recovers_when_space_is_freed() {
-    let Some(pg_server) = pg::server_url() else {
-        pg::say_skipped("the PostgreSQL disk-full test needs a server");
-        return;
-    };
-    if !is_root() {
-        say_skipped("the PostgreSQL disk-full test mounts a small tmpfs, which needs root");
-        return;
-    }
+    let pg_server = pg::required_server_url();
+    require_root("it puts the database on a small tmpfs of its own");
     // The database's own tablespace on a small tmpfs (the write-ahead log stays on the cluster's
     // disk): tables that need a new page then fail with 53100 disk_full.
     let base = tempfile::tempdir().unwrap();
     let disk = base.path().join("disk");
     std::fs::create_dir(&disk).unwrap();
     Command::new("chmod").args(["755", base.path().to_str().unwrap()]).status().unwrap();
-    let Some(_tmpfs) = Tmpfs::mount(&disk, "48m") else {
-        say_skipped("this machine does not allow mounting a tmpfs");
-        return;
-    };
+    let _tmpfs = Tmpfs::mount(&disk, "48m");
     Command::new("chown").args(["postgres:postgres", disk.to_str().unwrap()]).status().unwrap();
     let admin = sqlx::PgPool::connect(&pg::database_url(&pg_server, "postgres")).await.unwrap();
     let tablespace = format!("kros_small_{}", uuid::Uuid::new_v4().simple());

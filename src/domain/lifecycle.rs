@@ -7,6 +7,15 @@ use uuid::Uuid;
 #[cfg(feature = "ssr")]
 use utoipa::ToSchema;
 
+/// Where an order stands: an order that cannot buy every number buys none and is not kept, so
+/// every order there is has completed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Completed,
+}
+
 /// Where a reservation stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
@@ -67,8 +76,7 @@ pub struct Reservation {
 pub struct NumberOrder {
     pub id: Uuid,
     /// Always `completed`: an order that cannot buy every number buys none and is not kept.
-    #[cfg_attr(feature = "ssr", schema(example = "completed"))]
-    pub status: String,
+    pub status: OrderStatus,
     /// The numbers as bought, in the order they were asked for.
     pub numbers: Vec<PhoneNumber>,
     /// Setup plus the first month of every number.

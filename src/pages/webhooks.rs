@@ -32,7 +32,8 @@ pub async fn list_webhooks() -> Result<Vec<EndpointWithAttempts>, ErrorDetail> {
     use crate::domain::parse::PageRequest;
     use crate::service::webhooks;
     let (state, tenant) = super::session::server::tenant().await?;
-    let page = PageRequest { limit: PageRequest::MAX_LIMIT, offset: 0 };
+    // Every endpoint: an organization has at most MAX_ENDPOINTS (20) in a mode.
+    let page = PageRequest { limit: webhooks::MAX_ENDPOINTS, offset: 0 };
     let mut list = Vec::new();
     for endpoint in webhooks::list(&state.ctx, &tenant, page).await?.data {
         let recent = PageRequest { limit: RECENT_ATTEMPTS, offset: 0 };

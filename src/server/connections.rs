@@ -49,8 +49,6 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     // Each connection holds a receiver; the sender tells them to finish.
     let (stop_tx, stop_rx) = watch::channel(());
-    let closed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    tokio::spawn(give_back_memory(closed.clone()));
     tokio::pin!(shutdown);
     loop {
         let slot = tokio::select! {
@@ -79,7 +77,6 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
         });
         let mut stop = stop_rx.clone();
         let header_timeout = limits.header_timeout;
-        let closed = closed.clone();
         tokio::spawn(async move {
             // HTTP/1 only: HTTP/2 is for the proxy in front to speak with browsers (and a server
             // sniffing for it would wait on a silent connection with no timeout running).
@@ -100,7 +97,6 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
                 }
             }
             drop(slot);
-            closed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         });
     }
     drop(listener);
@@ -108,28 +104,4 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
     drop(stop_rx);
     // Every connection task holds a receiver: the channel closes when the last one ends.
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, stop_tx.closed()).await;
-}
-
-/// After connections have closed, hands the memory they used back to the system: the allocator
-/// (glibc's) keeps freed memory for reuse, so a flood of connections would otherwise leave the
-/// process at its peak size.
-async fn give_back_memory(closed: Arc<std::sync::atomic::AtomicUsize>) {
-    // Counts of closed connections: at the last trim, and at the last look.
-    let (mut trimmed_at, mut last) = (0usize, 0usize);
-    loop {
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let now = closed.load(std::sync::atomic::Ordering::Relaxed);
-        let pending = now.wrapping_sub(trimmed_at);
-        // During a burst of closes, and once more when it has ended (a quiet look), so that
-        // what the last ones freed goes back too.
-        if pending >= 64 || (pending > 0 && now == last) {
-            #[cfg(all(target_os = "linux", target_env = "gnu"))]
-            // SAFETY: malloc_trim only releases free memory; it is safe to call at any time.
-            unsafe {
-                libc::malloc_trim(0);
-            }
-            trimmed_at = now;
-        }
-        last = now;
-    }
 }

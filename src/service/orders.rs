@@ -6,7 +6,7 @@
 use super::reservations::{named_numbers, too_few, unavailable, Selection, SelectionFields};
 use super::{audit, endpoints, idempotency, phone_numbers, Context, Tenant};
 use crate::domain::parse::PageRequest;
-use crate::domain::{CreateOrderBody, NumberOrder, Page, PhoneNumber};
+use crate::domain::{CreateOrderBody, NumberOrder, OrderStatus, Page, PhoneNumber};
 use crate::error::AppError;
 use crate::storage::{self, format_time, InventoryRecord, OrderRecord};
 use sqlx::types::Json;
@@ -125,7 +125,7 @@ async fn place(
     let created_at = storage::now();
     let order = NumberOrder {
         id: Uuid::new_v4(),
-        status: "completed".to_string(),
+        status: OrderStatus::Completed,
         numbers,
         total_cost_cents,
         currency,
@@ -191,7 +191,7 @@ fn to_order(record: OrderRecord) -> Result<NumberOrder, AppError> {
         .map_err(|e| AppError::internal_caused_by("a stored order is unreadable", e))?;
     Ok(NumberOrder {
         id: record.id,
-        status: "completed".to_string(),
+        status: OrderStatus::Completed,
         numbers,
         total_cost_cents: record.total_cost_cents,
         currency: record.currency,

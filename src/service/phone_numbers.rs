@@ -68,8 +68,9 @@ pub async fn seal_stored_sip_passwords(ctx: &Context) {
         let mut count = 0;
         for (id, stored) in ctx.store.sip_passwords_without_prefix(&ctx.secret_cipher.current_prefix()).await? {
             let sealed = ctx.secret_cipher.seal(&ctx.secret_cipher.open(&stored)?)?;
-            ctx.store.set_stored_sip_password(id, &sealed).await?;
-            count += 1;
+            if ctx.store.reseal_sip_password(id, &stored, &sealed).await? {
+                count += 1;
+            }
         }
         Ok::<_, AppError>(count)
     };

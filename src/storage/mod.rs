@@ -53,8 +53,8 @@ pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 /// How the pools are sized (flags or environment, see `cli`).
 #[derive(Debug, Clone)]
 pub struct PoolSettings {
-    /// PostgreSQL: the pool's size (16 if unset). SQLite: the read pool's size (about one per
-    /// core if unset; there is always one writer).
+    /// PostgreSQL: the pool's size (16 if unset). SQLite: the read pool's size (two per core
+    /// if unset, 2 to 16; there is always one writer).
     pub max_connections: Option<u32>,
     pub acquire_timeout: Duration,
 }
@@ -240,7 +240,9 @@ pub trait Storage: WebhookStorage + ReservationStorage + OrderStorage + Send + S
     /// The stored SIP passwords that do not start with `prefix` (those in clear text or sealed
     /// under an old key, to be sealed again).
     async fn sip_passwords_without_prefix(&self, prefix: &str) -> Result<Vec<(Uuid, String)>>;
-    async fn set_stored_sip_password(&self, id: Uuid, stored: &str) -> Result<()>;
+    /// Replaces the stored SIP password with the same password sealed again, if it is still
+    /// `seen` (a new password set meanwhile, by a release, wins). True if replaced.
+    async fn reseal_sip_password(&self, id: Uuid, seen: &str, sealed: &str) -> Result<bool>;
 
     // Audit log
     /// One number's history, oldest first.

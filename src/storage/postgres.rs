@@ -375,10 +375,10 @@ impl Storage for PgStorage {
             .map_err(classify)
     }
 
-    async fn set_stored_sip_password(&self, id: Uuid, stored: &str) -> Result<()> {
-        self.write(sqlx::query("UPDATE phone_numbers SET sip_password = $1 WHERE id = $2").bind(stored).bind(id))
-            .await?;
-        Ok(())
+    async fn reseal_sip_password(&self, id: Uuid, seen: &str, sealed: &str) -> Result<bool> {
+        let update = "UPDATE phone_numbers SET sip_password = $1 WHERE id = $2 AND sip_password = $3";
+        let resealed = self.write(sqlx::query(update).bind(sealed).bind(id).bind(seen)).await?;
+        Ok(resealed.rows_affected() == 1)
     }
 
     async fn touch_api_key(&self, id: Uuid, at: Timestamp, unless_after: Timestamp) -> Result<()> {

@@ -14,11 +14,13 @@ pub fn server_url() -> Option<String> {
     std::env::var(SERVER_URL_VAR).ok().map(|u| u.trim().to_string()).filter(|u| !u.is_empty())
 }
 
-/// Says why a PostgreSQL-only test is skipped, past the test harness's output capture (so it
-/// shows in a plain `cargo test` run).
-pub fn say_skipped(why: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "SKIPPED: {SERVER_URL_VAR} is not set; {why} (make test sets it)");
+/// The server a PostgreSQL-only test runs on. Such tests are `#[ignore]`d in a plain `cargo test`
+/// and run by `scripts/test-postgres.sh` (in `make test`), which starts a server: without one
+/// the test fails rather than pass having tested nothing.
+pub fn required_server_url() -> String {
+    server_url().unwrap_or_else(|| {
+        panic!("this test needs PostgreSQL: {SERVER_URL_VAR} is not set (scripts/test-postgres.sh starts a server and sets it)")
+    })
 }
 
 /// `server` with its database path replaced by `database` (query parameters kept).
