@@ -1,7 +1,7 @@
 //! One error type for every operation, mapped to HTTP in exactly one place.
 
 use crate::domain::parse::Invalid;
-use crate::domain::{ErrorBody, ErrorDetail};
+use crate::domain::{ErrorBody, ErrorCode, ErrorDetail};
 use crate::storage::StorageError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -67,16 +67,16 @@ impl AppError {
     /// with its message and field. A code that no refusal has is an internal error.
     pub fn refusal(detail: ErrorDetail) -> Self {
         let ErrorDetail { code, message, field } = detail;
-        match code.as_str() {
-            "validation_error" => AppError::Validation { message, field },
-            "unauthorized" => AppError::Unauthorized(message),
-            "forbidden" => AppError::Forbidden(message),
-            "not_found" => AppError::NotFound(message),
-            "number_unavailable" => AppError::NumberUnavailable(message),
-            "price_changed" => AppError::PriceChanged(message),
-            "conflict" => AppError::Conflict(message),
-            "idempotency_key_reused" => AppError::IdempotencyKeyReused,
-            _ => AppError::internal(format!("a stored refusal has an unknown code {code:?}: {message}")),
+        match code {
+            ErrorCode::ValidationError => AppError::Validation { message, field },
+            ErrorCode::Unauthorized => AppError::Unauthorized(message),
+            ErrorCode::Forbidden => AppError::Forbidden(message),
+            ErrorCode::NotFound => AppError::NotFound(message),
+            ErrorCode::NumberUnavailable => AppError::NumberUnavailable(message),
+            ErrorCode::PriceChanged => AppError::PriceChanged(message),
+            ErrorCode::Conflict => AppError::Conflict(message),
+            ErrorCode::IdempotencyKeyReused => AppError::IdempotencyKeyReused,
+            other => AppError::internal(format!("a stored answer is not a refusal ({other}): {message}")),
         }
     }
     /// Bad configuration found at start-up (reported by the CLI, never over HTTP).
@@ -127,23 +127,23 @@ impl AppError {
     }
 
     /// The contract's stable error code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            AppError::Validation { .. } => "validation_error",
-            AppError::Unauthorized(_) => "unauthorized",
-            AppError::Forbidden(_) => "forbidden",
-            AppError::NotFound(_) => "not_found",
-            AppError::MethodNotAllowed => "method_not_allowed",
-            AppError::NumberUnavailable(_) => "number_unavailable",
-            AppError::PriceChanged(_) => "price_changed",
-            AppError::Conflict(_) => "conflict",
-            AppError::PayloadTooLarge => "payload_too_large",
-            AppError::UriTooLong(_) => "uri_too_long",
-            AppError::HeadersTooLarge { .. } => "headers_too_large",
-            AppError::IdempotencyKeyReused => "idempotency_key_reused",
-            AppError::RateLimited { .. } => "rate_limited",
-            AppError::Unavailable { .. } => "unavailable",
-            AppError::Internal { .. } => "internal_error",
+            AppError::Validation { .. } => ErrorCode::ValidationError,
+            AppError::Unauthorized(_) => ErrorCode::Unauthorized,
+            AppError::Forbidden(_) => ErrorCode::Forbidden,
+            AppError::NotFound(_) => ErrorCode::NotFound,
+            AppError::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            AppError::NumberUnavailable(_) => ErrorCode::NumberUnavailable,
+            AppError::PriceChanged(_) => ErrorCode::PriceChanged,
+            AppError::Conflict(_) => ErrorCode::Conflict,
+            AppError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            AppError::UriTooLong(_) => ErrorCode::UriTooLong,
+            AppError::HeadersTooLarge { .. } => ErrorCode::HeadersTooLarge,
+            AppError::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
+            AppError::RateLimited { .. } => ErrorCode::RateLimited,
+            AppError::Unavailable { .. } => ErrorCode::Unavailable,
+            AppError::Internal { .. } => ErrorCode::InternalError,
         }
     }
 
@@ -164,11 +164,7 @@ impl AppError {
 
     /// The `{code, message, field}` every door shows (and an Idempotency-Key answer stores).
     pub fn detail(&self) -> ErrorDetail {
-        ErrorDetail {
-            code: self.code().to_string(),
-            message: self.public_message(),
-            field: self.field().map(str::to_string),
-        }
+        ErrorDetail { code: self.code(), message: self.public_message(), field: self.field().map(str::to_string) }
     }
 
     pub fn body(&self, request_id: Option<String>) -> ErrorBody {
@@ -277,8 +273,10 @@ pub fn server_fn_failure(err: leptos::server_fn::error::ServerFnErrorErr) -> Err
 /// Logs a 5xx with its whole chain of causes.
 pub fn log_server_fault(err: &AppError) {
     match err {
-        AppError::Unavailable { .. } => tracing::warn!(error = %err.chain(), code = err.code(), "database unavailable"),
-        _ => tracing::error!(error = %err.chain(), code = err.code(), "internal error"),
+        AppError::Unavailable { .. } => {
+            tracing::warn!(error = %err.chain(), code = err.code().as_str(), "database unavailable")
+        }
+        _ => tracing::error!(error = %err.chain(), code = err.code().as_str(), "internal error"),
     }
 }
 
@@ -305,7 +303,7 @@ mod tests {
             assert_eq!(again.body(None), err.body(None));
             assert_eq!(again.status(), err.status());
         }
-        let unknown = ErrorDetail { code: "no_such_code".into(), message: "m".into(), field: None };
-        assert_eq!(AppError::refusal(unknown).status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let not_a_refusal = ErrorDetail { code: ErrorCode::Unavailable, message: "m".into(), field: None };
+        assert_eq!(AppError::refusal(not_a_refusal).status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

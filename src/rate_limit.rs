@@ -1,14 +1,14 @@
 //! Per-credential rate limiting, per process (each app process keeps its own counters).
 
+use crate::domain::Actor;
 use crate::error::AppError;
-use crate::service::Actor;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
 #[derive(Clone)]
-pub struct RateLimit(Option<Arc<DefaultKeyedRateLimiter<String>>>);
+pub struct RateLimit(Option<Arc<DefaultKeyedRateLimiter<Actor>>>);
 
 impl RateLimit {
     /// `per_second` requests per second per credential, with bursts of `burst`; 0 disables.
@@ -20,7 +20,7 @@ impl RateLimit {
 
     pub fn check(&self, actor: &Actor) -> Result<(), AppError> {
         let Some(limiter) = &self.0 else { return Ok(()) };
-        limiter.check_key(&actor.audit_name()).map_err(|not_until| {
+        limiter.check_key(actor).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             AppError::RateLimited { retry_after_secs: wait.as_secs_f64().ceil() as u64 }
         })

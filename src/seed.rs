@@ -1,10 +1,11 @@
 //! The demo: an organization, a user, endpoints and a realistic live and test inventory.
 //! Idempotent: running it again changes nothing that exists.
 
+use crate::domain::Actor;
 use crate::domain::{parse::E164, Mode};
 use crate::error::AppError;
 use crate::service::inventory::{self, NewInventoryNumber};
-use crate::service::{api_keys, endpoints, organizations, Actor, Context, Tenant};
+use crate::service::{api_keys, endpoints, organizations, Context, Tenant};
 use uuid::Uuid;
 
 pub const DEMO_EMAIL: &str = "demo@kros.local";

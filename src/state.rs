@@ -2,11 +2,12 @@
 //! settings, the throttles and the dashboard's options. Below the REST handlers, the dashboard's
 //! server functions and the router that serves both (`server`), which all import it.
 
+use crate::domain::Actor;
 use crate::error::AppError;
 use crate::rate_limit::{FailureThrottle, RateLimit};
 use crate::security::{self, PublicOrigin};
 use crate::service::auth::{self, Auth, CredentialHeaders, SignedIn};
-use crate::service::{Actor, Context, Tenant};
+use crate::service::{Context, Tenant};
 use axum::extract::FromRef;
 use axum::http::HeaderName;
 use leptos::config::LeptosOptions;

@@ -226,12 +226,111 @@ pub struct ErrorBody {
     pub request_id: Option<String>,
 }
 
+/// Who made a change: an API key, a signed-in user, or the operator (the CLI). Written
+/// `api_key:<id>`, `user:<id>` or `operator`, in the audit log and in every event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum Actor {
+    ApiKey(Uuid),
+    User(Uuid),
+    Operator,
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Actor::ApiKey(id) => write!(f, "api_key:{id}"),
+            Actor::User(id) => write!(f, "user:{id}"),
+            Actor::Operator => f.write_str("operator"),
+        }
+    }
+}
+
+impl FromStr for Actor {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let id = |id: &str| Uuid::parse_str(id).map_err(|_| format!("{text:?} is not an actor: a bad id"));
+        match text.split_once(':') {
+            Some(("api_key", key)) => Ok(Actor::ApiKey(id(key)?)),
+            Some(("user", user)) => Ok(Actor::User(id(user)?)),
+            None if text == "operator" => Ok(Actor::Operator),
+            _ => Err(format!("{text:?} is not an actor (api_key:<id>, user:<id> or operator)")),
+        }
+    }
+}
+
+impl From<Actor> for String {
+    fn from(actor: Actor) -> String {
+        actor.to_string()
+    }
+}
+
+impl TryFrom<String> for Actor {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
+}
+
+/// The contract's stable, machine-readable error codes: what a client (or a page) branches on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    ValidationError,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    NumberUnavailable,
+    PriceChanged,
+    Conflict,
+    PayloadTooLarge,
+    UriTooLong,
+    HeadersTooLarge,
+    IdempotencyKeyReused,
+    RateLimited,
+    Unavailable,
+    InternalError,
+}
+
+impl ErrorCode {
+    /// The code as the wire spells it.
+    pub fn as_str(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            ValidationError => "validation_error",
+            Unauthorized => "unauthorized",
+            Forbidden => "forbidden",
+            NotFound => "not_found",
+            MethodNotAllowed => "method_not_allowed",
+            NumberUnavailable => "number_unavailable",
+            PriceChanged => "price_changed",
+            Conflict => "conflict",
+            PayloadTooLarge => "payload_too_large",
+            UriTooLong => "uri_too_long",
+            HeadersTooLarge => "headers_too_large",
+            IdempotencyKeyReused => "idempotency_key_reused",
+            RateLimited => "rate_limited",
+            Unavailable => "unavailable",
+            InternalError => "internal_error",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
 pub struct ErrorDetail {
     /// A stable machine-readable code, e.g. `validation_error`, `number_unavailable`.
-    #[cfg_attr(feature = "ssr", schema(example = "validation_error"))]
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
     /// The request field the error is about, when there is one (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -254,6 +353,31 @@ mod tests {
     fn status_parses_only_contract_values() {
         assert_eq!("inactive".parse::<NumberStatus>(), Ok(NumberStatus::Inactive));
         assert!("Active".parse::<NumberStatus>().is_err());
+    }
+
+    #[test]
+    fn an_actor_is_written_as_the_events_show_it_and_read_back() {
+        let id = Uuid::parse_str("0b6f8c1e-8a43-4f0e-9d8e-2f1c7b5d9a10").unwrap();
+        for (actor, text) in [
+            (Actor::ApiKey(id), "api_key:0b6f8c1e-8a43-4f0e-9d8e-2f1c7b5d9a10"),
+            (Actor::User(id), "user:0b6f8c1e-8a43-4f0e-9d8e-2f1c7b5d9a10"),
+            (Actor::Operator, "operator"),
+        ] {
+            assert_eq!(actor.to_string(), text);
+            assert_eq!(text.parse::<Actor>(), Ok(actor));
+        }
+        for bad in ["", "user:", "user:nope", "robot:1", "operator:1"] {
+            assert!(bad.parse::<Actor>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn error_codes_are_spelled_on_the_wire_as_their_names_say() {
+        use ErrorCode::*;
+        for code in [ValidationError, NotFound, NumberUnavailable, PriceChanged, IdempotencyKeyReused, InternalError] {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+            assert_eq!(serde_json::from_value::<ErrorCode>(code.as_str().into()).unwrap(), code);
+        }
     }
 
     #[test]
@@ -285,7 +409,7 @@ impl leptos::server_fn::error::FromServerFnError for ErrorDetail {
         #[cfg(not(feature = "ssr"))]
         {
             ErrorDetail {
-                code: "unavailable".into(),
+                code: ErrorCode::Unavailable,
                 message: format!("Could not reach the server: {value}"),
                 field: None,
             }

@@ -20,8 +20,8 @@ pub struct Event {
     pub created_at: String,
     pub livemode: bool,
     /// Who made the change: `api_key:<id>`, `user:<id>` or `operator`.
-    #[cfg_attr(feature = "ssr", schema(example = "api_key:0b6f8c1e-8a43-4f0e-9d8e-2f1c7b5d9a10"))]
-    pub actor: String,
+    #[cfg_attr(feature = "ssr", schema(value_type = String, example = "api_key:0b6f8c1e-8a43-4f0e-9d8e-2f1c7b5d9a10"))]
+    pub actor: super::Actor,
     pub data: EventData,
 }
 
@@ -47,6 +47,67 @@ fn event_object() -> utoipa::openapi::schema::Schema {
     utoipa::openapi::schema::Schema::OneOf(either.build())
 }
 
+/// Which events an endpoint is sent: every type (those added later too), or only these. On the
+/// wire, `["*"]` or the types' names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "Vec<String>", try_from = "Vec<String>")]
+pub enum Subscription {
+    Everything,
+    /// Distinct, in the order they were asked for; at least one.
+    Only(Vec<EventType>),
+}
+
+impl Subscription {
+    pub const EVERYTHING: &'static str = "*";
+}
+
+/// As people read it: `every event` or the types' names.
+impl std::fmt::Display for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Subscription::Everything => f.write_str("every event"),
+            Subscription::Only(types) => {
+                let names: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
+                f.write_str(&names.join(", "))
+            }
+        }
+    }
+}
+
+impl From<Subscription> for Vec<String> {
+    fn from(subscription: Subscription) -> Self {
+        match subscription {
+            Subscription::Everything => vec![Subscription::EVERYTHING.to_string()],
+            Subscription::Only(types) => types.iter().map(|t| t.as_str().to_string()).collect(),
+        }
+    }
+}
+
+/// `*` anywhere means everything; otherwise each name is an event type (repeats are ignored).
+impl TryFrom<Vec<String>> for Subscription {
+    type Error = String;
+
+    fn try_from(names: Vec<String>) -> Result<Self, Self::Error> {
+        if names.is_empty() {
+            return Err("events must name at least one event type, or *".into());
+        }
+        if names.iter().any(|name| name.trim() == Subscription::EVERYTHING) {
+            return Ok(Subscription::Everything);
+        }
+        let mut types: Vec<EventType> = Vec::new();
+        for name in &names {
+            let t = name
+                .trim()
+                .parse::<EventType>()
+                .map_err(|_| format!("events must be * or of {}", EventType::allowed_values()))?;
+            if !types.contains(&t) {
+                types.push(t);
+            }
+        }
+        Ok(Subscription::Only(types))
+    }
+}
+
 /// Where events are sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
@@ -57,7 +118,7 @@ pub struct WebhookEndpoint {
     pub description: String,
     /// The event types sent to it; `["*"]`: all of them, including types added later.
     #[cfg_attr(feature = "ssr", schema(schema_with = event_selection))]
-    pub events: Vec<String>,
+    pub events: Subscription,
     /// A disabled endpoint is sent nothing; its deliveries wait until it is enabled again.
     pub enabled: bool,
     /// Why it was disabled automatically (every attempt failing for too long); null otherwise.
@@ -131,7 +192,7 @@ pub(crate) fn event_selection_or_null() -> utoipa::openapi::schema::Array {
 #[cfg(feature = "ssr")]
 fn event_selection_builder() -> utoipa::openapi::schema::ArrayBuilder {
     use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
-    let names = std::iter::once("*").chain(EventType::ALL.iter().map(|t| t.as_str()));
+    let names = std::iter::once(Subscription::EVERYTHING).chain(EventType::ALL.iter().map(|t| t.as_str()));
     let item = ObjectBuilder::new().schema_type(Type::String).enum_values(Some(names));
     // Repeated names are ignored, not refused: no `uniqueItems`.
     ArrayBuilder::new().items(item).min_items(Some(1))

@@ -182,11 +182,16 @@ pub async fn buy_number(
 /// What a refused hold or purchase tells the buyer (the list behind is shown afresh anyway).
 #[cfg(feature = "ssr")]
 fn purchase_problem(e: &ErrorDetail) -> ErrorDetail {
-    let message = match e.code.as_str() {
-        "number_unavailable" => "Sorry, this number was just sold to someone else, or someone else is holding it. \
+    use crate::domain::ErrorCode;
+    let message = match e.code {
+        ErrorCode::NumberUnavailable => {
+            "Sorry, this number was just sold to someone else, or someone else is holding it. \
             The list has been refreshed: please pick another."
-            .into(),
-        "price_changed" => format!("The price of this number has changed, so nothing was bought. {}", e.message),
+                .into()
+        }
+        ErrorCode::PriceChanged => {
+            format!("The price of this number has changed, so nothing was bought. {}", e.message)
+        }
         _ => e.message.clone(),
     };
     ErrorDetail { message, ..e.clone() }

@@ -43,22 +43,16 @@ pub async fn number_history(id: String, offset: Option<String>) -> Result<Page<H
     Ok(Page { data: entries, total: events.total, limit: events.limit, offset: events.offset })
 }
 
-/// The actor as people know it; its raw form if it is gone.
+/// The actor as people know it; its written form if it is gone.
 #[cfg(feature = "ssr")]
-async fn who(ctx: &crate::service::Context, actor: &str) -> String {
-    let named = match actor.split_once(':') {
-        Some(("user", id)) => match id.parse() {
-            Ok(id) => crate::service::organizations::email_of(ctx, id).await.ok(),
-            Err(_) => None,
-        },
-        Some(("api_key", id)) => match id.parse() {
-            Ok(id) => {
-                ctx.store.api_key_by_id(id).await.ok().flatten().map(|k| format!("API key \u{201c}{}\u{201d}", k.name))
-            }
-            Err(_) => None,
-        },
-        _ if actor == "operator" => Some("the operator (CLI)".to_string()),
-        _ => None,
+async fn who(ctx: &crate::service::Context, actor: &crate::domain::Actor) -> String {
+    use crate::domain::Actor;
+    let named = match actor {
+        Actor::User(id) => crate::service::organizations::email_of(ctx, *id).await.ok(),
+        Actor::ApiKey(id) => {
+            ctx.store.api_key_by_id(*id).await.ok().flatten().map(|k| format!("API key \u{201c}{}\u{201d}", k.name))
+        }
+        Actor::Operator => Some("the operator (CLI)".to_string()),
     };
     named.unwrap_or_else(|| actor.to_string())
 }

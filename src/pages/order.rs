@@ -39,8 +39,9 @@ pub async fn order_numbers(
 /// What a refused order tells the buyer: nothing was bought either way.
 #[cfg(feature = "ssr")]
 fn order_problem(e: &ErrorDetail) -> ErrorDetail {
-    let message = match e.code.as_str() {
-        "number_unavailable" | "price_changed" => {
+    use crate::domain::ErrorCode;
+    let message = match e.code {
+        ErrorCode::NumberUnavailable | ErrorCode::PriceChanged => {
             format!("Nothing was bought: {} Please pick others.", e.message)
         }
         _ => e.message.clone(),

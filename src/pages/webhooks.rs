@@ -205,7 +205,7 @@ fn EndpointCard(item: EndpointWithAttempts) -> impl IntoView {
             <h2 class="small-heading"><code>{endpoint.url.clone()}</code></h2>
             <p>{status} " " <span class="muted small">{format!("{} · events: {} · added {}",
                 if endpoint.description.is_empty() { "no description".to_string() } else { endpoint.description.clone() },
-                endpoint.events.join(", "), short_time(&endpoint.created_at))}</span></p>
+                endpoint.events, short_time(&endpoint.created_at))}</span></p>
             <div class="actions">
                 <EndpointButton action=SetWebhookEnabled::PATH id=id.clone() enabled=!enabled
                     label=if enabled { "Disable" } else { "Enable" }/>

@@ -300,7 +300,7 @@ pub fn type_label(t: crate::domain::NumberType) -> &'static str {
 /// The shared view of a server-function error: its message, announced.
 #[component]
 pub fn ErrorNotice(error: crate::domain::ErrorDetail) -> impl IntoView {
-    let sign_in = error.code == "unauthorized";
+    let sign_in = error.code == crate::domain::ErrorCode::Unauthorized;
     view! {
         <div class="notice notice-error" role="alert">
             <p>{error.message}</p>

@@ -152,11 +152,11 @@ mod tests {
     #[test]
     fn hyper_bodiless_refusals_are_recognized() {
         let head = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\ndate: x\r\n\r\n";
-        assert_eq!(refused_by_hyper(head).map(|e| e.code()), Some("headers_too_large"));
+        assert_eq!(refused_by_hyper(head).map(|e| e.code()), Some(crate::domain::ErrorCode::HeadersTooLarge));
         let head = b"HTTP/1.1 414 URI Too Long\r\ncontent-length: 0\r\n\r\n";
-        assert_eq!(refused_by_hyper(head).map(|e| e.code()), Some("uri_too_long"));
+        assert_eq!(refused_by_hyper(head).map(|e| e.code()), Some(crate::domain::ErrorCode::UriTooLong));
         let head = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n";
-        assert_eq!(refused_by_hyper(head).map(|e| e.code()), Some("validation_error"));
+        assert_eq!(refused_by_hyper(head).map(|e| e.code()), Some(crate::domain::ErrorCode::ValidationError));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! only an HMAC-SHA256 of the secret (keyed with the installation's pepper) is stored, and it is
 //! compared in constant time.
 
-use super::{Actor, Context, Tenant};
+use super::{Context, Tenant};
+use crate::domain::Actor;
 use crate::domain::Mode;
 use crate::error::AppError;
 use crate::storage::{self, format_time, ApiKeyRecord, Timestamp};

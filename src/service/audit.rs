@@ -47,7 +47,7 @@ async fn append(
         livemode: tenant.livemode(),
         phone_number_id,
         action,
-        actor: tenant.actor.audit_name(),
+        actor: tenant.actor,
         before_state,
         after_state,
         created_at: storage::now(),

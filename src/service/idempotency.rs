@@ -256,7 +256,10 @@ mod tests {
         assert_eq!(Answer::decode(201, &bought).unwrap(), Answer::Bought(number()));
         let error_body = r#"{"error":{"code":"price_changed","message":"the price moved"},"request_id":"req-1"}"#;
         let replayed = Answer::decode(409, error_body).unwrap().into_result().unwrap_err();
-        assert_eq!((replayed.code(), replayed.to_string().as_str()), ("price_changed", "the price moved"));
+        assert_eq!(
+            (replayed.code(), replayed.to_string().as_str()),
+            (crate::domain::ErrorCode::PriceChanged, "the price moved")
+        );
         assert!(Answer::decode(201, "not json").is_err());
     }
 }

@@ -19,7 +19,7 @@ pub mod secrets;
 pub mod settings;
 pub mod webhooks;
 
-use crate::domain::Mode;
+use crate::domain::{Actor, Mode};
 use crate::storage::{Scope, Storage};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -62,25 +62,6 @@ impl Tenant {
     /// The slice of the database this tenant may see.
     pub fn scope(&self) -> Scope {
         Scope { organization_id: self.organization_id, livemode: self.livemode() }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Actor {
-    ApiKey(Uuid),
-    User(Uuid),
-    /// The operator CLI.
-    Operator,
-}
-
-impl Actor {
-    /// How the audit log names the actor.
-    pub fn audit_name(&self) -> String {
-        match self {
-            Actor::ApiKey(id) => format!("api_key:{id}"),
-            Actor::User(id) => format!("user:{id}"),
-            Actor::Operator => "operator".to_string(),
-        }
     }
 }
 

@@ -195,7 +195,8 @@ pub struct AuditRecord {
     /// None for an order's entry.
     pub phone_number_id: Option<Uuid>,
     pub action: AuditAction,
-    pub actor: String,
+    #[sqlx(try_from = "String")]
+    pub actor: crate::domain::Actor,
     pub before_state: Option<sqlx::types::Json<serde_json::Value>>,
     pub after_state: Option<sqlx::types::Json<serde_json::Value>>,
     pub created_at: Timestamp,

@@ -1004,7 +1004,7 @@ impl WriteTx for SqliteWriteTx {
         .bind(e.livemode)
         .bind(e.phone_number_id)
         .bind(e.action)
-        .bind(&e.actor)
+        .bind(e.actor.to_string())
         .bind(&e.before_state)
         .bind(&e.after_state)
         .bind(e.created_at)

@@ -8,6 +8,7 @@
 //! expire, and another worker (or the restarted one) takes the delivery again.
 
 use super::{AuditAction, Counted, Query, Result, Scope, Timestamp, Window};
+use crate::domain::EventType;
 use async_trait::async_trait;
 use sqlx::types::Json;
 use std::time::Duration;
@@ -21,7 +22,7 @@ pub struct WebhookEndpointRecord {
     pub url: String,
     pub description: String,
     /// None: every event type (those added later too).
-    pub event_types: Option<Json<Vec<String>>>,
+    pub event_types: Option<Json<Vec<EventType>>>,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
     /// Sealed (see `service::secrets`).
@@ -40,7 +41,7 @@ pub struct WebhookEndpointChanges {
     pub url: Option<String>,
     pub description: Option<String>,
     /// `Some(None)`: every event type.
-    pub event_types: Option<Option<Json<Vec<String>>>>,
+    pub event_types: Option<Option<Json<Vec<EventType>>>>,
     /// Enabling a disabled endpoint also clears why it was disabled and its failing streak.
     pub enabled: Option<bool>,
 }
@@ -208,7 +209,7 @@ where
     bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     &'q String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     &'q Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    &'q Option<Json<Vec<String>>>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q Option<Json<Vec<EventType>>>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     Timestamp: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     Option<Timestamp>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {

@@ -411,7 +411,7 @@ async fn sip_passwords_are_encrypted_at_rest_and_old_rows_are_sealed() {
     let tenant = kros_numbers::service::Tenant {
         organization_id: org.id,
         mode: Mode::Live,
-        actor: kros_numbers::service::Actor::Operator,
+        actor: kros_numbers::domain::Actor::Operator,
     };
     let details = phone_numbers::get(&rotated, &tenant, id).await.unwrap();
     assert_eq!(details.sip_credentials.password.as_deref(), Some("clear-text-from-2026-11"));

@@ -13,7 +13,8 @@ mod tokens;
 
 pub use tokens::{Claims, Issuer, Verified};
 
-use super::{api_keys, organizations, Actor, Context, Tenant};
+use super::{api_keys, organizations, Context, Tenant};
+use crate::domain::Actor;
 use crate::domain::Mode;
 use crate::error::AppError;
 use std::time::Duration;

@@ -10,10 +10,10 @@ pub mod url_guard;
 
 use super::phone_numbers::parse_uuid;
 use super::{Context, Tenant};
-use crate::domain::parse::{not_null, parse_enum, parse_name, PageRequest};
+use crate::domain::parse::{not_null, parse_name, PageRequest};
 use crate::domain::{
-    CreateWebhookEndpointBody, DeliveryAttempt, EventType, Page, RedeliverBody, Redelivery, UpdateWebhookEndpointBody,
-    WebhookEndpoint, WebhookEndpointWithSecret,
+    CreateWebhookEndpointBody, DeliveryAttempt, EventType, Page, RedeliverBody, Redelivery, Subscription,
+    UpdateWebhookEndpointBody, WebhookEndpoint, WebhookEndpointWithSecret,
 };
 use crate::error::AppError;
 use crate::storage::{self, WebhookEndpointChanges, WebhookEndpointRecord};
@@ -71,8 +71,8 @@ const DESCRIPTION_MAX_CHARS: usize = 200;
 
 fn to_endpoint(row: WebhookEndpointRecord) -> WebhookEndpoint {
     let events = match row.event_types {
-        None => vec!["*".to_string()],
-        Some(Json(types)) => types,
+        None => Subscription::Everything,
+        Some(Json(types)) => Subscription::Only(types),
     };
     WebhookEndpoint {
         id: row.id,
@@ -95,24 +95,17 @@ fn new_secret() -> String {
     format!("whsec_{}", BASE64.encode(bytes))
 }
 
-/// `events`: None for all (`*`), else the named types, deduplicated, in the order given.
-fn parse_events(raw: &[String]) -> Result<Option<Vec<String>>, AppError> {
-    if raw.is_empty() {
-        return Err(AppError::validation("events", "events must name at least one event type, or *"));
+/// `events`: `*` for all, else the named types (see [`Subscription`]).
+fn parse_events(raw: &[String]) -> Result<Subscription, AppError> {
+    Subscription::try_from(raw.to_vec()).map_err(|message| AppError::validation("events", message))
+}
+
+/// As the database keeps it: no list for everything.
+fn stored(subscription: Subscription) -> Option<Json<Vec<EventType>>> {
+    match subscription {
+        Subscription::Everything => None,
+        Subscription::Only(types) => Some(Json(types)),
     }
-    if raw.iter().any(|t| t.trim() == "*") {
-        return Ok(None);
-    }
-    let mut types: Vec<String> = Vec::new();
-    for name in raw {
-        let t = parse_enum::<EventType>("events", name.trim()).map_err(|_| {
-            AppError::validation("events", format!("events must be * or of {}", EventType::allowed_values()))
-        })?;
-        if !types.iter().any(|known| known == t.as_str()) {
-            types.push(t.as_str().to_string());
-        }
-    }
-    Ok(Some(types))
 }
 
 fn parse_description(raw: &str) -> Result<String, AppError> {
@@ -134,7 +127,7 @@ pub async fn create(
 ) -> Result<WebhookEndpointWithSecret, AppError> {
     let url = url_guard::check(&body.url, &ctx.webhooks).await?;
     let event_types = match &body.events {
-        Some(raw) => parse_events(raw)?,
+        Some(raw) => stored(parse_events(raw)?),
         None => None,
     };
     let description = parse_description(body.description.as_deref().unwrap_or(""))?;
@@ -146,7 +139,7 @@ pub async fn create(
         livemode: tenant.livemode(),
         url: url.to_string(),
         description,
-        event_types: event_types.map(Json),
+        event_types,
         enabled: true,
         disabled_reason: None,
         secret: ctx.secret_cipher.seal(&secret)?,
@@ -232,7 +225,7 @@ pub async fn update(
     let changes = WebhookEndpointChanges {
         url: url.map(|u| u.to_string()),
         description,
-        event_types: events.map(|types| types.map(Json)),
+        event_types: events.map(stored),
         enabled: not_null("enabled", "true or false", &body.enabled)?.copied(),
     };
     // Only what the body names is written, in one statement.
