@@ -1,10 +1,11 @@
-//! One error type for every operation, mapped to HTTP in exactly one place.
+//! One error type for every operation of the service layer: what went wrong (a contract code,
+//! a message, the field), with the causes of a failure kept for the log. It knows nothing of HTTP:
+//! each door maps it once (`api::error::ApiError` for REST, `pages::errors::refused` for the
+//! dashboard's server functions).
 
 use crate::domain::parse::Invalid;
 use crate::domain::{ErrorBody, ErrorCode, ErrorDetail};
 use crate::storage::StorageError;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
 
 /// What caused an internal or availability error, kept for the log (never shown to clients).
 pub type Cause = std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>;
@@ -105,24 +106,16 @@ impl AppError {
 
     /// Errors the server must hear about (5xx): logged once, at the door that answers them.
     pub fn is_server_fault(&self) -> bool {
-        self.status().is_server_error()
+        matches!(self, AppError::Unavailable { .. } | AppError::Internal { .. })
     }
 
-    pub fn status(&self) -> StatusCode {
+    /// Logs a server fault with its whole chain of causes (by the door that answers it).
+    pub fn log(&self) {
         match self {
-            AppError::Validation { .. } => StatusCode::BAD_REQUEST,
-            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            AppError::NumberUnavailable(_) | AppError::PriceChanged(_) | AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
-            AppError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            AppError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Unavailable { .. } => {
+                tracing::warn!(error = %self.chain(), code = self.code().as_str(), "database unavailable")
+            }
+            _ => tracing::error!(error = %self.chain(), code = self.code().as_str(), "internal error"),
         }
     }
 
@@ -190,96 +183,6 @@ impl From<StorageError> for AppError {
     }
 }
 
-tokio::task_local! {
-    /// The current request's id, so that an error body can carry it wherever it is built.
-    pub static REQUEST_ID: String;
-}
-
-pub fn current_request_id() -> Option<String> {
-    REQUEST_ID.try_with(|id| id.clone()).ok()
-}
-
-/// A server fault behind a response, for the logging middleware (`server::log_server_faults`):
-/// the response is built without side effects, and the error is logged once, at the edge.
-#[derive(Debug, Clone)]
-pub struct ServerFault(pub std::sync::Arc<AppError>);
-
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        let mut response = (status, axum::Json(self.body(current_request_id()))).into_response();
-        if self.is_server_fault() {
-            response.extensions_mut().insert(ServerFault(std::sync::Arc::new(self.clone())));
-        }
-        if let AppError::RateLimited { retry_after_secs } = self {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
-        }
-        response
-    }
-}
-
-/// How the dashboard's server functions report an `AppError`: the same code and message, and
-/// the same HTTP status as the REST API (server functions would otherwise answer every error
-/// with a 500).
-impl From<AppError> for ErrorDetail {
-    fn from(err: AppError) -> Self {
-        // The dashboard's door: its errors travel as data, so they are logged here.
-        if err.is_server_fault() {
-            log_server_fault(&err);
-        }
-        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(err.status());
-            if let AppError::RateLimited { retry_after_secs } = err {
-                response.insert_header(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
-            }
-        }
-        err.detail()
-    }
-}
-
-impl From<Invalid> for ErrorDetail {
-    fn from(invalid: Invalid) -> Self {
-        AppError::from(invalid).into()
-    }
-}
-
-/// A server function's failure before its body ran: arguments that do not decode are a 400
-/// `validation_error` (naming the field when serde does), a body over the limit a 413, anything
-/// else a 500. It runs inside leptos_axum's server-function handler, so the status is set through
-/// `ResponseOptions` as for every `AppError` (server_fn itself would answer 500).
-pub fn server_fn_failure(err: leptos::server_fn::error::ServerFnErrorErr) -> ErrorDetail {
-    use leptos::server_fn::error::ServerFnErrorErr as E;
-    let named = |message: &str| {
-        ["missing field `", "unknown field `"]
-            .iter()
-            .find_map(|prefix| message.split(prefix).nth(1))
-            .and_then(|rest| rest.split('`').next())
-            .map(str::to_string)
-    };
-    let app = match err {
-        E::Args(message) => {
-            AppError::Validation { field: named(&message), message: format!("invalid form fields: {message}") }
-        }
-        E::MissingArg(name) => AppError::Validation { message: format!("missing field `{name}`"), field: Some(name) },
-        E::Deserialization(message) if message.contains("length limit exceeded") => AppError::PayloadTooLarge,
-        E::Deserialization(message) => {
-            AppError::Validation { message: format!("the request body cannot be read: {message}"), field: None }
-        }
-        other => AppError::internal(other.to_string()),
-    };
-    app.into()
-}
-
-/// Logs a 5xx with its whole chain of causes.
-pub fn log_server_fault(err: &AppError) {
-    match err {
-        AppError::Unavailable { .. } => {
-            tracing::warn!(error = %err.chain(), code = err.code().as_str(), "database unavailable")
-        }
-        _ => tracing::error!(error = %err.chain(), code = err.code().as_str(), "internal error"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,9 +204,8 @@ mod tests {
         for err in refusals {
             let again = AppError::refusal(err.detail());
             assert_eq!(again.body(None), err.body(None));
-            assert_eq!(again.status(), err.status());
         }
         let not_a_refusal = ErrorDetail { code: ErrorCode::Unavailable, message: "m".into(), field: None };
-        assert_eq!(AppError::refusal(not_a_refusal).status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(AppError::refusal(not_a_refusal).code(), ErrorCode::InternalError);
     }
 }

@@ -2,6 +2,7 @@
 //! browser-facing protections (cross-site request refusal, security headers, the page guard's
 //! list of public paths) and the request id's rules.
 
+use crate::api::error::ApiError;
 use crate::error::AppError;
 use crate::state::AppState;
 use axum::extract::{Request, State};
@@ -75,10 +76,9 @@ pub async fn refuse_cross_site_requests(State(state): State<AppState>, request: 
         (None, None) => true,
     };
     if !same_site {
-        return AppError::Forbidden(
-            "cross-site request refused: this form must be sent from the dashboard itself".into(),
-        )
-        .into_response();
+        let refused =
+            AppError::Forbidden("cross-site request refused: this form must be sent from the dashboard itself".into());
+        return ApiError(refused).into_response();
     }
     next.run(request).await
 }
@@ -172,12 +172,12 @@ pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 pub async fn refuse_oversized_requests(request: Request, next: Next) -> Response {
     let uri_bytes = request.uri().path_and_query().map(|pq| pq.as_str().len()).unwrap_or(0);
     if uri_bytes > MAX_URI_BYTES {
-        return AppError::UriTooLong(MAX_URI_BYTES).into_response();
+        return ApiError(AppError::UriTooLong(MAX_URI_BYTES)).into_response();
     }
     let headers = request.headers();
     let header_bytes: usize = headers.iter().map(|(name, value)| name.as_str().len() + value.len()).sum();
     if headers.len() > MAX_HEADERS || header_bytes > MAX_HEADER_BYTES {
-        return AppError::HeadersTooLarge { count: MAX_HEADERS, bytes: MAX_HEADER_BYTES }.into_response();
+        return ApiError(AppError::HeadersTooLarge { count: MAX_HEADERS, bytes: MAX_HEADER_BYTES }).into_response();
     }
     next.run(request).await
 }

@@ -1,10 +1,10 @@
 //! `/v1/endpoints`: the call-routing endpoints numbers attach to.
 
+use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery, Authenticated};
 use super::openapi::{BodyRefusals, EndpointPage, Refusals, TenancyHeaders};
 use crate::domain::parse::{EndpointName, PageRequest};
 use crate::domain::{CreateEndpointBody, Endpoint, PageQuery};
-use crate::error::AppError;
 use crate::service::endpoints;
 use crate::state::AppState;
 use axum::extract::State;
@@ -21,7 +21,7 @@ pub async fn create(
     State(state): State<AppState>,
     Authenticated(tenant): Authenticated,
     ApiJson(body): ApiJson<CreateEndpointBody>,
-) -> Result<(StatusCode, Json<Endpoint>), AppError> {
+) -> Result<(StatusCode, Json<Endpoint>), ApiError> {
     let name = EndpointName::parse(&body.name)?;
     Ok((StatusCode::CREATED, Json(endpoints::create(&state.ctx, &tenant, &name).await?)))
 }
@@ -36,7 +36,7 @@ pub async fn list(
     State(state): State<AppState>,
     Authenticated(tenant): Authenticated,
     ApiQuery(query): ApiQuery<PageQuery>,
-) -> Result<Json<crate::domain::Page<Endpoint>>, AppError> {
+) -> Result<Json<crate::domain::Page<Endpoint>>, ApiError> {
     let page = PageRequest::parse(query.limit.as_deref(), query.offset.as_deref())?;
     Ok(Json(endpoints::list(&state.ctx, &tenant, page).await?))
 }

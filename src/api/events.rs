@@ -1,9 +1,9 @@
 //! `/v1/events`: what happened to the organization's numbers, and sending an event again.
 
+use super::error::ApiError;
 use super::extract::{ApiQuery, Authenticated, IdPath, OptionalApiJson};
 use super::openapi::{BodyRefusals, EventPage, Refusals, TenancyHeaders};
 use crate::domain::{ErrorBody, Event, EventsQuery, Page, RedeliverBody, Redelivery};
-use crate::error::AppError;
 use crate::service::{events, webhooks};
 use crate::state::AppState;
 use axum::extract::State;
@@ -20,7 +20,7 @@ pub async fn list(
     State(state): State<AppState>,
     Authenticated(tenant): Authenticated,
     ApiQuery(query): ApiQuery<EventsQuery>,
-) -> Result<Json<Page<Event>>, AppError> {
+) -> Result<Json<Page<Event>>, ApiError> {
     let request = events::EventsRequest::parse(&query)?;
     Ok(Json(events::list(&state.ctx, &tenant, request).await?))
 }
@@ -39,7 +39,7 @@ pub async fn get(
     State(state): State<AppState>,
     Authenticated(tenant): Authenticated,
     IdPath(id): IdPath,
-) -> Result<Json<Event>, AppError> {
+) -> Result<Json<Event>, ApiError> {
     Ok(Json(events::get(&state.ctx, &tenant, id).await?))
 }
 
@@ -60,6 +60,6 @@ pub async fn redeliver(
     Authenticated(tenant): Authenticated,
     IdPath(id): IdPath,
     OptionalApiJson(body): OptionalApiJson<RedeliverBody>,
-) -> Result<(StatusCode, Json<Redelivery>), AppError> {
+) -> Result<(StatusCode, Json<Redelivery>), ApiError> {
     Ok((StatusCode::ACCEPTED, Json(webhooks::redeliver(&state.ctx, &tenant, id, &body).await?)))
 }

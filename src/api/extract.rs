@@ -1,5 +1,6 @@
 //! Extractors that turn every malformed request into the API's JSON error.
 
+use super::error::ApiError;
 use crate::error::AppError;
 use crate::service::auth::CredentialHeaders;
 use crate::service::Tenant;
@@ -14,9 +15,9 @@ use uuid::Uuid;
 pub struct Authenticated(pub Tenant);
 
 impl FromRequestParts<AppState> for Authenticated {
-    type Rejection = AppError;
+    type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let headers = &parts.headers;
         let text = |name: &str| -> Result<Option<&str>, AppError> {
             headers
@@ -30,7 +31,7 @@ impl FromRequestParts<AppState> for Authenticated {
                     value.to_str().map_err(|_| AppError::Unauthorized("malformed Authorization header".into()))?;
                 let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
                 if !scheme.eq_ignore_ascii_case("bearer") {
-                    return Err(AppError::Unauthorized("the Authorization scheme must be Bearer".into()));
+                    return Err(AppError::Unauthorized("the Authorization scheme must be Bearer".into()).into());
                 }
                 Some(token)
             }
@@ -50,11 +51,11 @@ impl FromRequestParts<AppState> for Authenticated {
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
-    type Rejection = AppError;
+    type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let bytes = read_body(req, state).await?;
-        object_body(&bytes).map(ApiJson)
+        Ok(object_body(&bytes).map(ApiJson)?)
     }
 }
 
@@ -62,14 +63,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 pub struct OptionalApiJson<T>(pub T);
 
 impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalApiJson<T> {
-    type Rejection = AppError;
+    type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let bytes = read_body(req, state).await?;
         if bytes.trim_ascii().is_empty() || bytes.trim_ascii() == b"null" {
             return Ok(OptionalApiJson(T::default()));
         }
-        object_body(&bytes).map(OptionalApiJson)
+        Ok(object_body(&bytes).map(OptionalApiJson)?)
     }
 }
 
@@ -127,9 +128,9 @@ fn field_of(path: &str, message: &str) -> Option<String> {
 pub struct ApiQuery<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
-    type Rejection = AppError;
+    type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or("");
         serde_urlencoded::from_str(query).map(ApiQuery).map_err(|e| {
             let reason = e.to_string();
@@ -138,7 +139,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
                 Some(rest) => format!("unknown query parameter `{rest}"),
                 None => format!("invalid query: {reason}"),
             };
-            AppError::Validation { field, message }
+            AppError::Validation { field, message }.into()
         })
     }
 }
@@ -147,13 +148,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 pub struct IdPath(pub Uuid);
 
 impl<S: Send + Sync> FromRequestParts<S> for IdPath {
-    type Rejection = AppError;
+    type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|_| AppError::validation("id", "id must be a UUID"))?;
-        Uuid::parse_str(&raw).map(IdPath).map_err(|_| AppError::validation("id", "id must be a UUID"))
+        Uuid::parse_str(&raw).map(IdPath).map_err(|_| AppError::validation("id", "id must be a UUID").into())
     }
 }
 

@@ -1,6 +1,7 @@
 //! The REST door: `/v1/...` for API-key clients, plus `/healthz` and `/readyz`.
 
 mod endpoints;
+pub mod error;
 mod events;
 pub mod extract;
 pub mod openapi;
@@ -15,6 +16,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
+use error::ApiError;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// Request bodies larger than this are refused with 413 `payload_too_large`.
@@ -53,7 +55,7 @@ pub fn router() -> Router<AppState> {
             get(move || async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], document.clone()) }),
         )
         .fallback(unknown_route)
-        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
+        .method_not_allowed_fallback(|| async { ApiError(AppError::MethodNotAllowed) })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
@@ -67,7 +69,7 @@ fn created_once<T: serde::Serialize>(outcome: crate::service::idempotency::Outco
         Outcome::Replayed(answer) => {
             let mut response = match answer {
                 Ok(done) => created(done),
-                Err(refusal) => refusal.into_response(),
+                Err(refusal) => ApiError(refusal).into_response(),
             };
             response.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
             response
@@ -76,8 +78,8 @@ fn created_once<T: serde::Serialize>(outcome: crate::service::idempotency::Outco
 }
 
 /// The answer to a path under `/v1` that names no route.
-pub async fn unknown_route() -> AppError {
-    AppError::NotFound("no such API route; see /v1/openapi.json".into())
+pub async fn unknown_route() -> ApiError {
+    ApiError(AppError::NotFound("no such API route; see /v1/openapi.json".into()))
 }
 
 /// Liveness and readiness, outside `/v1`.
@@ -89,7 +91,7 @@ pub fn health_router() -> Router<AppState> {
         get(|State(state): State<AppState>| async move {
             match state.ctx.store.probe_write().await {
                 Ok(()) => Json(serde_json::json!({"status": "ready"})).into_response(),
-                Err(e) => AppError::from(e).into_response(),
+                Err(e) => ApiError::from(e).into_response(),
             }
         }),
     )

@@ -1,10 +1,10 @@
 //! `/v1/number-orders`: many numbers bought in one go, all of them or none.
 
+use super::error::ApiError;
 use super::extract::{idempotency_key, ApiJson, ApiQuery, Authenticated, IdPath};
 use super::openapi::{BodyRefusals, IdempotencyHeader, OrderNotFound, OrderPage, Refusals, TenancyHeaders};
 use crate::domain::parse::PageRequest;
 use crate::domain::{CreateOrderBody, ErrorBody, NumberOrder, Page, PageQuery};
-use crate::error::AppError;
 use crate::service::idempotency::Claim;
 use crate::service::orders::{self, OrderRequest};
 use crate::state::AppState;
@@ -37,7 +37,7 @@ pub async fn create(
     Authenticated(tenant): Authenticated,
     headers: HeaderMap,
     ApiJson(body): ApiJson<CreateOrderBody>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let request = OrderRequest::parse(&body)?;
     // Fingerprinted under the route's name: a purchase's key can never replay as an order.
     let claim = idempotency_key(&headers)?.map(|key| Claim::new(key, &("number_order", &body))).transpose()?;
@@ -54,7 +54,7 @@ pub async fn list(
     State(state): State<AppState>,
     Authenticated(tenant): Authenticated,
     ApiQuery(query): ApiQuery<PageQuery>,
-) -> Result<Json<Page<NumberOrder>>, AppError> {
+) -> Result<Json<Page<NumberOrder>>, ApiError> {
     let page = PageRequest::parse(query.limit.as_deref(), query.offset.as_deref())?;
     Ok(Json(orders::list(&state.ctx, &tenant, page).await?))
 }
@@ -69,6 +69,6 @@ pub async fn get(
     State(state): State<AppState>,
     Authenticated(tenant): Authenticated,
     IdPath(id): IdPath,
-) -> Result<Json<NumberOrder>, AppError> {
+) -> Result<Json<NumberOrder>, ApiError> {
     Ok(Json(orders::get(&state.ctx, &tenant, id).await?))
 }

@@ -1,5 +1,6 @@
 //! `/v1/phone-numbers`: parse, authenticate, call the service, map the result.
 
+use super::error::ApiError;
 use super::extract::{idempotency_key, ApiJson, ApiQuery, Authenticated, IdPath};
 use super::openapi::{BodyRefusals, IdempotencyHeader, NumberListPage, NumberNotFound, Refusals, TenancyHeaders};
 use crate::domain::parse::parse_enum;
@@ -30,7 +31,7 @@ pub async fn list(
     State(state): State<AppState>,
     Authenticated(tenant): Authenticated,
     ApiQuery(query): ApiQuery<ListNumbersQuery>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     Ok(match numbers::ListRequest::parse(&query)? {
         numbers::ListRequest::Assigned(query) => {
             Json(numbers::list_assigned(&state.ctx, &tenant, &query).await?).into_response()
@@ -63,7 +64,7 @@ pub async fn purchase(
     Authenticated(tenant): Authenticated,
     headers: HeaderMap,
     ApiJson(body): ApiJson<PurchaseBody>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let purchase = numbers::Purchase::parse(&body)?;
     let claim = idempotency_key(&headers)?.map(|key| Claim::new(key, &body)).transpose()?;
     Ok(super::created_once(numbers::purchase_once(&state.ctx, &tenant, &purchase, claim.as_ref()).await?))
@@ -79,7 +80,7 @@ pub async fn get(
     State(state): State<AppState>,
     Authenticated(tenant): Authenticated,
     IdPath(id): IdPath,
-) -> Result<Json<PhoneNumberDetails>, AppError> {
+) -> Result<Json<PhoneNumberDetails>, ApiError> {
     Ok(Json(numbers::get(&state.ctx, &tenant, id).await?))
 }
 
@@ -100,7 +101,7 @@ pub async fn update(
     Authenticated(tenant): Authenticated,
     IdPath(id): IdPath,
     ApiJson(body): ApiJson<UpdateBody>,
-) -> Result<Json<PhoneNumber>, AppError> {
+) -> Result<Json<PhoneNumber>, ApiError> {
     let changes = numbers::NumberChanges::parse(&body)?;
     Ok(Json(numbers::update(&state.ctx, &tenant, id, &changes).await?))
 }
@@ -123,7 +124,7 @@ pub async fn delete(
     Authenticated(tenant): Authenticated,
     IdPath(id): IdPath,
     ApiQuery(query): ApiQuery<DeleteQuery>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let action = query
         .action
         .as_deref()

@@ -1,10 +1,10 @@
 //! `/v1/number-reservations`: numbers held for the organization while it decides.
 
+use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery, Authenticated, IdPath};
 use super::openapi::{BodyRefusals, Refusals, ReservationNotFound, ReservationPage, TenancyHeaders};
 use crate::domain::parse::PageRequest;
 use crate::domain::{CreateReservationBody, ErrorBody, Page, PageQuery, Reservation};
-use crate::error::AppError;
 use crate::service::reservations::{self, Selection, SelectionFields, MAX_RESERVED};
 use crate::state::AppState;
 use axum::extract::State;
@@ -27,7 +27,7 @@ pub async fn create(
     State(state): State<AppState>,
     Authenticated(tenant): Authenticated,
     ApiJson(body): ApiJson<CreateReservationBody>,
-) -> Result<(StatusCode, Json<Reservation>), AppError> {
+) -> Result<(StatusCode, Json<Reservation>), ApiError> {
     let fields = SelectionFields {
         inventory_ids: body.inventory_ids.as_deref(),
         country: body.country.as_deref(),
@@ -49,7 +49,7 @@ pub async fn list(
     State(state): State<AppState>,
     Authenticated(tenant): Authenticated,
     ApiQuery(query): ApiQuery<PageQuery>,
-) -> Result<Json<Page<Reservation>>, AppError> {
+) -> Result<Json<Page<Reservation>>, ApiError> {
     let page = PageRequest::parse(query.limit.as_deref(), query.offset.as_deref())?;
     Ok(Json(reservations::list(&state.ctx, &tenant, page).await?))
 }
@@ -64,7 +64,7 @@ pub async fn get(
     State(state): State<AppState>,
     Authenticated(tenant): Authenticated,
     IdPath(id): IdPath,
-) -> Result<Json<Reservation>, AppError> {
+) -> Result<Json<Reservation>, ApiError> {
     Ok(Json(reservations::get(&state.ctx, &tenant, id).await?))
 }
 
@@ -79,7 +79,7 @@ pub async fn release(
     State(state): State<AppState>,
     Authenticated(tenant): Authenticated,
     IdPath(id): IdPath,
-) -> Result<StatusCode, AppError> {
+) -> Result<StatusCode, ApiError> {
     reservations::release(&state.ctx, &tenant, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,5 +1,6 @@
 //! `/v1/webhook-endpoints`: where the organization's events are sent, and how that went.
 
+use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery, Authenticated, IdPath};
 use super::openapi::{
     BodyRefusals, DeliveryAttemptPage, Refusals, TenancyHeaders, WebhookEndpointNotFound, WebhookEndpointPage,
@@ -9,7 +10,6 @@ use crate::domain::{
     CreateWebhookEndpointBody, DeliveryAttempt, ErrorBody, Page, PageQuery, UpdateWebhookEndpointBody, WebhookEndpoint,
     WebhookEndpointWithSecret,
 };
-use crate::error::AppError;
 use crate::service::webhooks;
 use crate::state::AppState;
 use axum::extract::State;
@@ -30,7 +30,7 @@ pub async fn create(
     State(state): State<AppState>,
     Authenticated(tenant): Authenticated,
     ApiJson(body): ApiJson<CreateWebhookEndpointBody>,
-) -> Result<(StatusCode, Json<WebhookEndpointWithSecret>), AppError> {
+) -> Result<(StatusCode, Json<WebhookEndpointWithSecret>), ApiError> {
     Ok((StatusCode::CREATED, Json(webhooks::create(&state.ctx, &tenant, &body).await?)))
 }
 
@@ -44,7 +44,7 @@ pub async fn list(
     State(state): State<AppState>,
     Authenticated(tenant): Authenticated,
     ApiQuery(query): ApiQuery<PageQuery>,
-) -> Result<Json<Page<WebhookEndpoint>>, AppError> {
+) -> Result<Json<Page<WebhookEndpoint>>, ApiError> {
     let page = PageRequest::parse(query.limit.as_deref(), query.offset.as_deref())?;
     Ok(Json(webhooks::list(&state.ctx, &tenant, page).await?))
 }
@@ -59,7 +59,7 @@ pub async fn get(
     State(state): State<AppState>,
     Authenticated(tenant): Authenticated,
     IdPath(id): IdPath,
-) -> Result<Json<WebhookEndpoint>, AppError> {
+) -> Result<Json<WebhookEndpoint>, ApiError> {
     Ok(Json(webhooks::get(&state.ctx, &tenant, id).await?))
 }
 
@@ -75,7 +75,7 @@ pub async fn update(
     Authenticated(tenant): Authenticated,
     IdPath(id): IdPath,
     ApiJson(body): ApiJson<UpdateWebhookEndpointBody>,
-) -> Result<Json<WebhookEndpoint>, AppError> {
+) -> Result<Json<WebhookEndpoint>, ApiError> {
     Ok(Json(webhooks::update(&state.ctx, &tenant, id, &body).await?))
 }
 
@@ -89,7 +89,7 @@ pub async fn delete(
     State(state): State<AppState>,
     Authenticated(tenant): Authenticated,
     IdPath(id): IdPath,
-) -> Result<StatusCode, AppError> {
+) -> Result<StatusCode, ApiError> {
     webhooks::delete(&state.ctx, &tenant, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -105,7 +105,7 @@ pub async fn rotate_secret(
     State(state): State<AppState>,
     Authenticated(tenant): Authenticated,
     IdPath(id): IdPath,
-) -> Result<Json<WebhookEndpointWithSecret>, AppError> {
+) -> Result<Json<WebhookEndpointWithSecret>, ApiError> {
     Ok(Json(webhooks::rotate_secret(&state.ctx, &tenant, id).await?))
 }
 
@@ -120,7 +120,7 @@ pub async fn deliveries(
     Authenticated(tenant): Authenticated,
     IdPath(id): IdPath,
     ApiQuery(query): ApiQuery<PageQuery>,
-) -> Result<Json<Page<DeliveryAttempt>>, AppError> {
+) -> Result<Json<Page<DeliveryAttempt>>, ApiError> {
     let page = PageRequest::parse(query.limit.as_deref(), query.offset.as_deref())?;
     Ok(Json(webhooks::attempts(&state.ctx, &tenant, id, page).await?))
 }

@@ -320,6 +320,28 @@ impl ErrorCode {
     }
 }
 
+impl ErrorCode {
+    /// The HTTP status the contract answers this code with, on both doors.
+    pub fn http_status(self) -> u16 {
+        use ErrorCode::*;
+        match self {
+            ValidationError => 400,
+            Unauthorized => 401,
+            Forbidden => 403,
+            NotFound => 404,
+            MethodNotAllowed => 405,
+            NumberUnavailable | PriceChanged | Conflict => 409,
+            PayloadTooLarge => 413,
+            UriTooLong => 414,
+            HeadersTooLarge => 431,
+            IdempotencyKeyReused => 422,
+            RateLimited => 429,
+            Unavailable => 503,
+            InternalError => 500,
+        }
+    }
+}
+
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -398,21 +420,46 @@ impl fmt::Display for ErrorDetail {
 impl leptos::server_fn::error::FromServerFnError for ErrorDetail {
     type Encoder = leptos::server_fn::codec::JsonEncoding;
 
+    /// On the server: the request failed before the function's body ran (its arguments, its
+    /// body), answered like the REST API's bad input (the app gives the answer its status from
+    /// the code). In the browser: the call itself failed (the network, an answer that does not
+    /// decode).
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
-        // On the server: the request failed before the function's body ran (its arguments, its
-        // body), answered like the REST API's bad input.
-        #[cfg(feature = "ssr")]
-        {
-            crate::error::server_fn_failure(value)
-        }
-        // In the browser: the call itself failed (the network, an answer that does not decode).
-        #[cfg(not(feature = "ssr"))]
-        {
-            ErrorDetail {
-                code: ErrorCode::Unavailable,
-                message: format!("Could not reach the server: {value}"),
+        use leptos::server_fn::error::ServerFnErrorErr as E;
+        let invalid =
+            |message: String, field: Option<String>| ErrorDetail { code: ErrorCode::ValidationError, message, field };
+        // serde names the field it missed or did not know.
+        let named = |message: &str| {
+            ["missing field `", "unknown field `"]
+                .iter()
+                .find_map(|prefix| message.split(prefix).nth(1))
+                .and_then(|rest| rest.split('`').next())
+                .map(str::to_string)
+        };
+        match value {
+            E::Args(message) => invalid(format!("invalid form fields: {message}"), named(&message)),
+            E::MissingArg(name) => invalid(format!("missing field `{name}`"), Some(name)),
+            E::Deserialization(message) if message.contains("length limit exceeded") => ErrorDetail {
+                code: ErrorCode::PayloadTooLarge,
+                message: "request body is larger than 64 KiB".into(),
                 field: None,
+            },
+            E::Deserialization(message) => invalid(format!("the request body cannot be read: {message}"), None),
+            #[cfg(feature = "ssr")]
+            other => {
+                tracing::error!(error = %other, "a server function failed before its body ran");
+                ErrorDetail {
+                    code: ErrorCode::InternalError,
+                    message: "internal error; it has been logged".into(),
+                    field: None,
+                }
             }
+            #[cfg(not(feature = "ssr"))]
+            other => ErrorDetail {
+                code: ErrorCode::Unavailable,
+                message: format!("Could not reach the server: {other}"),
+                field: None,
+            },
         }
     }
 }

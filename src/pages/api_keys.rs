@@ -21,20 +21,23 @@ pub struct KeyRow {
 
 #[server]
 pub async fn list_api_keys() -> Result<Vec<KeyRow>, ErrorDetail> {
-    let (state, tenant) = super::session::server::tenant().await?;
-    let keys = crate::service::api_keys::list(&state.ctx, tenant.organization_id).await?;
-    Ok(keys
-        .into_iter()
-        .map(|k| KeyRow {
-            id: k.id.to_string(),
-            name: k.name,
-            mode: k.mode,
-            prefix: k.prefix,
-            created_at: k.created_at,
-            last_used_at: k.last_used_at,
-            revoked_at: k.revoked_at,
-        })
-        .collect())
+    super::errors::answered(async move {
+        let (state, tenant) = super::session::server::tenant().await?;
+        let keys = crate::service::api_keys::list(&state.ctx, tenant.organization_id).await?;
+        Ok(keys
+            .into_iter()
+            .map(|k| KeyRow {
+                id: k.id.to_string(),
+                name: k.name,
+                mode: k.mode,
+                prefix: k.prefix,
+                created_at: k.created_at,
+                last_used_at: k.last_used_at,
+                revoked_at: k.revoked_at,
+            })
+            .collect())
+    })
+    .await
 }
 
 /// The new key's full text is shown once, on the page the form leads back to.

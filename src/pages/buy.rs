@@ -28,7 +28,7 @@ async fn search(
     country: String,
     number_type: Option<String>,
     contains: Option<String>,
-) -> Result<Page<Formatted<InventoryNumber>>, ErrorDetail> {
+) -> Result<Page<Formatted<InventoryNumber>>, crate::error::AppError> {
     use crate::domain::parse::PageRequest;
     use crate::service::inventory;
     use crate::service::phone_numbers::AvailableQuery;
@@ -77,39 +77,42 @@ pub async fn load_buy_page(
     hold: Option<String>,
 ) -> Result<BuyView, ErrorDetail> {
     use crate::service::{phone_numbers::parse_uuid, reservations};
-    let (state, tenant) = super::session::server::tenant().await?;
-    let for_sale = crate::service::inventory::countries(&state.ctx, tenant.mode).await?;
-    let search_path = {
-        let query = [("country", &country), ("type", &number_type), ("contains", &contains)];
-        let given: Vec<(&str, &str)> = query.iter().filter_map(|(k, v)| v.as_deref().map(|v| (*k, v))).collect();
-        format!("/buy?{}", serde_urlencoded::to_string(given).unwrap_or_default())
-    };
-    let results = match country {
-        Some(country) => Some(search(&state, &tenant, country, number_type, contains).await?),
-        None => None,
-    };
-    // A hold that has gone (bought, let go) is simply not shown.
-    let held = match hold.as_deref().map(|id| parse_uuid("hold", id)).transpose()? {
-        Some(id) => reservations::get(&state.ctx, &tenant, id).await.ok().and_then(|r| {
-            let seconds_left = reservations::seconds_left(&r);
-            let number = r.numbers.into_iter().next()?.number;
-            let e164 = number.e164.clone();
-            Some(Held {
-                reservation_id: r.id.to_string(),
-                number: super::numbers::formatted(number, &e164),
-                seconds_left,
-            })
-        }),
-        None => None,
-    };
-    Ok(BuyView {
-        countries: super::countries::by_name(for_sale.iter().map(String::as_str)),
-        results,
-        endpoints: crate::service::endpoints::picker(&state.ctx, &tenant, None, None).await?,
-        held,
-        search_path,
-        attempt_key: uuid::Uuid::new_v4().to_string(),
+    super::errors::answered(async move {
+        let (state, tenant) = super::session::server::tenant().await?;
+        let for_sale = crate::service::inventory::countries(&state.ctx, tenant.mode).await?;
+        let search_path = {
+            let query = [("country", &country), ("type", &number_type), ("contains", &contains)];
+            let given: Vec<(&str, &str)> = query.iter().filter_map(|(k, v)| v.as_deref().map(|v| (*k, v))).collect();
+            format!("/buy?{}", serde_urlencoded::to_string(given).unwrap_or_default())
+        };
+        let results = match country {
+            Some(country) => Some(search(&state, &tenant, country, number_type, contains).await?),
+            None => None,
+        };
+        // A hold that has gone (bought, let go) is simply not shown.
+        let held = match hold.as_deref().map(|id| parse_uuid("hold", id)).transpose()? {
+            Some(id) => reservations::get(&state.ctx, &tenant, id).await.ok().and_then(|r| {
+                let seconds_left = reservations::seconds_left(&r);
+                let number = r.numbers.into_iter().next()?.number;
+                let e164 = number.e164.clone();
+                Some(Held {
+                    reservation_id: r.id.to_string(),
+                    number: super::numbers::formatted(number, &e164),
+                    seconds_left,
+                })
+            }),
+            None => None,
+        };
+        Ok(BuyView {
+            countries: super::countries::by_name(for_sale.iter().map(String::as_str)),
+            results,
+            endpoints: crate::service::endpoints::picker(&state.ctx, &tenant, None, None).await?,
+            held,
+            search_path,
+            attempt_key: uuid::Uuid::new_v4().to_string(),
+        })
     })
+    .await
 }
 
 /// Holds the number for the organization (a reservation), so that nobody else can buy it while
@@ -124,7 +127,7 @@ pub async fn hold_number(inventory_id: String, back: String) -> Result<(), Error
         let back = super::session::server::safe_next(Some(&back));
         Ok(super::flash::Flash::default().then_open(format!("{back}&hold={}", reservation.id)))
     };
-    super::flash::server::answer(outcome.await.map_err(|e| purchase_problem(&e)), &[]).await
+    super::flash::server::answer(outcome.await.map_err(purchase_problem), &[]).await
 }
 
 /// Lets the number go when the confirmation closes without a purchase, and goes `back` to the
@@ -132,14 +135,16 @@ pub async fn hold_number(inventory_id: String, back: String) -> Result<(), Error
 #[server]
 pub async fn let_go(reservation_id: String, back: String) -> Result<(), ErrorDetail> {
     use crate::service::{phone_numbers::parse_uuid, reservations};
-    let (state, tenant) = super::session::server::tenant().await?;
-    let id = parse_uuid("reservation_id", &reservation_id)?;
-    match reservations::release(&state.ctx, &tenant, id).await {
-        Ok(()) | Err(crate::error::AppError::NotFound(_)) => {}
-        Err(e) => return Err(e.into()),
-    }
-    let back = super::session::server::safe_next(Some(&back));
-    super::flash::server::answer(Ok(super::flash::Flash::default().then_open(back)), &[]).await
+    let outcome = async {
+        let (state, tenant) = super::session::server::tenant().await?;
+        let id = parse_uuid("reservation_id", &reservation_id)?;
+        match reservations::release(&state.ctx, &tenant, id).await {
+            Ok(()) | Err(crate::error::AppError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+        Ok(super::flash::Flash::default().then_open(super::session::server::safe_next(Some(&back))))
+    };
+    super::flash::server::answer(outcome.await, &[]).await
 }
 
 /// The dashboard flow of the contract: e164 + country + type + the costs the buyer saw, under
@@ -176,25 +181,24 @@ pub async fn buy_number(
         Ok(super::flash::Flash::success(format!("You bought {}", number.e164))
             .then_open(format!("/numbers/{}", number.id)))
     };
-    super::flash::server::answer(outcome.await.map_err(|e| purchase_problem(&e)), &[]).await
+    super::flash::server::answer(outcome.await.map_err(purchase_problem), &[]).await
 }
 
 /// What a refused hold or purchase tells the buyer (the list behind is shown afresh anyway).
 #[cfg(feature = "ssr")]
-fn purchase_problem(e: &ErrorDetail) -> ErrorDetail {
-    use crate::domain::ErrorCode;
-    let message = match e.code {
-        ErrorCode::NumberUnavailable => {
+fn purchase_problem(e: crate::error::AppError) -> crate::error::AppError {
+    use crate::error::AppError;
+    match e {
+        AppError::NumberUnavailable(_) => AppError::NumberUnavailable(
             "Sorry, this number was just sold to someone else, or someone else is holding it. \
             The list has been refreshed: please pick another."
-                .into()
+                .into(),
+        ),
+        AppError::PriceChanged(why) => {
+            AppError::PriceChanged(format!("The price of this number has changed, so nothing was bought. {why}"))
         }
-        ErrorCode::PriceChanged => {
-            format!("The price of this number has changed, so nothing was bought. {}", e.message)
-        }
-        _ => e.message.clone(),
-    };
-    ErrorDetail { message, ..e.clone() }
+        other => other,
+    }
 }
 
 /// The search form (a plain GET form: the search is the page's address), its results, and the

@@ -13,9 +13,12 @@ pub const PAGE_SIZE: i64 = 50;
 #[server]
 pub async fn list_endpoints(offset: Option<String>) -> Result<Page<Endpoint>, ErrorDetail> {
     use crate::domain::parse::PageRequest;
-    let (state, tenant) = super::session::server::tenant().await?;
-    let page = PageRequest::parse(Some(&PAGE_SIZE.to_string()), offset.as_deref().filter(|o| !o.is_empty()))?;
-    Ok(crate::service::endpoints::list(&state.ctx, &tenant, page).await?)
+    super::errors::answered(async move {
+        let (state, tenant) = super::session::server::tenant().await?;
+        let page = PageRequest::parse(Some(&PAGE_SIZE.to_string()), offset.as_deref().filter(|o| !o.is_empty()))?;
+        crate::service::endpoints::list(&state.ctx, &tenant, page).await
+    })
+    .await
 }
 
 #[server]

@@ -90,6 +90,7 @@ pub fn take_for_page() -> Option<Flash> {
 pub mod server {
     use super::Flash;
     use crate::domain::ErrorDetail;
+    use crate::error::AppError;
     use crate::pages::session::server::{cookie, redirect_back, set_cookie};
     use axum::http::{header, request::Parts, HeaderMap};
     use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -138,9 +139,9 @@ pub mod server {
     /// the page the flash opens ([`Flash::then_open`]) or else back to the form's page, with the
     /// outcome in the flash (a refusal keeps `typed`, the form's fields). Any other caller: the
     /// outcome itself.
-    pub async fn answer(outcome: Result<Flash, ErrorDetail>, typed: &[(&str, &str)]) -> Result<(), ErrorDetail> {
+    pub async fn answer(outcome: Result<Flash, AppError>, typed: &[(&str, &str)]) -> Result<(), ErrorDetail> {
         if !from_a_browser_form().await {
-            return outcome.map(|_| ());
+            return outcome.map(|_| ()).map_err(crate::pages::errors::refused);
         }
         match outcome {
             Ok(mut flash) => {
@@ -152,8 +153,11 @@ pub mod server {
                 }
             }
             Err(e) => {
+                if e.is_server_fault() {
+                    e.log();
+                }
                 let typed = typed.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect();
-                keep(Flash { message: e.message, error: true, typed, ..Flash::default() });
+                keep(Flash { message: e.public_message(), error: true, typed, ..Flash::default() });
                 redirect_back().await;
             }
         }

@@ -25,22 +25,25 @@ pub const OFFSET: &str = "history";
 pub async fn number_history(id: String, offset: Option<String>) -> Result<Page<HistoryEntry>, ErrorDetail> {
     use crate::domain::parse::PageRequest;
     use crate::service::events;
-    let (state, tenant) = super::session::server::tenant().await?;
-    let id = crate::service::phone_numbers::parse_uuid("id", &id)?;
-    let filter = crate::storage::EventFilter { action: None, phone_number_id: Some(id) };
-    let page = PageRequest::parse(Some(&PAGE_SIZE.to_string()), offset.as_deref().filter(|o| !o.is_empty()))?;
-    let events = events::list(&state.ctx, &tenant, events::EventsRequest { filter, page }).await?;
-    let mut entries = Vec::new();
-    for event in events.data {
-        let changed = event.data.previous_attributes.iter().flat_map(|p| p.keys()).filter(|k| *k != "updated_at");
-        entries.push(HistoryEntry {
-            event_type: event.event_type,
-            created_at: event.created_at,
-            who: who(&state.ctx, &event.actor).await,
-            changed: changed.cloned().collect(),
-        });
-    }
-    Ok(Page { data: entries, total: events.total, limit: events.limit, offset: events.offset })
+    super::errors::answered(async move {
+        let (state, tenant) = super::session::server::tenant().await?;
+        let id = crate::service::phone_numbers::parse_uuid("id", &id)?;
+        let filter = crate::storage::EventFilter { action: None, phone_number_id: Some(id) };
+        let page = PageRequest::parse(Some(&PAGE_SIZE.to_string()), offset.as_deref().filter(|o| !o.is_empty()))?;
+        let events = events::list(&state.ctx, &tenant, events::EventsRequest { filter, page }).await?;
+        let mut entries = Vec::new();
+        for event in events.data {
+            let changed = event.data.previous_attributes.iter().flat_map(|p| p.keys()).filter(|k| *k != "updated_at");
+            entries.push(HistoryEntry {
+                event_type: event.event_type,
+                created_at: event.created_at,
+                who: who(&state.ctx, &event.actor).await,
+                changed: changed.cloned().collect(),
+            });
+        }
+        Ok(Page { data: entries, total: events.total, limit: events.limit, offset: events.offset })
+    })
+    .await
 }
 
 /// The actor as people know it; its written form if it is gone.

@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod buy;
 pub mod countries;
 pub mod endpoints;
+pub mod errors;
 pub mod flash;
 pub mod history;
 pub mod numbers;

@@ -62,41 +62,47 @@ pub async fn load_numbers_page(
 ) -> Result<NumbersOverview, ErrorDetail> {
     use crate::domain::parse::PageRequest;
     use crate::service::phone_numbers::{list_assigned_and_owned, AssignedQuery};
-    let (state, tenant) = super::session::server::tenant().await?;
-    let given = |text: &Option<String>| text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
-    let page = PageRequest::parse(Some(&PAGE_SIZE.to_string()), offset.as_deref())?;
-    let query = AssignedQuery::parse(
-        given(&country).as_deref(),
-        given(&number_type).as_deref(),
-        given(&tag).as_deref(),
-        given(&q).as_deref(),
-        page,
-    )?;
-    let (numbers, owned) = list_assigned_and_owned(&state.ctx, &tenant, &query).await?;
-    // The names of this page's numbers' endpoints (however many endpoints there are).
-    let attached: Vec<uuid::Uuid> = numbers.data.iter().filter_map(|n| n.endpoint_id).collect();
-    let names = crate::service::endpoints::names(&state.ctx, &tenant, &attached).await?;
-    let countries = super::countries::by_name(owned.iter().map(|g| g.country.as_str()));
-    let numbers = numbers.map(|n| {
-        let endpoint_name =
-            n.endpoint_id.and_then(|id| names.iter().find(|(e, _)| *e == id)).map(|(_, name)| name.clone());
-        let e164 = n.e164.clone();
-        NumberRow { number: formatted(n, &e164), endpoint_name }
-    });
-    Ok(NumbersOverview { numbers, owned, countries })
+    super::errors::answered(async move {
+        let (state, tenant) = super::session::server::tenant().await?;
+        let given = |text: &Option<String>| text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
+        let page = PageRequest::parse(Some(&PAGE_SIZE.to_string()), offset.as_deref())?;
+        let query = AssignedQuery::parse(
+            given(&country).as_deref(),
+            given(&number_type).as_deref(),
+            given(&tag).as_deref(),
+            given(&q).as_deref(),
+            page,
+        )?;
+        let (numbers, owned) = list_assigned_and_owned(&state.ctx, &tenant, &query).await?;
+        // The names of this page's numbers' endpoints (however many endpoints there are).
+        let attached: Vec<uuid::Uuid> = numbers.data.iter().filter_map(|n| n.endpoint_id).collect();
+        let names = crate::service::endpoints::names(&state.ctx, &tenant, &attached).await?;
+        let countries = super::countries::by_name(owned.iter().map(|g| g.country.as_str()));
+        let numbers = numbers.map(|n| {
+            let endpoint_name =
+                n.endpoint_id.and_then(|id| names.iter().find(|(e, _)| *e == id)).map(|(_, name)| name.clone());
+            let e164 = n.e164.clone();
+            NumberRow { number: formatted(n, &e164), endpoint_name }
+        });
+        Ok(NumbersOverview { numbers, owned, countries })
+    })
+    .await
 }
 
 #[server]
 pub async fn get_number(id: String, endpoint_search: Option<String>) -> Result<NumberView, ErrorDetail> {
     use crate::service::{endpoints, phone_numbers};
-    let (state, tenant) = super::session::server::tenant().await?;
-    let id = phone_numbers::parse_uuid("id", &id)?;
-    let details = phone_numbers::get(&state.ctx, &tenant, id).await?;
-    let endpoint_search = endpoint_search.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    let endpoints =
-        endpoints::picker(&state.ctx, &tenant, details.number.endpoint_id, endpoint_search.as_deref()).await?;
-    let e164 = details.number.e164.clone();
-    Ok(NumberView { number: formatted(details, &e164), endpoints, endpoint_search })
+    super::errors::answered(async move {
+        let (state, tenant) = super::session::server::tenant().await?;
+        let id = phone_numbers::parse_uuid("id", &id)?;
+        let details = phone_numbers::get(&state.ctx, &tenant, id).await?;
+        let endpoint_search = endpoint_search.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let endpoints =
+            endpoints::picker(&state.ctx, &tenant, details.number.endpoint_id, endpoint_search.as_deref()).await?;
+        let e164 = details.number.e164.clone();
+        Ok(NumberView { number: formatted(details, &e164), endpoints, endpoint_search })
+    })
+    .await
 }
 
 /// The settings form's fields, as the browser posts them, each beside the value the page showed

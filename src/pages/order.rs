@@ -33,20 +33,20 @@ pub async fn order_numbers(
         let order = place_once(&state.ctx, &tenant, &request, Some(&claim)).await?.into_result()?;
         Ok(super::flash::Flash::success(format!("You bought {} numbers", order.numbers.len())).then_open("/".into()))
     };
-    super::flash::server::answer(outcome.await.map_err(|e| order_problem(&e)), &[]).await
+    super::flash::server::answer(outcome.await.map_err(order_problem), &[]).await
 }
 
 /// What a refused order tells the buyer: nothing was bought either way.
 #[cfg(feature = "ssr")]
-fn order_problem(e: &ErrorDetail) -> ErrorDetail {
-    use crate::domain::ErrorCode;
-    let message = match e.code {
-        ErrorCode::NumberUnavailable | ErrorCode::PriceChanged => {
-            format!("Nothing was bought: {} Please pick others.", e.message)
+fn order_problem(e: crate::error::AppError) -> crate::error::AppError {
+    use crate::error::AppError;
+    match e {
+        AppError::NumberUnavailable(why) => {
+            AppError::NumberUnavailable(format!("Nothing was bought: {why} Please pick others."))
         }
-        _ => e.message.clone(),
-    };
-    ErrorDetail { message, ..e.clone() }
+        AppError::PriceChanged(why) => AppError::PriceChanged(format!("Nothing was bought: {why} Please pick others.")),
+        other => other,
+    }
 }
 
 /// A number picked in the results: what its pick box's data attributes say.

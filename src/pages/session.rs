@@ -28,15 +28,22 @@ pub struct SessionInfo {
 
 #[server]
 pub async fn get_session() -> Result<SessionInfo, ErrorDetail> {
-    let (_, signed_in) = server::signed_in().await?;
-    let organizations =
-        signed_in.account.organizations.into_iter().map(|o| OrganizationChoice { id: o.id, name: o.name }).collect();
-    Ok(SessionInfo {
-        email: signed_in.account.email,
-        organizations,
-        organization_id: signed_in.tenant.organization_id,
-        mode: signed_in.tenant.mode,
+    super::errors::answered(async move {
+        let (_, signed_in) = server::signed_in().await?;
+        let organizations = signed_in
+            .account
+            .organizations
+            .into_iter()
+            .map(|o| OrganizationChoice { id: o.id, name: o.name })
+            .collect();
+        Ok(SessionInfo {
+            email: signed_in.account.email,
+            organizations,
+            organization_id: signed_in.tenant.organization_id,
+            mode: signed_in.tenant.mode,
+        })
     })
+    .await
 }
 
 /// The sign-in form's handler. It always answers with a redirect: to `next` (same-site paths
@@ -45,67 +52,78 @@ pub async fn get_session() -> Result<SessionInfo, ErrorDetail> {
 /// `failed=no-access` (the account is not a member of any organization here).
 #[server]
 pub async fn sign_in(email: String, password: String, next: Option<String>) -> Result<(), ErrorDetail> {
-    let state = server::state();
-    let next = server::safe_next(next.as_deref());
-    let client = server::client_address().await;
-    let account = email.trim().to_lowercase();
-    let back = |query: &[(&str, &str)]| {
-        let query = serde_urlencoded::to_string([&[("next", next.as_str())], query].concat()).unwrap_or_default();
-        leptos_axum::redirect(&format!("/sign-in?{query}"));
-    };
-    if let Some(wait) = server::sign_in_refused_for(&state, &account, &client) {
-        server::set_retry_after(wait);
-        back(&[("failed", "throttled"), ("retry", &wait.to_string())]);
-        return Ok(());
-    }
-    let outcome = match &state.auth.supabase {
-        Some(project) => server::sign_in_through_supabase(&state, project, &email, &password).await?,
-        None => server::sign_in_builtin(&state, &email, &password).await?,
-    };
-    match outcome {
-        Ok(()) => leptos_axum::redirect(&next),
-        Err(failed) => {
-            if failed == "1" {
-                server::sign_in_failed(&state, &account, &client);
-            }
-            back(&[("failed", failed)]);
+    super::errors::answered(async move {
+        let state = server::state();
+        let next = server::safe_next(next.as_deref());
+        let client = server::client_address().await;
+        let account = email.trim().to_lowercase();
+        let back = |query: &[(&str, &str)]| {
+            let query = serde_urlencoded::to_string([&[("next", next.as_str())], query].concat()).unwrap_or_default();
+            leptos_axum::redirect(&format!("/sign-in?{query}"));
+        };
+        if let Some(wait) = server::sign_in_refused_for(&state, &account, &client) {
+            server::set_retry_after(wait);
+            back(&[("failed", "throttled"), ("retry", &wait.to_string())]);
+            return Ok(());
         }
-    }
-    Ok(())
+        let outcome = match &state.auth.supabase {
+            Some(project) => server::sign_in_through_supabase(&state, project, &email, &password).await?,
+            None => server::sign_in_builtin(&state, &email, &password).await?,
+        };
+        match outcome {
+            Ok(()) => leptos_axum::redirect(&next),
+            Err(failed) => {
+                if failed == "1" {
+                    server::sign_in_failed(&state, &account, &client);
+                }
+                back(&[("failed", failed)]);
+            }
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// Ends the session (here, and at the Supabase project for its sessions) and clears the cookies.
 #[server]
 pub async fn sign_out() -> Result<(), ErrorDetail> {
-    server::end_session().await?;
-    for name in [server::SESSION_COOKIE, server::REFRESH_COOKIE, server::ORG_COOKIE, server::MODE_COOKIE] {
-        server::set_cookie(name, "", 0);
-    }
-    leptos_axum::redirect("/sign-in");
-    Ok(())
+    super::errors::answered(async move {
+        server::end_session().await?;
+        for name in [server::SESSION_COOKIE, server::REFRESH_COOKIE, server::ORG_COOKIE, server::MODE_COOKIE] {
+            server::set_cookie(name, "", 0);
+        }
+        leptos_axum::redirect("/sign-in");
+        Ok(())
+    })
+    .await
 }
 
 #[server]
 pub async fn switch_organization(organization_id: String) -> Result<(), ErrorDetail> {
-    // Checked like the REST API's x-organization-id: a non-member organization is refused.
-    server::tenant_for(Some(&organization_id), None).await?;
-    server::set_cookie(server::ORG_COOKIE, organization_id.trim(), server::SESSION_SECS);
-    server::redirect_back().await;
-    Ok(())
+    super::errors::answered(async move {
+        // Checked like the REST API's x-organization-id: a non-member organization is refused.
+        server::tenant_for(Some(&organization_id), None).await?;
+        server::set_cookie(server::ORG_COOKIE, organization_id.trim(), server::SESSION_SECS);
+        server::redirect_back().await;
+        Ok(())
+    })
+    .await
 }
 
 #[server]
 pub async fn switch_mode(mode: String) -> Result<(), ErrorDetail> {
-    server::tenant_for(None, Some(&mode)).await?;
-    server::set_cookie(server::MODE_COOKIE, mode.trim(), server::SESSION_SECS);
-    server::redirect_back().await;
-    Ok(())
+    super::errors::answered(async move {
+        server::tenant_for(None, Some(&mode)).await?;
+        server::set_cookie(server::MODE_COOKIE, mode.trim(), server::SESSION_SECS);
+        server::redirect_back().await;
+        Ok(())
+    })
+    .await
 }
 
 /// Server-side helpers for every dashboard server function.
 #[cfg(feature = "ssr")]
 pub mod server {
-    use crate::domain::ErrorDetail;
     use crate::error::AppError;
     use crate::service::auth::supabase::{AuthApiError, SupabaseAuthClient};
     use crate::service::auth::{self, sessions, CredentialHeaders, Issuer, SignedIn};
@@ -195,7 +213,9 @@ pub mod server {
     /// token that does not verify has nothing left to end.
     pub async fn end_session() -> Result<(), AppError> {
         let state = state();
-        let headers: HeaderMap = leptos_axum::extract().await.map_err(|e| AppError::internal(e.to_string()))?;
+        let headers: HeaderMap = leptos_axum::extract()
+            .await
+            .map_err(|e| AppError::internal_caused_by("the request's headers are unreadable", e))?;
         let Some(token) = cookie(&headers, SESSION_COOKIE) else { return Ok(()) };
         let Ok(verified) = state.auth.verify(token).await else { return Ok(()) };
         sessions::end(&state.ctx, &verified).await?;
@@ -347,7 +367,7 @@ pub mod server {
     }
 
     /// The signed-in user's tenant, from the session, organization and mode cookies.
-    pub async fn tenant() -> Result<(AppState, Tenant), ErrorDetail> {
+    pub async fn tenant() -> Result<(AppState, Tenant), AppError> {
         let (state, signed_in) = signed_in().await?;
         Ok((state, signed_in.tenant))
     }
@@ -355,7 +375,7 @@ pub mod server {
     /// The signed-in user and their tenant. A page request was authorized once, before it is
     /// rendered ([`PageTenant`]): every server function of the page (the layout's and the page's
     /// own) shares that outcome.
-    pub async fn signed_in() -> Result<(AppState, SignedIn), ErrorDetail> {
+    pub async fn signed_in() -> Result<(AppState, SignedIn), AppError> {
         let page = use_context::<Parts>().and_then(|parts| parts.extensions.get::<PageTenant>().cloned());
         match page {
             Some(PageTenant(outcome)) => outcome.map(|signed_in| (state(), signed_in)),
@@ -365,17 +385,19 @@ pub mod server {
 
     /// How a page request's authorization came out, in the request's extensions.
     #[derive(Clone)]
-    pub struct PageTenant(pub Result<SignedIn, ErrorDetail>);
+    pub struct PageTenant(pub Result<SignedIn, AppError>);
 
     /// Like [`tenant`], with an organization or mode asked for instead of the cookies' ones.
-    pub async fn tenant_for(organization: Option<&str>, mode: Option<&str>) -> Result<(AppState, Tenant), ErrorDetail> {
+    pub async fn tenant_for(organization: Option<&str>, mode: Option<&str>) -> Result<(AppState, Tenant), AppError> {
         let (state, signed_in) = signed_in_as(organization, mode).await?;
         Ok((state, signed_in.tenant))
     }
 
-    async fn signed_in_as(organization: Option<&str>, mode: Option<&str>) -> Result<(AppState, SignedIn), ErrorDetail> {
+    async fn signed_in_as(organization: Option<&str>, mode: Option<&str>) -> Result<(AppState, SignedIn), AppError> {
         let state = state();
-        let headers: HeaderMap = leptos_axum::extract().await.map_err(|e| AppError::internal(e.to_string()))?;
+        let headers: HeaderMap = leptos_axum::extract()
+            .await
+            .map_err(|e| AppError::internal_caused_by("the request's headers are unreadable", e))?;
         let client = client_address().await;
         let signed_in = authorize(&state, &headers, &client, organization, mode).await?;
         Ok((state, signed_in))

@@ -23,24 +23,27 @@ pub struct EndpointWithAttempts {
 const RECENT_ATTEMPTS: i64 = 5;
 
 #[cfg(feature = "ssr")]
-fn uuid_of(raw: &str) -> Result<uuid::Uuid, ErrorDetail> {
-    Ok(crate::service::phone_numbers::parse_uuid("id", raw)?)
+fn uuid_of(raw: &str) -> Result<uuid::Uuid, crate::error::AppError> {
+    crate::service::phone_numbers::parse_uuid("id", raw)
 }
 
 #[server]
 pub async fn list_webhooks() -> Result<Vec<EndpointWithAttempts>, ErrorDetail> {
     use crate::domain::parse::PageRequest;
     use crate::service::webhooks;
-    let (state, tenant) = super::session::server::tenant().await?;
-    // Every endpoint: an organization has at most MAX_ENDPOINTS (20) in a mode.
-    let page = PageRequest { limit: webhooks::MAX_ENDPOINTS, offset: 0 };
-    let mut list = Vec::new();
-    for endpoint in webhooks::list(&state.ctx, &tenant, page).await?.data {
-        let recent = PageRequest { limit: RECENT_ATTEMPTS, offset: 0 };
-        let attempts = webhooks::attempts(&state.ctx, &tenant, endpoint.id, recent).await?.data;
-        list.push(EndpointWithAttempts { endpoint, attempts });
-    }
-    Ok(list)
+    super::errors::answered(async move {
+        let (state, tenant) = super::session::server::tenant().await?;
+        // Every endpoint: an organization has at most MAX_ENDPOINTS (20) in a mode.
+        let page = PageRequest { limit: webhooks::MAX_ENDPOINTS, offset: 0 };
+        let mut list = Vec::new();
+        for endpoint in webhooks::list(&state.ctx, &tenant, page).await?.data {
+            let recent = PageRequest { limit: RECENT_ATTEMPTS, offset: 0 };
+            let attempts = webhooks::attempts(&state.ctx, &tenant, endpoint.id, recent).await?.data;
+            list.push(EndpointWithAttempts { endpoint, attempts });
+        }
+        Ok(list)
+    })
+    .await
 }
 
 /// The new endpoint's signing secret is shown once, on the page the form leads back to.
@@ -102,7 +105,7 @@ pub async fn send_latest_event(id: String) -> Result<(), ErrorDetail> {
         let newest = events::EventsRequest { filter: Default::default(), page: PageRequest { limit: 1, offset: 0 } };
         let Some(event) = events::list(&state.ctx, &tenant, newest).await?.data.into_iter().next() else {
             let message = "No event yet: buy a number (in test mode, it costs nothing), then send it.";
-            return Err(crate::error::AppError::Conflict(message.into()).into());
+            return Err(crate::error::AppError::Conflict(message.into()));
         };
         let body = crate::domain::RedeliverBody { webhook_endpoint_id: Some(id.clone()) };
         webhooks::redeliver(&state.ctx, &tenant, event.id, &body).await?;

@@ -5,8 +5,9 @@ pub mod connections;
 mod protocol_errors;
 
 use crate::api;
+use crate::api::error::{ApiError, ServerFault, REQUEST_ID};
 use crate::app::{shell, App};
-use crate::error::{AppError, ServerFault, REQUEST_ID};
+use crate::error::AppError;
 use crate::pages::session::server as session;
 use crate::rate_limit::{FailureThrottle, RateLimit};
 use crate::security::{self, PublicOrigin};
@@ -223,9 +224,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), session::refresh_supabase_session))
         .layer(middleware::from_fn_with_state(state.clone(), security::refuse_cross_site_requests))
         .layer(middleware::from_fn_with_state(state.clone(), security::security_headers))
+        .layer(middleware::from_fn(server_fn_error_status))
         .with_state(state)
         // Layers run bottom-up: the request id is set first, so every later layer sees it.
-        .layer(CatchPanicLayer::custom(|_| AppError::internal("a handler panicked").into_response()))
+        .layer(CatchPanicLayer::custom(|_| ApiError(AppError::internal("a handler panicked")).into_response()))
         .layer(middleware::from_fn(log_server_faults))
         // Before anything reads the request, but with a request id for the error's body.
         .layer(middleware::from_fn(security::refuse_oversized_requests))
@@ -255,9 +257,28 @@ async fn require_session(State(state): State<AppState>, mut request: Request, ne
             let query = serde_urlencoded::to_string([("next", back)]).unwrap_or_default();
             return Redirect::to(&format!("/sign-in?{query}")).into_response();
         }
-        request.extensions_mut().insert(session::PageTenant(outcome.map_err(Into::into)));
+        request.extensions_mut().insert(session::PageTenant(outcome));
     }
     next.run(request).await
+}
+
+/// A server function's error answers with its code's status, as the REST API does (server
+/// functions answer every error with a 500 of their own): the dashboard door's one mapping of
+/// codes to statuses. The body is the `{code, message, field}` the function answered.
+async fn server_fn_error_status(request: Request, next: Next) -> Response {
+    use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
+    let response = next.run(request).await;
+    if !response.headers().contains_key(SERVER_FN_ERROR_HEADER) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, api::MAX_BODY_BYTES).await else {
+        return ApiError(AppError::internal("a server function's error is too large to answer")).into_response();
+    };
+    if let Ok(detail) = serde_json::from_slice::<crate::domain::ErrorDetail>(&bytes) {
+        parts.status = axum::http::StatusCode::from_u16(detail.code.http_status()).unwrap_or(parts.status);
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// Logs each 5xx that an `AppError` answered, once, with its chain of causes (inside the request's
@@ -265,7 +286,7 @@ async fn require_session(State(state): State<AppState>, mut request: Request, ne
 async fn log_server_faults(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     if let Some(ServerFault(err)) = response.extensions().get::<ServerFault>() {
-        crate::error::log_server_fault(err);
+        err.log();
     }
     response
 }
@@ -292,7 +313,8 @@ pub async fn serve(settings: ServerSettings) -> Result<(), AppError> {
     let listener = tokio::net::TcpListener::bind(settings.site_addr)
         .await
         .map_err(|e| AppError::config(format!("cannot listen on {}: {e}", settings.site_addr)))?;
-    let addr = listener.local_addr().map_err(|e| AppError::internal(e.to_string()))?;
+    let addr =
+        listener.local_addr().map_err(|e| AppError::internal_caused_by("the listening address is unknown", e))?;
     tracing::info!(%addr, "listening");
     println!("Kros Numbers is serving on http://{addr}");
     connections::serve(listener, router(state), settings.connections.clone(), shutdown_signal()).await;

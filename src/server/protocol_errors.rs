@@ -52,12 +52,13 @@ fn refused_by_hyper(head: &[u8]) -> Option<AppError> {
 fn json_answer(error: &AppError) -> Vec<u8> {
     let request_id = uuid::Uuid::new_v4().to_string();
     let body = serde_json::to_vec(&error.body(Some(request_id.clone()))).expect("an error body always serializes");
-    let reason = error.status().canonical_reason().unwrap_or("");
+    let status = crate::api::error::status_of(error);
+    let reason = status.canonical_reason().unwrap_or("");
     let mut answer = format!(
         "HTTP/1.1 {} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
          x-request-id: {request_id}\r\nx-content-type-options: nosniff\r\ncache-control: no-store\r\n\
          connection: close\r\n\r\n",
-        error.status().as_u16(),
+        status.as_u16(),
         body.len(),
     )
     .into_bytes();
@@ -86,7 +87,7 @@ impl<T: Write + Unpin> JsonProtocolErrors<T> {
     fn start_replacing(&mut self, head: &[u8]) -> bool {
         match refused_by_hyper(head) {
             Some(error) => {
-                tracing::debug!(status = %error.status(), "answering a request hyper could not parse");
+                tracing::debug!(code = error.code().as_str(), "answering a request hyper could not parse");
                 self.replacement = Some((json_answer(&error), 0));
                 true
             }

@@ -30,7 +30,10 @@ pub async fn record_order(tx: &mut dyn WriteTx, tenant: &Tenant, order: &NumberO
 }
 
 fn state(object: Option<&impl serde::Serialize>) -> Result<Option<Json<serde_json::Value>>, AppError> {
-    object.map(|o| serde_json::to_value(o).map(Json)).transpose().map_err(|e| AppError::internal(e.to_string()))
+    object
+        .map(|o| serde_json::to_value(o).map(Json))
+        .transpose()
+        .map_err(|e| AppError::internal_caused_by("cannot record the change", e))
 }
 
 async fn append(

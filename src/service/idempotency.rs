@@ -38,7 +38,8 @@ impl Claim {
         if !raw_key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
             return Err(invalid("Idempotency-Key must be printable ASCII without spaces"));
         }
-        let canonical = serde_json::to_vec(request).map_err(|e| AppError::internal(e.to_string()))?;
+        let canonical = serde_json::to_vec(request)
+            .map_err(|e| AppError::internal_caused_by("cannot fingerprint the request", e))?;
         Ok(Claim { key: raw_key.to_string(), fingerprint: hex::encode(Sha256::digest(canonical)) })
     }
 
@@ -87,7 +88,7 @@ impl Answer {
     fn status(&self) -> u16 {
         match self {
             Answer::Bought(_) | Answer::Ordered(_) => 201,
-            Answer::Refused(detail) => AppError::refusal(detail.clone()).status().as_u16(),
+            Answer::Refused(detail) => detail.code.http_status(),
         }
     }
 

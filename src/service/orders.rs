@@ -181,7 +181,10 @@ fn to_record(order: &NumberOrder, tenant: &Tenant, created_at: storage::Timestam
         livemode: order.livemode,
         total_cost_cents: order.total_cost_cents,
         currency: order.currency.clone(),
-        numbers: Json(serde_json::to_value(&order.numbers).map_err(|e| AppError::internal(e.to_string()))?),
+        numbers: Json(
+            serde_json::to_value(&order.numbers)
+                .map_err(|e| AppError::internal_caused_by("cannot store the order", e))?,
+        ),
         created_at,
     })
 }

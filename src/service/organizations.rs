@@ -136,7 +136,8 @@ pub async fn verify_login(ctx: &Context, email: &str, password: &str) -> Result<
     };
     let password = password.to_string();
     let verified = argon2_work(move || {
-        let parsed = PasswordHash::new(&hash).map_err(|e| AppError::internal(e.to_string()))?;
+        let parsed = PasswordHash::new(&hash)
+            .map_err(|e| AppError::internal_caused_by("a stored password hash is unreadable", e))?;
         Ok::<_, AppError>(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
     })
     .await??;
@@ -150,7 +151,7 @@ async fn hash_password(password: &str) -> Result<String, AppError> {
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
-            .map_err(|e| AppError::internal(e.to_string()))
+            .map_err(|e| AppError::internal_caused_by("cannot hash a password", e))
     })
     .await?
 }

@@ -73,16 +73,15 @@ impl SecretCipher {
     pub fn seal(&self, password: &str) -> Result<String, AppError> {
         let (id, cipher) = &self.current;
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-        let sealed = cipher
-            .encrypt(&nonce, password.as_bytes())
-            .map_err(|_| AppError::internal("cannot encrypt a SIP password"))?;
+        let sealed =
+            cipher.encrypt(&nonce, password.as_bytes()).map_err(|_| AppError::internal("cannot seal a secret"))?;
         Ok(format!("{SEALED_PREFIX}{id}:{}", BASE64.encode([nonce.as_slice(), &sealed].concat())))
     }
 
     /// The password in a stored value (a value from before encryption is returned as it is).
     pub fn open(&self, stored: &str) -> Result<String, AppError> {
         let Some(rest) = stored.strip_prefix(SEALED_PREFIX) else { return Ok(stored.to_string()) };
-        let unreadable = |why: &str| AppError::internal(format!("cannot decrypt a SIP password: {why}"));
+        let unreadable = |why: &str| AppError::internal(format!("cannot open a sealed secret: {why}"));
         let (id, data) = rest.split_once(':').ok_or_else(|| unreadable("malformed"))?;
         let cipher =
             std::iter::once(&self.current).chain(&self.old).find(|(known, _)| known == id).map(|(_, c)| c).ok_or_else(
