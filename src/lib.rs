@@ -5,7 +5,7 @@
 //! - `service`: every operation and rule, written once (server-only);
 //! - `storage`: one interface, a module per database, each in its own terms (server-only);
 //! - `api`: the REST door (`/v1`), `app`: the dashboard (server functions beside their pages);
-//! - `state`: what every request of both doors reads (below both);
+//! - `state`: what every request of both doors reads (below both), `client`: who a request is from;
 //! - `server`, `cli`: wiring, the operator CLI.
 
 pub mod app;
@@ -17,11 +17,11 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod cli;
 #[cfg(feature = "ssr")]
+pub mod client;
+#[cfg(feature = "ssr")]
 pub mod error;
 #[cfg(feature = "ssr")]
 pub mod rate_limit;
-#[cfg(feature = "ssr")]
-pub mod security;
 #[cfg(feature = "ssr")]
 pub mod seed;
 #[cfg(feature = "ssr")]

@@ -2,10 +2,10 @@
 //! settings, the throttles and the dashboard's options. Below the REST handlers, the dashboard's
 //! server functions and the router that serves both (`server`), which all import it.
 
+use crate::client::{self, PublicOrigin};
 use crate::domain::Actor;
 use crate::error::AppError;
 use crate::rate_limit::{FailureThrottle, RateLimit};
-use crate::security::{self, PublicOrigin};
 use crate::service::auth::{self, Auth, CredentialHeaders, SignedIn};
 use crate::service::{Context, Tenant};
 use axum::extract::FromRef;
@@ -80,9 +80,9 @@ impl Shared {
         Ok(authenticated)
     }
 
-    /// The client's address (see [`security::client_address`]).
+    /// The client's address (see [`client::client_address`]).
     pub fn client_address(&self, headers: &axum::http::HeaderMap, extensions: &axum::http::Extensions) -> String {
-        security::client_address(headers, extensions, self.client_ip_header.as_ref())
+        client::client_address(headers, extensions, self.client_ip_header.as_ref())
     }
 
     /// Forgets idle counters (every minute).

@@ -201,11 +201,6 @@ impl Default for PageRequest {
 }
 
 impl PageRequest {
-    /// The page as the storage reads it.
-    pub fn window(self) -> crate::storage::Window {
-        crate::storage::Window { limit: self.limit, offset: self.offset }
-    }
-
     pub const DEFAULT_LIMIT: i64 = 20;
     pub const MAX_LIMIT: i64 = 100;
 
@@ -358,6 +353,11 @@ pub fn not_null<'a, T>(field: &str, what: &str, value: &'a Option<Option<T>>) ->
 }
 
 /// Parses a wire enum, naming the field and the allowed values when it fails.
+/// An id given as text (a path, a form, a body field).
+pub fn parse_uuid(field: &str, raw: &str) -> Result<uuid::Uuid, Invalid> {
+    uuid::Uuid::parse_str(raw.trim()).map_err(|_| Invalid::new(field, format!("{field} must be a UUID")))
+}
+
 pub fn parse_enum<T: FromStr<Err = String>>(field: &str, raw: &str) -> Result<T, Invalid> {
     raw.parse::<T>().map_err(|allowed| Invalid::new(field, format!("{field} {allowed}")))
 }

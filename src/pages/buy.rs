@@ -31,7 +31,7 @@ async fn search(
 ) -> Result<Page<Formatted<InventoryNumber>>, crate::error::AppError> {
     use crate::domain::parse::PageRequest;
     use crate::service::inventory;
-    use crate::service::phone_numbers::AvailableQuery;
+    use crate::service::inventory::AvailableQuery;
     let given = |text: &Option<String>| text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
     let (number_type, contains) = (given(&number_type), given(&contains));
     let page = PageRequest { limit: 20, offset: 0 };
@@ -76,7 +76,8 @@ pub async fn load_buy_page(
     contains: Option<String>,
     hold: Option<String>,
 ) -> Result<BuyView, ErrorDetail> {
-    use crate::service::{phone_numbers::parse_uuid, reservations};
+    use crate::domain::parse::parse_uuid;
+    use crate::service::reservations;
     super::errors::answered(async move {
         let (state, tenant) = super::session::server::tenant().await?;
         let for_sale = crate::service::inventory::countries(&state.ctx, tenant.mode).await?;
@@ -119,7 +120,8 @@ pub async fn load_buy_page(
 /// the buyer decides, and opens its confirmation: `back` (the search) with `hold=`.
 #[server]
 pub async fn hold_number(inventory_id: String, back: String) -> Result<(), ErrorDetail> {
-    use crate::service::{phone_numbers::parse_uuid, reservations};
+    use crate::domain::parse::parse_uuid;
+    use crate::service::reservations;
     let outcome = async {
         let (state, tenant) = super::session::server::tenant().await?;
         let id = parse_uuid("inventory_id", &inventory_id)?;
@@ -134,7 +136,8 @@ pub async fn hold_number(inventory_id: String, back: String) -> Result<(), Error
 /// search. A hold already gone (bought, expired) has nothing to let go.
 #[server]
 pub async fn let_go(reservation_id: String, back: String) -> Result<(), ErrorDetail> {
-    use crate::service::{phone_numbers::parse_uuid, reservations};
+    use crate::domain::parse::parse_uuid;
+    use crate::service::reservations;
     let outcome = async {
         let (state, tenant) = super::session::server::tenant().await?;
         let id = parse_uuid("reservation_id", &reservation_id)?;

@@ -27,7 +27,7 @@ pub async fn number_history(id: String, offset: Option<String>) -> Result<Page<H
     use crate::service::events;
     super::errors::answered(async move {
         let (state, tenant) = super::session::server::tenant().await?;
-        let id = crate::service::phone_numbers::parse_uuid("id", &id)?;
+        let id = crate::domain::parse::parse_uuid("id", &id)?;
         let filter = crate::storage::EventFilter { action: None, phone_number_id: Some(id) };
         let page = PageRequest::parse(Some(&PAGE_SIZE.to_string()), offset.as_deref().filter(|o| !o.is_empty()))?;
         let events = events::list(&state.ctx, &tenant, events::EventsRequest { filter, page }).await?;

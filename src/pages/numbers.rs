@@ -94,7 +94,7 @@ pub async fn get_number(id: String, endpoint_search: Option<String>) -> Result<N
     use crate::service::{endpoints, phone_numbers};
     super::errors::answered(async move {
         let (state, tenant) = super::session::server::tenant().await?;
-        let id = phone_numbers::parse_uuid("id", &id)?;
+        let id = crate::domain::parse::parse_uuid("id", &id)?;
         let details = phone_numbers::get(&state.ctx, &tenant, id).await?;
         let endpoint_search = endpoint_search.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
         let endpoints =
@@ -135,7 +135,7 @@ pub async fn update_number(
     };
     let outcome = async {
         let (state, tenant) = super::session::server::tenant().await?;
-        let id = phone_numbers::parse_uuid("id", &id)?;
+        let id = crate::domain::parse::parse_uuid("id", &id)?;
         let body = posted.changes_since(was.as_ref());
         phone_numbers::update(&state.ctx, &tenant, id, &NumberChanges::parse(&body)?).await?;
         Ok(super::flash::Flash::success("Settings saved"))
@@ -225,7 +225,7 @@ pub async fn release_number(id: String) -> Result<(), ErrorDetail> {
     use crate::service::phone_numbers;
     let outcome = async {
         let (state, tenant) = super::session::server::tenant().await?;
-        phone_numbers::release(&state.ctx, &tenant, phone_numbers::parse_uuid("id", &id)?).await?;
+        phone_numbers::release(&state.ctx, &tenant, crate::domain::parse::parse_uuid("id", &id)?).await?;
         Ok(super::flash::Flash::success("Number released"))
     };
     super::flash::server::answer(outcome.await, &[]).await
@@ -237,7 +237,7 @@ pub async fn delete_number(id: String) -> Result<(), ErrorDetail> {
     use crate::service::phone_numbers;
     let outcome = async {
         let (state, tenant) = super::session::server::tenant().await?;
-        phone_numbers::delete(&state.ctx, &tenant, phone_numbers::parse_uuid("id", &id)?).await?;
+        phone_numbers::delete(&state.ctx, &tenant, crate::domain::parse::parse_uuid("id", &id)?).await?;
         Ok(super::flash::Flash::success("Number deleted").then_open("/".into()))
     };
     super::flash::server::answer(outcome.await, &[]).await

@@ -146,7 +146,7 @@ pub mod server {
     /// Why a sign-in failed, as the sign-in page's `failed=` shows it.
     pub type SignInOutcome = Result<(), &'static str>;
 
-    /// The request's client address (see `security::client_address`).
+    /// The request's client address (see `client::client_address`).
     pub async fn client_address() -> String {
         let headers: HeaderMap = leptos_axum::extract().await.unwrap_or_default();
         let extensions: axum::http::Extensions = leptos_axum::extract().await.unwrap_or_default();

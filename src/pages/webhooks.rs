@@ -24,7 +24,7 @@ const RECENT_ATTEMPTS: i64 = 5;
 
 #[cfg(feature = "ssr")]
 fn uuid_of(raw: &str) -> Result<uuid::Uuid, crate::error::AppError> {
-    crate::service::phone_numbers::parse_uuid("id", raw)
+    Ok(crate::domain::parse::parse_uuid("id", raw)?)
 }
 
 #[server]

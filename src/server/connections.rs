@@ -85,7 +85,7 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
                 .header_read_timeout(header_timeout)
                 // Above `security::MAX_HEADERS`: past ours, the refusal is the API's JSON error,
                 // not hyper's empty 431.
-                .max_headers(4 * crate::security::MAX_HEADERS)
+                .max_headers(4 * super::security::MAX_HEADERS)
                 .serve_connection(JsonProtocolErrors::new(TokioIo::new(tcp)), TowerToHyperService::new(service))
                 .with_upgrades();
             tokio::pin!(connection);

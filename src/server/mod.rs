@@ -3,14 +3,15 @@
 
 pub mod connections;
 mod protocol_errors;
+pub mod security;
 
 use crate::api;
 use crate::api::error::{ApiError, ServerFault, REQUEST_ID};
 use crate::app::{shell, App};
+use crate::client::PublicOrigin;
 use crate::error::AppError;
 use crate::pages::session::server as session;
 use crate::rate_limit::{FailureThrottle, RateLimit};
-use crate::security::{self, PublicOrigin};
 use crate::service::auth::{Auth, AuthSettings};
 use crate::service::reservations::{self, ReservationSettings};
 use crate::service::secrets::{SecretCipher, SecretSettings};
@@ -222,8 +223,8 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), require_session))
         // Before the session is checked: a Supabase access token near expiry is refreshed first.
         .layer(middleware::from_fn_with_state(state.clone(), session::refresh_supabase_session))
-        .layer(middleware::from_fn_with_state(state.clone(), security::refuse_cross_site_requests))
-        .layer(middleware::from_fn_with_state(state.clone(), security::security_headers))
+        .layer(middleware::from_fn_with_state(state.public_origin.clone(), security::refuse_cross_site_requests))
+        .layer(middleware::from_fn_with_state(state.public_origin.clone(), security::security_headers))
         .layer(middleware::from_fn(server_fn_error_status))
         .with_state(state)
         // Layers run bottom-up: the request id is set first, so every later layer sees it.

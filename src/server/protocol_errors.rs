@@ -8,8 +8,8 @@
 //! 414 and 431 always carry a JSON body (`AppError::into_response`), and hyper closes the
 //! connection after its answer, so nothing follows it.
 
+use super::security::{MAX_HEADERS, MAX_HEADER_BYTES, MAX_URI_BYTES};
 use crate::error::AppError;
-use crate::security::{MAX_HEADERS, MAX_HEADER_BYTES, MAX_URI_BYTES};
 use hyper::rt::{Read, ReadBufCursor, Write};
 use std::io;
 use std::pin::Pin;

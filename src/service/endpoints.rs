@@ -24,7 +24,7 @@ pub async fn create(ctx: &Context, tenant: &Tenant, name: &EndpointName) -> Resu
 
 /// The tenant's endpoints, newest first.
 pub async fn list(ctx: &Context, tenant: &Tenant, page: PageRequest) -> Result<Page<Endpoint>, AppError> {
-    let found = ctx.store.endpoints(tenant.scope(), None, page.window()).await?;
+    let found = ctx.store.endpoints(tenant.scope(), None, page.into()).await?;
     let data = found.rows.into_iter().map(to_endpoint).collect();
     Ok(Page { data, total: found.total, limit: page.limit, offset: page.offset })
 }

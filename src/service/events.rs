@@ -2,8 +2,8 @@
 //! one audit entry in its own transaction (`audit::record`), so an event exists exactly when the
 //! change does; the same transaction writes its webhook deliveries (the outbox).
 
-use super::phone_numbers::parse_uuid;
 use super::{Context, Tenant};
+use crate::domain::parse::parse_uuid;
 use crate::domain::parse::{parse_enum, PageRequest};
 use crate::domain::{Event, EventData, EventType, EventsQuery, Page};
 use crate::error::AppError;
@@ -85,7 +85,7 @@ impl EventsRequest {
 
 /// The tenant's events, newest first.
 pub async fn list(ctx: &Context, tenant: &Tenant, request: EventsRequest) -> Result<Page<Event>, AppError> {
-    let found = ctx.store.events(tenant.scope(), request.filter, request.page.window()).await?;
+    let found = ctx.store.events(tenant.scope(), request.filter, request.page.into()).await?;
     let data = found.rows.into_iter().map(to_event).collect();
     Ok(Page { data, total: found.total, limit: request.page.limit, offset: request.page.offset })
 }

@@ -1,12 +1,46 @@
 //! The inventory of numbers for sale, per mode.
 
-use super::phone_numbers::AvailableQuery;
 use super::{Context, Tenant};
-use crate::domain::parse::{parse_cents, parse_enum, CountryCode, Currency, E164, MAX_PRICE_CENTS};
+use crate::domain::parse::{
+    parse_cents, parse_enum, CountryCode, Currency, DigitPattern, PageRequest, E164, MAX_PRICE_CENTS,
+};
 use crate::domain::{InventoryNumber, Mode, NumberType, Page};
 use crate::error::AppError;
 use crate::storage::{self, InventoryFilter, InventoryRecord};
 use uuid::Uuid;
+
+/// `action=available`: a country's inventory for sale, of one type and holding some digits if
+/// given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AvailableQuery {
+    pub country: CountryCode,
+    pub number_type: Option<NumberType>,
+    pub contains: Option<DigitPattern>,
+    pub page: PageRequest,
+}
+
+impl AvailableQuery {
+    pub fn parse(
+        country: Option<&str>,
+        number_type: Option<&str>,
+        contains: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Self, AppError> {
+        let country = parse_country(country)?
+            .ok_or_else(|| AppError::validation("country", "country is required when action=available"))?;
+        let number_type = parse_number_type(number_type)?;
+        let contains = contains.map(DigitPattern::parse).transpose()?;
+        Ok(AvailableQuery { country, number_type, contains, page })
+    }
+}
+
+pub(super) fn parse_country(raw: Option<&str>) -> Result<Option<CountryCode>, AppError> {
+    Ok(raw.map(|c| CountryCode::parse("country", c)).transpose()?)
+}
+
+pub(super) fn parse_number_type(raw: Option<&str>) -> Result<Option<NumberType>, AppError> {
+    Ok(raw.map(|t| parse_enum::<NumberType>("type", t)).transpose()?)
+}
 
 pub(super) fn to_inventory_number(row: InventoryRecord) -> InventoryNumber {
     InventoryNumber {
@@ -34,7 +68,7 @@ pub async fn search_available(
         number_type: query.number_type,
         contains: query.contains.as_ref().map(|d| d.as_str().to_string()),
     };
-    let found = ctx.store.search_inventory(&filter, query.page.window()).await?;
+    let found = ctx.store.search_inventory(&filter, query.page.into()).await?;
     let data = found.rows.into_iter().map(to_inventory_number).collect();
     Ok(Page { data, total: found.total, limit: query.page.limit, offset: query.page.offset })
 }

@@ -40,7 +40,7 @@ impl OrderRequest {
             endpoint_id: body
                 .endpoint_id
                 .as_deref()
-                .map(|id| phone_numbers::parse_uuid("endpointId", id))
+                .map(|id| crate::domain::parse::parse_uuid("endpointId", id))
                 .transpose()?,
             seen_total_cost_cents: body.total_cost_cents.map(parse_total).transpose()?,
         })
@@ -210,7 +210,7 @@ pub async fn get(ctx: &Context, tenant: &Tenant, id: Uuid) -> Result<NumberOrder
 
 /// The tenant's orders, newest first.
 pub async fn list(ctx: &Context, tenant: &Tenant, page: PageRequest) -> Result<Page<NumberOrder>, AppError> {
-    let found = ctx.store.orders(tenant.scope(), page.window()).await?;
+    let found = ctx.store.orders(tenant.scope(), page.into()).await?;
     let data = found.rows.into_iter().map(to_order).collect::<Result<_, _>>()?;
     Ok(Page { data, total: found.total, limit: page.limit, offset: page.offset })
 }

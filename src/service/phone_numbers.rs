@@ -1,8 +1,9 @@
 //! Phone numbers: list, search, purchase, get, update, release, delete.
 
+use super::inventory::{parse_country, parse_number_type, AvailableQuery};
 use super::{audit, endpoints, idempotency, Context, Tenant};
 use crate::domain::parse::{
-    not_null, parse_enum, parse_friendly_name, parse_tag, parse_tags, CountryCode, DigitPattern, NumberQuery,
+    not_null, parse_enum, parse_friendly_name, parse_tag, parse_tags, parse_uuid, CountryCode, NumberQuery,
     PageRequest, E164,
 };
 use crate::domain::{
@@ -139,39 +140,6 @@ fn like_pattern(text: &str) -> String {
     escaped
 }
 
-/// `action=available`: a country's inventory for sale, of one type and holding some digits if
-/// given.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AvailableQuery {
-    pub country: CountryCode,
-    pub number_type: Option<NumberType>,
-    pub contains: Option<DigitPattern>,
-    pub page: PageRequest,
-}
-
-impl AvailableQuery {
-    pub fn parse(
-        country: Option<&str>,
-        number_type: Option<&str>,
-        contains: Option<&str>,
-        page: PageRequest,
-    ) -> Result<Self, AppError> {
-        let country = parse_country(country)?
-            .ok_or_else(|| AppError::validation("country", "country is required when action=available"))?;
-        let number_type = parse_number_type(number_type)?;
-        let contains = contains.map(DigitPattern::parse).transpose()?;
-        Ok(AvailableQuery { country, number_type, contains, page })
-    }
-}
-
-fn parse_country(raw: Option<&str>) -> Result<Option<CountryCode>, AppError> {
-    Ok(raw.map(|c| CountryCode::parse("country", c)).transpose()?)
-}
-
-fn parse_number_type(raw: Option<&str>) -> Result<Option<NumberType>, AppError> {
-    Ok(raw.map(|t| parse_enum::<NumberType>("type", t)).transpose()?)
-}
-
 /// A parsed `GET /phone-numbers` query: one of its two lists, by `action`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListRequest {
@@ -239,7 +207,7 @@ async fn list_assigned_of(
     page: PageRequest,
     known_total: Option<i64>,
 ) -> Result<Page<PhoneNumber>, AppError> {
-    let found = ctx.store.assigned_numbers(tenant.scope(), filter, page.window(), known_total).await?;
+    let found = ctx.store.assigned_numbers(tenant.scope(), filter, page.into(), known_total).await?;
     let data = found.rows.iter().map(|r| to_number(r, &ctx.sip_domain)).collect();
     Ok(Page { data, total: found.total, limit: page.limit, offset: page.offset })
 }
@@ -266,10 +234,6 @@ pub struct Purchase {
     pub seen_setup_cost_cents: Option<i64>,
     pub seen_monthly_cost_cents: Option<i64>,
     pub seen_total_cost_cents: Option<i64>,
-}
-
-pub(crate) fn parse_uuid(field: &str, raw: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(raw.trim()).map_err(|_| AppError::validation(field, format!("{field} must be a UUID")))
 }
 
 impl Purchase {

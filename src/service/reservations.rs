@@ -96,7 +96,7 @@ impl Selection {
         }
         let mut ids = Vec::with_capacity(raw.len());
         for id in raw {
-            let id = super::phone_numbers::parse_uuid("inventory_ids", id)?;
+            let id = crate::domain::parse::parse_uuid("inventory_ids", id)?;
             if ids.contains(&id) {
                 return Err(AppError::validation("inventory_ids", format!("inventory_ids names {id} twice")));
             }
@@ -212,7 +212,7 @@ pub async fn get(ctx: &Context, tenant: &Tenant, id: Uuid) -> Result<Reservation
 
 /// The tenant's reservations, newest first.
 pub async fn list(ctx: &Context, tenant: &Tenant, page: PageRequest) -> Result<Page<Reservation>, AppError> {
-    let found = ctx.store.reservations(tenant.scope(), page.window()).await?;
+    let found = ctx.store.reservations(tenant.scope(), page.into()).await?;
     let ids: Vec<Uuid> = found.rows.iter().map(|r| r.id).collect();
     let numbers = ctx.store.reserved_numbers(&ids).await?;
     let now = storage::now();

@@ -28,7 +28,36 @@ pub(super) type Slot<DB> = OwnedMutexGuard<Option<PoolConnection<DB>>>;
 pub(super) struct ErrorRules {
     /// Does this error leave the connection suspect (I/O, disk, file)? It is then closed.
     pub poisons_connection: fn(&sqlx::Error) -> bool,
+    /// Did the write find the database read-only (a read-only file, a standby)?
+    pub is_read_only: fn(&sqlx::Error) -> bool,
     pub classify: fn(sqlx::Error) -> StorageError,
+}
+
+/// The writes of one storage that found the database read-only: how many, and when the last did
+/// (each backend recovers from it in its own way: SQLite reopens its connections, PostgreSQL
+/// retires the sessions older than it). One per storage, so that a fault in one never resets
+/// another's connections.
+#[derive(Debug, Default)]
+pub(super) struct ReadOnlyFaults {
+    count: AtomicU64,
+    last_ms: AtomicU64,
+}
+
+impl ReadOnlyFaults {
+    fn noted(&self) {
+        self.last_ms.store(now_ms(), Ordering::Relaxed);
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// Was a connection of this age opened before the last fault?
+    pub fn predate(&self, age: Duration) -> bool {
+        let opened = now_ms().saturating_sub(age.as_millis() as u64);
+        opened <= self.last_ms.load(Ordering::Relaxed)
+    }
 }
 
 /// Whether writes have recently failed for want of resources (a full disk, say): readiness says
@@ -70,6 +99,8 @@ where
     /// Closed on drop, never reused.
     discarded: bool,
     rules: &'static ErrorRules,
+    /// Told of every write that finds the database read-only.
+    read_only: Arc<ReadOnlyFaults>,
     /// Told of every write failure that is an unavailability, and of every commit.
     health: Option<Arc<WriteHealth>>,
 }
@@ -78,8 +109,16 @@ impl<DB: Database> HeldConnection<DB>
 where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
 {
-    pub fn new(conn: PoolConnection<DB>, rules: &'static ErrorRules) -> Self {
-        HeldConnection { conn: Some(conn), slot: None, in_transaction: false, discarded: false, rules, health: None }
+    pub fn new(conn: PoolConnection<DB>, rules: &'static ErrorRules, read_only: Arc<ReadOnlyFaults>) -> Self {
+        HeldConnection {
+            conn: Some(conn),
+            slot: None,
+            in_transaction: false,
+            discarded: false,
+            rules,
+            read_only,
+            health: None,
+        }
     }
 
     /// Reports failures and commits to `health`.
@@ -89,15 +128,15 @@ where
     }
 
     /// A connection that goes back into `slot` when done (unless it was discarded).
-    pub fn in_slot(slot: Slot<DB>, conn: PoolConnection<DB>, rules: &'static ErrorRules) -> Self {
-        HeldConnection {
-            conn: Some(conn),
-            slot: Some(slot),
-            in_transaction: false,
-            discarded: false,
-            rules,
-            health: None,
-        }
+    pub fn in_slot(
+        slot: Slot<DB>,
+        conn: PoolConnection<DB>,
+        rules: &'static ErrorRules,
+        read_only: Arc<ReadOnlyFaults>,
+    ) -> Self {
+        let mut held = Self::new(conn, rules, read_only);
+        held.slot = Some(slot);
+        held
     }
 
     pub fn conn(&mut self) -> &mut DB::Connection {
@@ -111,11 +150,16 @@ where
             if (self.rules.poisons_connection)(&err) {
                 self.discard();
             }
-            self.note((self.rules.classify)(err))
+            self.note(err)
         })
     }
 
-    fn note(&self, err: StorageError) -> StorageError {
+    /// The error as the service sees it, once the storage's health has heard of it.
+    fn note(&self, err: sqlx::Error) -> StorageError {
+        if (self.rules.is_read_only)(&err) {
+            self.read_only.noted();
+        }
+        let err = (self.rules.classify)(err);
         if let (StorageError::Unavailable(_), Some(health)) = (&err, &self.health) {
             health.failed();
         }
@@ -151,7 +195,7 @@ where
             }
             Err(err) => {
                 self.discard();
-                Err(self.note((self.rules.classify)(err)))
+                Err(self.note(err))
             }
         }
     }

@@ -141,6 +141,13 @@ pub struct Window {
     pub offset: i64,
 }
 
+/// A list request's page, as the storage reads it.
+impl From<crate::domain::parse::PageRequest> for Window {
+    fn from(page: crate::domain::parse::PageRequest) -> Self {
+        Window { limit: page.limit, offset: page.offset }
+    }
+}
+
 /// How old an Idempotency-Key record may be (see `service::idempotency`): the database compares
 /// with its own clock.
 #[derive(Debug, Clone, Copy)]

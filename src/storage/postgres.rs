@@ -2,7 +2,7 @@
 //! types and `jsonb`; a write transaction locks the rows it changes (`FOR UPDATE`), and time
 //! arithmetic uses the database's clock (`now()`), which every process shares.
 
-use super::held::{ErrorRules, HeldConnection, WriteHealth};
+use super::held::{ErrorRules, HeldConnection, ReadOnlyFaults, WriteHealth};
 use super::*;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgQueryResult, PgRow};
@@ -29,6 +29,8 @@ pub struct PgStorage {
     pool: PgPool,
     /// Recent write failures (see [`PgStorage::probe_write`]).
     health: Arc<WriteHealth>,
+    /// Writes that met a read-only session: the sessions opened before the last are retired.
+    read_only: Arc<ReadOnlyFaults>,
 }
 
 /// After a write failed as unavailable, readiness says no for this long (unless a commit
@@ -40,6 +42,8 @@ impl PgStorage {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| OpenError::Config(format!("DATABASE_URL is not a valid PostgreSQL URL: {e}")))?
             .log_statements(tracing::log::LevelFilter::Trace);
+        let read_only = Arc::new(ReadOnlyFaults::default());
+        let seen_read_only = read_only.clone();
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections.unwrap_or(16))
             .acquire_timeout(settings.acquire_timeout)
@@ -48,14 +52,18 @@ impl PgStorage {
             // request fails on a connection that died while it sat in the pool.
             .test_before_acquire(true)
             // Sessions opened before the database was last found read-only may still be
-            // read-only by default: they are not handed out again.
-            .before_acquire(|_conn, meta| Box::pin(async move { Ok(!read_only_mark::predates(meta.age)) }))
+            // read-only by default (a session's default is fixed when it connects): they are not
+            // handed out again.
+            .before_acquire(move |_conn, meta| {
+                let retired = seen_read_only.predate(meta.age);
+                Box::pin(async move { Ok(!retired) })
+            })
             .connect_with(options)
             .await
             .map_err(OpenError::Connect)?;
         // sqlx holds an advisory lock meanwhile: processes starting at once do not race.
         MIGRATIONS.run(&pool).await.map_err(OpenError::Migrate)?;
-        Ok(PgStorage { pool, health: Default::default() })
+        Ok(PgStorage { pool, health: Default::default(), read_only })
     }
 
     /// A connection for the application's writes, whose failures and commits `health` hears of.
@@ -67,7 +75,7 @@ impl PgStorage {
     /// failures must not keep it failing after the database is back).
     async fn unwatched(&self) -> Result<Held> {
         let conn = self.pool.acquire().await.map_err(classify)?;
-        Ok(Held::new(conn, &ERROR_RULES))
+        Ok(Held::new(conn, &ERROR_RULES, self.read_only.clone()))
     }
 
     /// Runs one write on a connection of its own, outside any transaction: a connection the
@@ -107,38 +115,16 @@ fn is_transient(code: &str) -> bool {
 fn poisons_connection(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => true,
-        sqlx::Error::Database(db) if db.code().as_deref() == Some("25006") => {
-            read_only_mark::set();
-            true
-        }
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("25006") => true,
         _ => false,
     }
 }
 
-/// When a write last met a read-only session, so that every session older than that is retired
-/// (a session's read-only default is fixed when it connects).
-mod read_only_mark {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-    static LAST_SEEN_MS: AtomicU64 = AtomicU64::new(0);
-
-    fn now_ms() -> u64 {
-        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
-    }
-
-    pub fn set() {
-        LAST_SEEN_MS.store(now_ms(), Ordering::Relaxed);
-    }
-
-    /// Was a connection of this age opened before the mark?
-    pub fn predates(age: Duration) -> bool {
-        let opened = now_ms().saturating_sub(age.as_millis() as u64);
-        opened <= LAST_SEEN_MS.load(Ordering::Relaxed)
-    }
+fn is_read_only(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.code().as_deref() == Some("25006"))
 }
 
-static ERROR_RULES: ErrorRules = ErrorRules { poisons_connection, classify };
+static ERROR_RULES: ErrorRules = ErrorRules { poisons_connection, is_read_only, classify };
 
 type Held = HeldConnection<Postgres>;
 

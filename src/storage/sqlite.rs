@@ -10,7 +10,7 @@
 //! say), writes would go on into a file nobody will ever open again, so they answer
 //! `Unavailable` instead and readiness fails.
 
-use super::held::{ErrorRules, HeldConnection};
+use super::held::{ErrorRules, HeldConnection, ReadOnlyFaults};
 use super::*;
 use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnection;
@@ -49,7 +49,9 @@ pub struct SqliteStorage {
     settings: PoolSettings,
     /// The file as it was opened (none for an in-memory database, which is never reset).
     file: Option<WatchedFile>,
-    /// The read-only faults this storage has reset after (see [`read_only_faults`]).
+    /// The writes that found the database read-only...
+    read_only: Arc<ReadOnlyFaults>,
+    /// ... and how many of them this storage has reset after.
     faults_handled: AtomicU64,
     last_reset: Mutex<Option<std::time::Instant>>,
 }
@@ -115,7 +117,8 @@ impl SqliteStorage {
             options,
             settings: settings.clone(),
             file,
-            faults_handled: AtomicU64::new(read_only_faults::count()),
+            read_only: Default::default(),
+            faults_handled: AtomicU64::new(0),
             last_reset: Mutex::new(None),
         })
     }
@@ -142,7 +145,7 @@ impl SqliteStorage {
         let gate = self.gate().await;
         if self.file.is_none() {
             let conn = gate.writer.acquire().await.map_err(classify)?;
-            return Ok((gate, Writer::new(conn, &ERROR_RULES)));
+            return Ok((gate, Writer::new(conn, &ERROR_RULES, self.read_only.clone())));
         }
         let waited = tokio::time::timeout(self.settings.acquire_timeout, gate.writer_slot.clone().lock_owned()).await;
         let mut slot = waited.map_err(|_| StorageError::Unavailable("timed out waiting for the writer".into()))?;
@@ -150,7 +153,7 @@ impl SqliteStorage {
             Some(conn) => conn,
             None => gate.writer.acquire().await.map_err(classify)?,
         };
-        Ok((gate, Writer::in_slot(slot, conn, &ERROR_RULES)))
+        Ok((gate, Writer::in_slot(slot, conn, &ERROR_RULES, self.read_only.clone())))
     }
 
     /// SQLite shares what it knows of a file among all of a process's connections to it (the
@@ -159,7 +162,7 @@ impl SqliteStorage {
     /// read-only fault the next write therefore closes every connection (waiting for those in
     /// use), and new ones are opened on demand. At most once a second.
     async fn reset_after_read_only_fault(&self) {
-        let faults = read_only_faults::count();
+        let faults = self.read_only.count();
         if self.file.is_none() || faults == self.faults_handled.load(Ordering::Relaxed) {
             return;
         }
@@ -175,21 +178,6 @@ impl SqliteStorage {
         *pools = Pools::new(&self.options, &self.settings, false);
         *last_reset = Some(std::time::Instant::now());
         tracing::warn!("the database was read-only: every connection was closed, new ones are opened");
-    }
-}
-
-/// How many writes found the database read-only, in this process.
-mod read_only_faults {
-    use std::sync::atomic::{AtomicU64, Ordering};
-
-    static COUNT: AtomicU64 = AtomicU64::new(0);
-
-    pub fn count() -> u64 {
-        COUNT.load(Ordering::Relaxed)
-    }
-
-    pub fn note() {
-        COUNT.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -298,16 +286,17 @@ fn is_fault_code(code: i32) -> bool {
     matches!(code, 8 | 10 | 13 | 14)
 }
 
+fn is_read_only(err: &sqlx::Error) -> bool {
+    primary_code(err) == Some(SQLITE_READONLY)
+}
+
 fn poisons_connection(err: &sqlx::Error) -> bool {
-    if primary_code(err) == Some(SQLITE_READONLY) {
-        read_only_faults::note();
-    }
     matches!(err, sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed) || primary_code(err).is_some_and(is_fault_code)
 }
 
 const SQLITE_READONLY: i32 = 8;
 
-static ERROR_RULES: ErrorRules = ErrorRules { poisons_connection, classify };
+static ERROR_RULES: ErrorRules = ErrorRules { poisons_connection, is_read_only, classify };
 
 /// The writer connection, checked out (see [`HeldConnection`]).
 type Writer = HeldConnection<Sqlite>;

@@ -8,8 +8,8 @@
 pub mod delivery;
 pub mod url_guard;
 
-use super::phone_numbers::parse_uuid;
 use super::{Context, Tenant};
+use crate::domain::parse::parse_uuid;
 use crate::domain::parse::{not_null, parse_name, PageRequest};
 use crate::domain::{
     CreateWebhookEndpointBody, DeliveryAttempt, EventType, Page, RedeliverBody, Redelivery, Subscription,
@@ -191,7 +191,7 @@ pub async fn seal_stored_secrets(ctx: &Context) {
 
 /// The tenant's endpoints, newest first.
 pub async fn list(ctx: &Context, tenant: &Tenant, page: PageRequest) -> Result<Page<WebhookEndpoint>, AppError> {
-    let found = ctx.store.webhook_endpoints(tenant.scope(), page.window()).await?;
+    let found = ctx.store.webhook_endpoints(tenant.scope(), page.into()).await?;
     let data = found.rows.into_iter().map(to_endpoint).collect();
     Ok(Page { data, total: found.total, limit: page.limit, offset: page.offset })
 }
@@ -261,7 +261,7 @@ pub async fn attempts(
     page: PageRequest,
 ) -> Result<Page<DeliveryAttempt>, AppError> {
     find(ctx, tenant, endpoint_id).await?;
-    let found = ctx.store.webhook_attempts(tenant.scope(), endpoint_id, page.window()).await?;
+    let found = ctx.store.webhook_attempts(tenant.scope(), endpoint_id, page.into()).await?;
     let data = found
         .rows
         .into_iter()

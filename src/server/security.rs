@@ -3,10 +3,10 @@
 //! list of public paths) and the request id's rules.
 
 use crate::api::error::ApiError;
+use crate::client::PublicOrigin;
 use crate::error::AppError;
-use crate::state::AppState;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
+use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -20,50 +20,16 @@ pub fn is_public_path(path: &str) -> bool {
         || matches!(path, "/healthz" | "/readyz" | "/favicon.svg" | "/favicon.ico")
 }
 
-/// The dashboard's own origin: `KROS_PUBLIC_URL` when set (its scheme, host and port), else
-/// what the request's `Host` says it is.
-#[derive(Debug, Clone, Default)]
-pub struct PublicOrigin(Option<String>);
-
-impl PublicOrigin {
-    /// From `KROS_PUBLIC_URL` (`https://numbers.example.com`, a trailing path is ignored).
-    pub fn parse(url: Option<&str>) -> Result<PublicOrigin, AppError> {
-        let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) else { return Ok(PublicOrigin(None)) };
-        let uri: axum::http::Uri =
-            url.parse().map_err(|_| AppError::config(format!("KROS_PUBLIC_URL is not a URL: {url:?}")))?;
-        match (uri.scheme_str(), uri.authority()) {
-            (Some(scheme @ ("http" | "https")), Some(authority)) => {
-                Ok(PublicOrigin(Some(format!("{scheme}://{}", authority.as_str().to_ascii_lowercase()))))
-            }
-            _ => Err(AppError::config(format!("KROS_PUBLIC_URL must be http(s)://host[:port], got {url:?}"))),
-        }
-    }
-
-    /// Cookies only over TLS when the public URL is https.
-    pub fn is_https(&self) -> bool {
-        self.0.as_deref().is_some_and(|o| o.starts_with("https://"))
-    }
-
-    fn admits(&self, origin: &str, headers: &HeaderMap) -> bool {
-        match &self.0 {
-            Some(public) => origin.eq_ignore_ascii_case(public),
-            None => {
-                let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
-                !host.is_empty()
-                    && [format!("http://{host}"), format!("https://{host}")]
-                        .iter()
-                        .any(|o| origin.eq_ignore_ascii_case(o))
-            }
-        }
-    }
-}
-
 /// Refuses a state-changing dashboard request (a server function, the sign-in form) that a
 /// browser sent from another site: its `Origin` must be the dashboard's own, or, without one,
 /// `Sec-Fetch-Site` must say same-origin. A request with neither is not from a browser, so it
 /// carries no cookies it did not choose to send. The REST API is left alone: it reads
 /// credentials only from headers a foreign page cannot set.
-pub async fn refuse_cross_site_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn refuse_cross_site_requests(
+    State(public_origin): State<PublicOrigin>,
+    request: Request,
+    next: Next,
+) -> Response {
     let safe_method = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if safe_method || request.uri().path().starts_with("/v1/") {
         return next.run(request).await;
@@ -71,7 +37,7 @@ pub async fn refuse_cross_site_requests(State(state): State<AppState>, request: 
     let headers = request.headers();
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let same_site = match (text("origin"), text("sec-fetch-site")) {
-        (Some(origin), _) => state.public_origin.admits(origin, headers),
+        (Some(origin), _) => public_origin.admits(origin, headers),
         (None, Some(site)) => matches!(site, "same-origin" | "none"),
         (None, None) => true,
     };
@@ -87,7 +53,7 @@ pub async fn refuse_cross_site_requests(State(state): State<AppState>, request: 
 /// `frame-ancestors 'none'` too), referrers only to this site, no caching of anything but the
 /// bundle's files (pages and API answers carry tenant data, some of it secret), and HSTS behind an
 /// https public URL.
-pub async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn security_headers(State(public_origin): State<PublicOrigin>, request: Request, next: Next) -> Response {
     let cacheable = request.uri().path().starts_with("/pkg/") || request.uri().path().starts_with("/favicon");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
@@ -98,7 +64,7 @@ pub async fn security_headers(State(state): State<AppState>, request: Request, n
     set(header::X_FRAME_OPTIONS, "DENY");
     set(header::REFERRER_POLICY, "same-origin");
     set(header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'");
-    if state.public_origin.is_https() {
+    if public_origin.is_https() {
         set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000");
     }
     if !cacheable {
@@ -140,24 +106,6 @@ pub fn set_page_content_security_policy() {
     if let Ok(value) = HeaderValue::from_str(&policy) {
         response.insert_header(header::CONTENT_SECURITY_POLICY, value);
     }
-}
-
-/// The client's address, for throttling: the peer's IP, or, behind a proxy that says who the
-/// client is (`KROS_CLIENT_IP_HEADER`, e.g. `x-forwarded-for`), the address the proxy appended
-/// last (the only one it vouches for).
-pub fn client_address(
-    headers: &HeaderMap,
-    extensions: &axum::http::Extensions,
-    proxy_header: Option<&HeaderName>,
-) -> String {
-    let from_proxy = proxy_header
-        .and_then(|name| headers.get_all(name).iter().next_back())
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.rsplit(',').next())
-        .map(str::trim)
-        .and_then(|ip| ip.parse::<std::net::IpAddr>().ok());
-    let peer = extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
-    from_proxy.or(peer).map(|ip| ip.to_string()).unwrap_or_else(|| "unknown".into())
 }
 
 /// The longest URL (path and query) a request may have.
