@@ -50,7 +50,7 @@ test('add a webhook endpoint, receive a purchase, see it delivered, rotate, disa
   expect(hook.received[0].headers['webhook-signature']).toMatch(/^v1,/);
   await page.reload();
   await hydrated(page);
-  await expect(card.getByRole('table', { name: 'Recent deliveries' })).toContainText('Delivered (200)');
+  await expect(card.getByRole('table', { name: 'The latest 5 deliveries' })).toContainText('Delivered (200)');
   await expect(card).toContainText('phone_number.purchased');
 
   // Send the latest event again: the same event, the same webhook-id.

@@ -230,7 +230,7 @@ fn AttemptTable(attempts: Vec<DeliveryAttempt>) -> impl IntoView {
     view! {
         <div class="table-wrap">
             <table>
-                <caption>"Recent deliveries"</caption>
+                <caption>{format!("The latest {RECENT_ATTEMPTS} deliveries")}</caption>
                 <thead><tr>
                     <th scope="col">"When"</th><th scope="col">"Event"</th><th scope="col">"Result"</th><th scope="col">"Time taken"</th>
                 </tr></thead>
