@@ -19,7 +19,6 @@ pub struct EndpointWithAttempts {
 }
 
 /// How many attempts each endpoint shows.
-#[cfg(feature = "ssr")]
 const RECENT_ATTEMPTS: i64 = 5;
 
 #[cfg(feature = "ssr")]
