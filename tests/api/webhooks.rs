@@ -57,6 +57,18 @@ impl Hooked {
     }
 }
 
+/// An app whose delivery worker disables an endpoint failing for `after`.
+async fn disabling_after(after: Duration) -> TestApp {
+    let webhooks = kros_numbers::service::webhooks::WebhookSettings { disable_after: after, ..test_webhook_settings() };
+    TestApp::spawn_with(Options { webhooks, ..Options::default() }).await
+}
+
+/// A URL on a port nobody listens on.
+fn unreachable_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    format!("http://127.0.0.1:{port}/hooks")
+}
+
 fn verified(received: &Received, secret: &str) -> Value {
     received.verify(secret).unwrap_or_else(|e| panic!("signature of {}: {e}", received.webhook_id()));
     received.json()
@@ -157,16 +169,8 @@ async fn a_failed_delivery_is_retried_with_the_same_webhook_id_until_it_succeeds
 
 #[tokio::test]
 async fn an_endpoint_that_never_answers_is_given_up_then_disabled_with_the_reason() {
-    let webhooks = kros_numbers::service::webhooks::WebhookSettings {
-        disable_after: Duration::from_millis(500),
-        ..test_webhook_settings()
-    };
-    let app = TestApp::spawn_with(Options { webhooks, ..Options::default() }).await;
-    // The endpoint points at a port nobody listens on.
-    let dead = format!(
-        "http://127.0.0.1:{}/hooks",
-        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-    );
+    let app = disabling_after(Duration::from_millis(500)).await;
+    let dead = unreachable_url();
     let org = app.org("Acme").await;
     let res = app.call_json(Method::POST, ENDPOINTS, &org.live_key, json!({"url": dead})).await;
     let endpoint = body_json(res).await;
@@ -442,15 +446,8 @@ async fn changes_to_different_fields_at_once_are_all_kept() {
 
 #[tokio::test]
 async fn a_change_racing_the_worker_does_not_enable_an_endpoint_it_disabled() {
-    let webhooks = kros_numbers::service::webhooks::WebhookSettings {
-        disable_after: Duration::from_millis(200),
-        ..test_webhook_settings()
-    };
-    let app = TestApp::spawn_with(Options { webhooks, ..Options::default() }).await;
-    let dead = format!(
-        "http://127.0.0.1:{}/hooks",
-        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-    );
+    let app = disabling_after(Duration::from_millis(200)).await;
+    let dead = unreachable_url();
     let org = app.org("Acme").await;
     let endpoint = body_json(app.call_json(Method::POST, ENDPOINTS, &org.live_key, json!({"url": dead})).await).await;
     let path = format!("{ENDPOINTS}/{}", endpoint["id"].as_str().unwrap());
