@@ -19,19 +19,19 @@ test:
 .PHONY: test-stages
 test-stages: lint unit openapi test-postgres e2e e2e-postgres
 
-## lint: the gates: formatting (rustfmt.toml), then clippy with warnings as errors on the server
-## with its tests, and on the browser bundle
+## lint: the gates: formatting (rustfmt.toml), then clippy with warnings as errors on every crate
+## of the workspace with its tests (the server), and on the browser bundle
 .PHONY: lint
 lint:
 	scripts/install-tools.sh target
 	cargo fmt --check
-	cargo clippy --all-targets --features ssr -- -D warnings
+	cargo clippy --workspace --all-targets --features ssr -- -D warnings
 	cargo clippy --lib --target wasm32-unknown-unknown --features hydrate -- -D warnings
 
 ## unit: Rust unit tests and the REST API integration tests (real server, real database), then
 ## the SQLite fault tests that need root (ignored in a plain `cargo test`; they fail without root)
 unit:
-	cargo test --features ssr
+	cargo test --workspace --features ssr
 	cargo test --features ssr --test storage_faults -- --ignored sqlite_
 
 ## openapi: a client generated from the served document drives the whole flow, then Schemathesis

@@ -105,7 +105,8 @@ fn old_data() -> String {
 
 /// The migrations of the portable schema only, as an earlier version had them.
 async fn old_migrator(backend: &str) -> Migrator {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend);
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("crates").join(format!("storage-{backend}")).join("migrations");
     let mut migrator = Migrator::new(dir).await.expect("read migrations");
     migrator.migrations = migrator.migrations.iter().filter(|m| m.version < NATIVE_SCHEMA_VERSION).cloned().collect();
     assert_eq!(migrator.migrations.len(), 2, "the portable schema had two migrations");

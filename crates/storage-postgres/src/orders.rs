@@ -1,0 +1,44 @@
+//! Orders on PostgreSQL.
+
+use super::*;
+
+#[async_trait]
+impl OrderStorage for PgStorage {
+    async fn order(&self, scope: Scope, id: Uuid) -> Result<Option<OrderRecord>> {
+        sqlx::query_as(&format!(
+            "SELECT {ORDER_COLUMNS} FROM number_orders WHERE id = $1 AND organization_id = $2 AND livemode = $3"
+        ))
+        .bind(id)
+        .bind(scope.organization_id)
+        .bind(scope.livemode)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)
+    }
+
+    async fn orders(&self, scope: Scope, window: Window) -> Result<Counted<OrderRecord>> {
+        const MINE: &str = "organization_id = $1 AND livemode = $2";
+        let rows = sqlx::query_as(&format!(
+            "SELECT {ORDER_COLUMNS}, (SELECT COUNT(*) FROM number_orders WHERE {MINE}) AS total FROM number_orders \
+             WHERE {MINE} ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
+        ))
+        .bind(scope.organization_id)
+        .bind(scope.livemode)
+        .bind(window.limit)
+        .bind(window.offset)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        let count_sql = format!("SELECT COUNT(*) FROM number_orders WHERE {MINE}");
+        let count =
+            sqlx::query_scalar(&count_sql).bind(scope.organization_id).bind(scope.livemode).fetch_one(&self.pool);
+        counted(rows, window, count, classify).await
+    }
+}
+
+pub(super) async fn insert_order(held: &mut Held, order: &OrderRecord) -> Result<()> {
+    let sql = format!("INSERT INTO number_orders ({ORDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
+    let inserted = bind_order(sqlx::query(&sql), order).execute(held.conn()).await;
+    held.check(inserted)?;
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! What bulk orders ask of a database (see `service::orders`): an order is written in the
+//! transaction that buys its numbers ([`super::WriteTx::insert_order`]) and read back as it was.
+
+use super::{Counted, Result, Scope, Timestamp, Window};
+use async_trait::async_trait;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct OrderRecord {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub livemode: bool,
+    pub total_cost_cents: i64,
+    pub currency: String,
+    /// The numbers as the API showed them when bought.
+    pub numbers: Json<serde_json::Value>,
+    pub created_at: Timestamp,
+}
+
+#[async_trait]
+pub trait OrderStorage: Send + Sync {
+    async fn order(&self, scope: Scope, id: Uuid) -> Result<Option<OrderRecord>>;
+    /// Newest first.
+    async fn orders(&self, scope: Scope, window: Window) -> Result<Counted<OrderRecord>>;
+}
+
+/// The columns of an order, in the order [`bind_order`] binds them.
+pub const ORDER_COLUMNS: &str = "id, organization_id, livemode, total_cost_cents, currency, numbers, created_at";
+
+/// Binds every column of `o`, in [`ORDER_COLUMNS`] order, on either database.
+pub fn bind_order<'q, DB>(query: super::Query<'q, DB>, o: &'q OrderRecord) -> super::Query<'q, DB>
+where
+    DB: sqlx::Database,
+    Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q Json<serde_json::Value>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Timestamp: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    query
+        .bind(o.id)
+        .bind(o.organization_id)
+        .bind(o.livemode)
+        .bind(o.total_cost_cents)
+        .bind(&o.currency)
+        .bind(&o.numbers)
+        .bind(o.created_at)
+}
