@@ -17,7 +17,7 @@ test:
 	scripts/tools-in-background.sh $(MAKE) --no-print-directory test-stages
 
 .PHONY: test-stages
-test-stages: lint unit openapi test-postgres e2e e2e-postgres
+test-stages: lint sqlx-check unit openapi test-postgres e2e e2e-postgres
 
 ## lint: the gates: formatting (rustfmt.toml), then clippy with warnings as errors on every crate
 ## of the workspace with its tests (the server), and on the browser bundle
@@ -27,6 +27,15 @@ lint:
 	cargo fmt --check
 	cargo clippy --workspace --all-targets --features ssr -- -D warnings
 	cargo clippy --lib --target wasm32-unknown-unknown --features hydrate -- -D warnings
+
+## sqlx-check: the committed offline data of the compile-time checked queries (each backend
+## crate's .sqlx/) still matches the statements and the migrations, checked against throw-away
+## databases of both kinds; sqlx-prepare regenerates it
+.PHONY: sqlx-check sqlx-prepare
+sqlx-check:
+	scripts/sqlx-prepare.sh check
+sqlx-prepare:
+	scripts/sqlx-prepare.sh
 
 ## unit: Rust unit tests and the REST API integration tests (real server, real database), then
 ## the SQLite fault tests that need root (ignored in a plain `cargo test`; they fail without root)

@@ -165,8 +165,7 @@ impl Storage for PgStorage {
 
     async fn setting_or_insert(&self, name: &str, fresh: &str) -> Result<String> {
         // Read first: a server whose database is read-only still starts (and says it is not ready).
-        let existing: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
-            .bind(name)
+        let existing = sqlx::query_scalar!("SELECT value FROM settings WHERE name = $1", name)
             .fetch_optional(&self.pool)
             .await
             .map_err(classify)?;
@@ -198,8 +197,7 @@ impl Storage for PgStorage {
     }
 
     async fn organization_exists(&self, id: Uuid) -> Result<bool> {
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM organizations WHERE id = $1)")
-            .bind(id)
+        sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM organizations WHERE id = $1) AS "exists!: bool""#, id)
             .fetch_one(&self.pool)
             .await
             .map_err(classify)
@@ -542,10 +540,10 @@ impl Storage for PgStorage {
     }
 
     async fn inventory_countries(&self, livemode: bool) -> Result<Vec<String>> {
-        sqlx::query_scalar(
+        sqlx::query_scalar!(
             "SELECT DISTINCT country FROM inventory_numbers WHERE livemode = $1 AND available ORDER BY country",
+            livemode
         )
-        .bind(livemode)
         .fetch_all(&self.pool)
         .await
         .map_err(classify)

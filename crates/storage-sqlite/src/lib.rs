@@ -332,8 +332,7 @@ impl Storage for SqliteStorage {
 
     async fn setting_or_insert(&self, name: &str, fresh: &str) -> Result<String> {
         // Read first: a server whose database is read-only still starts (and says it is not ready).
-        let existing: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE name = ?1")
-            .bind(name)
+        let existing = sqlx::query_scalar!("SELECT value FROM settings WHERE name = ?1", name)
             .fetch_optional(&self.pools.read().await.readers)
             .await
             .map_err(classify)?;
@@ -365,8 +364,7 @@ impl Storage for SqliteStorage {
     }
 
     async fn organization_exists(&self, id: Uuid) -> Result<bool> {
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM organizations WHERE id = ?1)")
-            .bind(id)
+        sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM organizations WHERE id = ?1) AS "exists!: bool""#, id)
             .fetch_one(&self.pools.read().await.readers)
             .await
             .map_err(classify)
@@ -722,10 +720,10 @@ impl Storage for SqliteStorage {
     }
 
     async fn inventory_countries(&self, livemode: bool) -> Result<Vec<String>> {
-        sqlx::query_scalar(
+        sqlx::query_scalar!(
             "SELECT DISTINCT country FROM inventory_numbers WHERE livemode = ?1 AND available = 1 ORDER BY country",
+            livemode
         )
-        .bind(livemode)
         .fetch_all(&self.pools.read().await.readers)
         .await
         .map_err(classify)
