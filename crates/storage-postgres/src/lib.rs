@@ -186,18 +186,18 @@ impl Storage for PgStorage {
     }
 
     async fn insert_organization(&self, org: &OrganizationRecord) -> Result<()> {
-        self.write(
-            sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
-                .bind(org.id)
-                .bind(&org.name)
-                .bind(org.created_at),
-        )
+        self.write(sqlx::query!(
+            "INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)",
+            org.id,
+            org.name,
+            org.created_at
+        ))
         .await?;
         Ok(())
     }
 
     async fn organization_exists(&self, id: Uuid) -> Result<bool> {
-        sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM organizations WHERE id = $1) AS "exists!: bool""#, id)
+        sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM organizations WHERE id = $1) AS "exists!""#, id)
             .fetch_one(&self.pool)
             .await
             .map_err(classify)
@@ -234,13 +234,12 @@ impl Storage for PgStorage {
     }
 
     async fn insert_membership(&self, user_id: Uuid, organization_id: Uuid) -> Result<()> {
-        self.write(
-            sqlx::query(
-            "INSERT INTO memberships (user_id, organization_id, created_at) VALUES ($1, $2, now()) ON CONFLICT DO NOTHING",
-        )
-        .bind(user_id)
-        .bind(organization_id),
-        )
+        self.write(sqlx::query!(
+            "INSERT INTO memberships (user_id, organization_id, created_at) VALUES ($1, $2, now()) \
+             ON CONFLICT DO NOTHING",
+            user_id,
+            organization_id
+        ))
         .await?;
         Ok(())
     }
@@ -295,7 +294,7 @@ impl Storage for PgStorage {
     }
 
     async fn forget_sessions_expired_before(&self, at: Timestamp) -> Result<()> {
-        self.write(sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(at)).await?;
+        self.write(sqlx::query!("DELETE FROM sessions WHERE expires_at < $1", at)).await?;
         Ok(())
     }
 
@@ -342,16 +341,13 @@ impl Storage for PgStorage {
     }
 
     async fn revoke_api_key(&self, id: Uuid, at: Timestamp) -> Result<()> {
-        self.write(
-            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(at).bind(id),
-        )
-        .await?;
+        self.write(sqlx::query!("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", at, id))
+            .await?;
         Ok(())
     }
 
     async fn set_api_key_hash(&self, id: Uuid, secret_hash: &str) -> Result<()> {
-        self.write(sqlx::query("UPDATE api_keys SET secret_hash = $1 WHERE id = $2").bind(secret_hash).bind(id))
-            .await?;
+        self.write(sqlx::query!("UPDATE api_keys SET secret_hash = $1 WHERE id = $2", secret_hash, id)).await?;
         Ok(())
     }
 
@@ -370,29 +366,25 @@ impl Storage for PgStorage {
     }
 
     async fn touch_api_key(&self, id: Uuid, at: Timestamp, unless_after: Timestamp) -> Result<()> {
-        self.write(
-            sqlx::query(
-                "UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)",
-            )
-            .bind(at)
-            .bind(id)
-            .bind(unless_after),
-        )
+        self.write(sqlx::query!(
+            "UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)",
+            at,
+            id,
+            unless_after
+        ))
         .await?;
         Ok(())
     }
 
     async fn insert_endpoint(&self, scope: Scope, endpoint: &EndpointRecord) -> Result<()> {
-        self.write(
-            sqlx::query(
-                "INSERT INTO endpoints (id, organization_id, livemode, name, created_at) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(endpoint.id)
-            .bind(scope.organization_id)
-            .bind(scope.livemode)
-            .bind(&endpoint.name)
-            .bind(endpoint.created_at),
-        )
+        self.write(sqlx::query!(
+            "INSERT INTO endpoints (id, organization_id, livemode, name, created_at) VALUES ($1, $2, $3, $4, $5)",
+            endpoint.id,
+            scope.organization_id,
+            scope.livemode,
+            endpoint.name,
+            endpoint.created_at
+        ))
         .await?;
         Ok(())
     }
@@ -440,12 +432,7 @@ impl Storage for PgStorage {
     }
 
     async fn endpoint_exists(&self, scope: Scope, id: Uuid) -> Result<bool> {
-        sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM endpoints WHERE id = $1 AND organization_id = $2 AND livemode = $3)",
-        )
-        .bind(id)
-        .bind(scope.organization_id)
-        .bind(scope.livemode)
+        sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM endpoints WHERE id = $1 AND organization_id = $2 AND livemode = $3) AS "exists!""#, id, scope.organization_id, scope.livemode)
         .fetch_one(&self.pool)
         .await
         .map_err(classify)
