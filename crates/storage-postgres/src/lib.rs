@@ -245,16 +245,14 @@ impl Storage for PgStorage {
     }
 
     async fn user_by_id(&self, id: Uuid) -> Result<Option<UserRecord>> {
-        sqlx::query_as("SELECT id, email, password_hash, created_at FROM users WHERE id = $1")
-            .bind(id)
+        sqlx::query_as!(UserRecord, "SELECT id, email, password_hash, created_at FROM users WHERE id = $1", id)
             .fetch_optional(&self.pool)
             .await
             .map_err(classify)
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>> {
-        sqlx::query_as("SELECT id, email, password_hash, created_at FROM users WHERE email = $1")
-            .bind(email)
+        sqlx::query_as!(UserRecord, "SELECT id, email, password_hash, created_at FROM users WHERE email = $1", email)
             .fetch_optional(&self.pool)
             .await
             .map_err(classify)
@@ -299,45 +297,55 @@ impl Storage for PgStorage {
     }
 
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<()> {
-        self.write(
-            sqlx::query(
-                "INSERT INTO api_keys (id, organization_id, livemode, name, public_id, secret_hash, created_at) \
+        self.write(sqlx::query!(
+            "INSERT INTO api_keys (id, organization_id, livemode, name, public_id, secret_hash, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(key.id)
-            .bind(key.organization_id)
-            .bind(key.livemode)
-            .bind(&key.name)
-            .bind(&key.public_id)
-            .bind(&key.secret_hash)
-            .bind(key.created_at),
-        )
+            key.id,
+            key.organization_id,
+            key.livemode,
+            key.name,
+            key.public_id,
+            key.secret_hash,
+            key.created_at
+        ))
         .await?;
         Ok(())
     }
 
     async fn api_key_by_id(&self, id: Uuid) -> Result<Option<ApiKeyRecord>> {
-        sqlx::query_as("SELECT * FROM api_keys WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(classify)
+        sqlx::query_as!(
+            ApiKeyRecord,
+            "SELECT id, organization_id, livemode, name, public_id, secret_hash, created_at, last_used_at, revoked_at \
+             FROM api_keys WHERE id = $1",
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)
     }
 
     async fn api_key_by_public_id(&self, public_id: &str) -> Result<Option<ApiKeyRecord>> {
-        sqlx::query_as("SELECT * FROM api_keys WHERE public_id = $1")
-            .bind(public_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(classify)
+        sqlx::query_as!(
+            ApiKeyRecord,
+            "SELECT id, organization_id, livemode, name, public_id, secret_hash, created_at, last_used_at, revoked_at \
+             FROM api_keys WHERE public_id = $1",
+            public_id
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)
     }
 
     async fn api_keys_of(&self, organization_id: Uuid) -> Result<Vec<ApiKeyRecord>> {
-        sqlx::query_as("SELECT * FROM api_keys WHERE organization_id = $1 ORDER BY created_at DESC, id DESC")
-            .bind(organization_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(classify)
+        sqlx::query_as!(
+            ApiKeyRecord,
+            "SELECT id, organization_id, livemode, name, public_id, secret_hash, created_at, last_used_at, revoked_at \
+             FROM api_keys WHERE organization_id = $1 ORDER BY created_at DESC, id DESC",
+            organization_id
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)
     }
 
     async fn revoke_api_key(&self, id: Uuid, at: Timestamp) -> Result<()> {
