@@ -34,9 +34,6 @@ mod webhooks;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 
-const INSERT_SESSION: &str =
-    "INSERT INTO sessions (id, user_id, created_at, expires_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5)";
-
 /// The columns an inventory number is inserted with.
 const INVENTORY_COLUMNS: &str =
     "id, livemode, e164, country, number_type, setup_cost_cents, monthly_cost_cents, currency, available, created_at";
@@ -444,21 +441,41 @@ impl Storage for SqliteStorage {
     }
 
     async fn insert_session(&self, session: &SessionRecord) -> Result<()> {
-        self.write(bind_session(sqlx::query(INSERT_SESSION), session)).await?;
+        self.write(sqlx::query!(
+            "INSERT INTO sessions (id, user_id, created_at, expires_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            session.id,
+            session.user_id,
+            session.created_at,
+            session.expires_at,
+            session.revoked_at
+        ))
+        .await?;
         Ok(())
     }
 
     async fn session(&self, id: Uuid) -> Result<Option<SessionRecord>> {
-        sqlx::query_as("SELECT id, user_id, created_at, expires_at, revoked_at FROM sessions WHERE id = ?1")
-            .bind(id)
-            .fetch_optional(&self.pools.read().await.readers)
-            .await
-            .map_err(classify)
+        sqlx::query_as!(
+            SessionRecord,
+            r#"SELECT id AS "id: Uuid", user_id AS "user_id: Uuid", created_at AS "created_at: Timestamp",
+             expires_at AS "expires_at: Timestamp", revoked_at AS "revoked_at: Timestamp" FROM sessions WHERE id = ?1"#,
+            id
+        )
+        .fetch_optional(&self.pools.read().await.readers)
+        .await
+        .map_err(classify)
     }
 
     async fn end_session(&self, session: &SessionRecord) -> Result<()> {
-        let sql = format!("{INSERT_SESSION} ON CONFLICT (id) DO UPDATE SET revoked_at = COALESCE(sessions.revoked_at, excluded.revoked_at)");
-        self.write(bind_session(sqlx::query(&sql), session)).await?;
+        self.write(sqlx::query!(
+            "INSERT INTO sessions (id, user_id, created_at, expires_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (id) DO UPDATE SET revoked_at = COALESCE(sessions.revoked_at, excluded.revoked_at)",
+            session.id,
+            session.user_id,
+            session.created_at,
+            session.expires_at,
+            session.revoked_at
+        ))
+        .await?;
         Ok(())
     }
 

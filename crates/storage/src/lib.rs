@@ -380,15 +380,3 @@ where
         .bind(digits)
         .bind(name_part)
 }
-
-/// Binds every column of a session, in the order `id, user_id, created_at, expires_at,
-/// revoked_at`, on either database.
-pub fn bind_session<'q, DB>(query: Query<'q, DB>, s: &'q SessionRecord) -> Query<'q, DB>
-where
-    DB: sqlx::Database,
-    Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    Timestamp: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    Option<Timestamp>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    query.bind(s.id).bind(s.user_id).bind(s.created_at).bind(s.expires_at).bind(s.revoked_at)
-}
