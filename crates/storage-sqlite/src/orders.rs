@@ -1,16 +1,21 @@
 //! Orders on SQLite.
 
 use super::*;
+use sqlx::types::Json;
 
 #[async_trait]
 impl OrderStorage for SqliteStorage {
     async fn order(&self, scope: Scope, id: Uuid) -> Result<Option<OrderRecord>> {
-        sqlx::query_as(&format!(
-            "SELECT {ORDER_COLUMNS} FROM number_orders WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3"
-        ))
-        .bind(id)
-        .bind(scope.organization_id)
-        .bind(scope.livemode)
+        sqlx::query_as!(
+            OrderRecord,
+            r#"SELECT id AS "id: Uuid", organization_id AS "organization_id: Uuid", livemode AS "livemode: bool",
+             total_cost_cents, currency, numbers AS "numbers: Json<serde_json::Value>",
+             created_at AS "created_at: Timestamp"
+             FROM number_orders WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3"#,
+            id,
+            scope.organization_id,
+            scope.livemode
+        )
         .fetch_optional(&self.pools.read().await.readers)
         .await
         .map_err(classify)
@@ -38,8 +43,19 @@ impl OrderStorage for SqliteStorage {
 }
 
 pub(super) async fn insert_order(writer: &mut Writer, order: &OrderRecord) -> Result<()> {
-    let sql = format!("INSERT INTO number_orders ({ORDER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-    let inserted = bind_order(sqlx::query(&sql), order).execute(writer.conn()).await;
+    let inserted = sqlx::query!(
+        "INSERT INTO number_orders (id, organization_id, livemode, total_cost_cents, currency, numbers, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        order.id,
+        order.organization_id,
+        order.livemode,
+        order.total_cost_cents,
+        order.currency,
+        order.numbers,
+        order.created_at
+    )
+    .execute(writer.conn())
+    .await;
     writer.check(inserted)?;
     Ok(())
 }

@@ -27,24 +27,3 @@ pub trait OrderStorage: Send + Sync {
 
 /// The columns of an order, in the order [`bind_order`] binds them.
 pub const ORDER_COLUMNS: &str = "id, organization_id, livemode, total_cost_cents, currency, numbers, created_at";
-
-/// Binds every column of `o`, in [`ORDER_COLUMNS`] order, on either database.
-pub fn bind_order<'q, DB>(query: super::Query<'q, DB>, o: &'q OrderRecord) -> super::Query<'q, DB>
-where
-    DB: sqlx::Database,
-    Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    &'q String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    &'q Json<serde_json::Value>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    Timestamp: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    query
-        .bind(o.id)
-        .bind(o.organization_id)
-        .bind(o.livemode)
-        .bind(o.total_cost_cents)
-        .bind(&o.currency)
-        .bind(&o.numbers)
-        .bind(o.created_at)
-}
