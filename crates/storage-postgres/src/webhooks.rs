@@ -3,6 +3,8 @@
 //! (`now()`), which all of them share.
 
 use super::*;
+use kros_domain::EventType;
+use sqlx::types::Json;
 
 /// The scope's endpoints subscribed to an event type (`$1` organization, `$2` mode, `$3` type).
 pub(super) const SUBSCRIBED: &str =
@@ -69,13 +71,16 @@ impl WebhookStorage for PgStorage {
     }
 
     async fn webhook_endpoint(&self, scope: Scope, id: Uuid) -> Result<Option<WebhookEndpointRecord>> {
-        sqlx::query_as(&format!(
-            "SELECT {WEBHOOK_ENDPOINT_COLUMNS} FROM webhook_endpoints \
-             WHERE id = $1 AND organization_id = $2 AND livemode = $3"
-        ))
-        .bind(id)
-        .bind(scope.organization_id)
-        .bind(scope.livemode)
+        sqlx::query_as!(
+            WebhookEndpointRecord,
+            r#"SELECT id, organization_id, livemode, url, description,
+             event_types AS "event_types: Json<Vec<EventType>>", enabled, disabled_reason, secret,
+             previous_secret, previous_secret_expires_at, failing_since, created_at, updated_at
+             FROM webhook_endpoints WHERE id = $1 AND organization_id = $2 AND livemode = $3"#,
+            id,
+            scope.organization_id,
+            scope.livemode
+        )
         .fetch_optional(&self.pool)
         .await
         .map_err(classify)
@@ -164,12 +169,12 @@ impl WebhookStorage for PgStorage {
 
     async fn delete_webhook_endpoint(&self, scope: Scope, id: Uuid) -> Result<bool> {
         let deleted = self
-            .write(
-                sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1 AND organization_id = $2 AND livemode = $3")
-                    .bind(id)
-                    .bind(scope.organization_id)
-                    .bind(scope.livemode),
-            )
+            .write(sqlx::query!(
+                "DELETE FROM webhook_endpoints WHERE id = $1 AND organization_id = $2 AND livemode = $3",
+                id,
+                scope.organization_id,
+                scope.livemode
+            ))
             .await?;
         Ok(deleted.rows_affected() == 1)
     }
@@ -353,21 +358,38 @@ pub(super) async fn count_endpoints_locked(held: &mut Held, scope: Scope) -> Res
         .execute(held.conn())
         .await;
     held.check(locked)?;
-    let count =
-        sqlx::query_scalar("SELECT COUNT(*) FROM webhook_endpoints WHERE organization_id = $1 AND livemode = $2")
-            .bind(scope.organization_id)
-            .bind(scope.livemode)
-            .fetch_one(held.conn())
-            .await;
+    let count = sqlx::query_scalar!(
+        r#"SELECT COUNT(*) AS "count!: i64" FROM webhook_endpoints WHERE organization_id = $1 AND livemode = $2"#,
+        scope.organization_id,
+        scope.livemode
+    )
+    .fetch_one(held.conn())
+    .await;
     held.check(count)
 }
 
 pub(super) async fn insert_endpoint(held: &mut Held, e: &WebhookEndpointRecord) -> Result<()> {
-    let insert = format!(
-        "INSERT INTO webhook_endpoints ({WEBHOOK_ENDPOINT_COLUMNS}) VALUES ({})",
-        (1..=14).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
-    );
-    let inserted = bind_webhook_endpoint(sqlx::query(&insert), e).execute(held.conn()).await;
+    let inserted = sqlx::query!(
+        "INSERT INTO webhook_endpoints (id, organization_id, livemode, url, description, event_types, enabled, \
+         disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        e.id,
+        e.organization_id,
+        e.livemode,
+        e.url,
+        e.description,
+        e.event_types as _,
+        e.enabled,
+        e.disabled_reason,
+        e.secret,
+        e.previous_secret,
+        e.previous_secret_expires_at,
+        e.failing_since,
+        e.created_at,
+        e.updated_at
+    )
+    .execute(held.conn())
+    .await;
     held.check(inserted)?;
     Ok(())
 }

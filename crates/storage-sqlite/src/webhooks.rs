@@ -3,6 +3,8 @@
 //! on the same machine.
 
 use super::*;
+use kros_domain::EventType;
+use sqlx::types::Json;
 
 /// The scope's endpoints subscribed to an event type (`?1` organization, `?2` mode, `?3` type).
 pub(super) const SUBSCRIBED: &str = "organization_id = ?1 AND livemode = ?2 AND enabled = 1 \
@@ -87,13 +89,19 @@ impl WebhookStorage for SqliteStorage {
     }
 
     async fn webhook_endpoint(&self, scope: Scope, id: Uuid) -> Result<Option<WebhookEndpointRecord>> {
-        sqlx::query_as(&format!(
-            "SELECT {WEBHOOK_ENDPOINT_COLUMNS} FROM webhook_endpoints \
-             WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3"
-        ))
-        .bind(id)
-        .bind(scope.organization_id)
-        .bind(scope.livemode)
+        sqlx::query_as!(
+            WebhookEndpointRecord,
+            r#"SELECT id AS "id: Uuid", organization_id AS "organization_id: Uuid", livemode AS "livemode: bool", url,
+             description, event_types AS "event_types: Json<Vec<EventType>>", enabled AS "enabled: bool",
+             disabled_reason, secret, previous_secret,
+             previous_secret_expires_at AS "previous_secret_expires_at: Timestamp",
+             failing_since AS "failing_since: Timestamp", created_at AS "created_at: Timestamp",
+             updated_at AS "updated_at: Timestamp"
+             FROM webhook_endpoints WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3"#,
+            id,
+            scope.organization_id,
+            scope.livemode
+        )
         .fetch_optional(&self.pools.read().await.readers)
         .await
         .map_err(classify)
@@ -183,12 +191,12 @@ impl WebhookStorage for SqliteStorage {
 
     async fn delete_webhook_endpoint(&self, scope: Scope, id: Uuid) -> Result<bool> {
         let deleted = self
-            .write(
-                sqlx::query("DELETE FROM webhook_endpoints WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3")
-                    .bind(id)
-                    .bind(scope.organization_id)
-                    .bind(scope.livemode),
-            )
+            .write(sqlx::query!(
+                "DELETE FROM webhook_endpoints WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3",
+                id,
+                scope.organization_id,
+                scope.livemode
+            ))
             .await?;
         Ok(deleted.rows_affected() == 1)
     }
@@ -372,21 +380,38 @@ async fn finish(
 /// The one writer's `BEGIN IMMEDIATE` already keeps every other writer out until this transaction
 /// ends: the count holds.
 pub(super) async fn count_endpoints_locked(writer: &mut Writer, scope: Scope) -> Result<i64> {
-    let count =
-        sqlx::query_scalar("SELECT COUNT(*) FROM webhook_endpoints WHERE organization_id = ?1 AND livemode = ?2")
-            .bind(scope.organization_id)
-            .bind(scope.livemode)
-            .fetch_one(writer.conn())
-            .await;
+    let count = sqlx::query_scalar!(
+        r#"SELECT COUNT(*) AS "count!: i64" FROM webhook_endpoints WHERE organization_id = ?1 AND livemode = ?2"#,
+        scope.organization_id,
+        scope.livemode
+    )
+    .fetch_one(writer.conn())
+    .await;
     writer.check(count)
 }
 
 pub(super) async fn insert_endpoint(writer: &mut Writer, e: &WebhookEndpointRecord) -> Result<()> {
-    let insert = format!(
-        "INSERT INTO webhook_endpoints ({WEBHOOK_ENDPOINT_COLUMNS}) VALUES ({})",
-        (1..=14).map(|n| format!("?{n}")).collect::<Vec<_>>().join(", ")
-    );
-    let inserted = bind_webhook_endpoint(sqlx::query(&insert), e).execute(writer.conn()).await;
+    let inserted = sqlx::query!(
+        "INSERT INTO webhook_endpoints (id, organization_id, livemode, url, description, event_types, enabled, \
+         disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        e.id,
+        e.organization_id,
+        e.livemode,
+        e.url,
+        e.description,
+        e.event_types as _,
+        e.enabled,
+        e.disabled_reason,
+        e.secret,
+        e.previous_secret,
+        e.previous_secret_expires_at,
+        e.failing_since,
+        e.created_at,
+        e.updated_at
+    )
+    .execute(writer.conn())
+    .await;
     writer.check(inserted)?;
     Ok(())
 }

@@ -195,40 +195,11 @@ pub trait WebhookStorage: Send + Sync {
     ) -> Result<()>;
 }
 
-/// The columns of a webhook endpoint, in the order [`bind_webhook_endpoint`] binds them (the same
-/// on both databases).
+/// The columns of a webhook endpoint (the same on both databases), for the statements still built
+/// at run time.
 pub const WEBHOOK_ENDPOINT_COLUMNS: &str =
     "id, organization_id, livemode, url, description, event_types, enabled, disabled_reason, secret, \
      previous_secret, previous_secret_expires_at, failing_since, created_at, updated_at";
-
-/// Binds every column of `e`, in [`WEBHOOK_ENDPOINT_COLUMNS`] order, on either database.
-pub fn bind_webhook_endpoint<'q, DB>(query: Query<'q, DB>, e: &'q WebhookEndpointRecord) -> Query<'q, DB>
-where
-    DB: sqlx::Database,
-    Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    &'q String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    &'q Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    &'q Option<Json<Vec<EventType>>>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    Timestamp: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    Option<Timestamp>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    query
-        .bind(e.id)
-        .bind(e.organization_id)
-        .bind(e.livemode)
-        .bind(&e.url)
-        .bind(&e.description)
-        .bind(&e.event_types)
-        .bind(e.enabled)
-        .bind(&e.disabled_reason)
-        .bind(&e.secret)
-        .bind(&e.previous_secret)
-        .bind(e.previous_secret_expires_at)
-        .bind(e.failing_since)
-        .bind(e.created_at)
-        .bind(e.updated_at)
-}
 
 /// The columns of an attempt, in the order [`bind_attempt`] binds them.
 pub const ATTEMPT_COLUMNS: &str =
