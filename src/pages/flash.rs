@@ -153,11 +153,9 @@ pub mod server {
                 }
             }
             Err(e) => {
-                if e.is_server_fault() {
-                    e.log();
-                }
+                let refused = crate::pages::errors::refused(e);
                 let typed = typed.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect();
-                keep(Flash { message: e.public_message(), error: true, typed, ..Flash::default() });
+                keep(Flash { message: refused.message, error: true, typed, ..Flash::default() });
                 redirect_back().await;
             }
         }

@@ -105,10 +105,10 @@ pub async fn get_number(id: String, endpoint_search: Option<String>) -> Result<N
     .await
 }
 
-/// The settings form's fields, as the browser posts them, each beside the value the page showed
-/// (`was_*`): only a field the user changed is written, so saving a name never undoes a change
-/// made meanwhile elsewhere (another tab, the API) to another field. Without its `was_*` value (a
-/// caller other than the form) a field is written as given.
+/// The settings form's fields, as the browser posts them, with the values the page showed
+/// (`was[...]`): only a field the user changed is written, so saving a name never undoes a change
+/// made meanwhile elsewhere (another tab, the API) to another field. Without `was` (a caller other
+/// than the form) every field is written as given.
 #[server]
 pub async fn update_number(
     id: String,
@@ -177,8 +177,15 @@ pub struct ShownSettings {
 /// A checkbox's value in a form: "on" when ticked, absent or empty when not.
 mod ticked {
     use serde::{Deserialize, Deserializer, Serializer};
+    pub fn text(ticked: bool) -> &'static str {
+        if ticked {
+            "on"
+        } else {
+            ""
+        }
+    }
     pub fn serialize<S: Serializer>(ticked: &bool, to: S) -> Result<S::Ok, S::Error> {
-        to.serialize_str(if *ticked { "on" } else { "" })
+        to.serialize_str(text(*ticked))
     }
     pub fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<bool, D::Error> {
         Ok(!String::deserialize(from)?.is_empty())
@@ -431,7 +438,7 @@ fn SettingsForm(number: PhoneNumber, endpoints: Page<Endpoint>, endpoint_search:
     let status = text("status", number.status.as_str().to_string());
     let shown = ShownSettings::of(&number);
     let was = |field: &str, value: String| view! { <input type="hidden" name=format!("was[{field}]") value=value/> };
-    let was_ticked = |value: bool| if value { "on".to_string() } else { String::new() };
+    let was_ticked = |value: bool| ticked::text(value).to_string();
     view! {
         <section class="card" aria-labelledby="settings-title">
             <h2 id="settings-title">"Settings"</h2>
@@ -487,14 +494,11 @@ fn SettingsForm(number: PhoneNumber, endpoints: Page<Endpoint>, endpoint_search:
 /// found); with more endpoints than it shows, a search box and a word on what is shown.
 #[component]
 fn EndpointPicker(endpoints: Page<Endpoint>, selected: String, search: Option<String>) -> impl IntoView {
-    let shown = endpoints.data.len() as i64;
-    let more = endpoints.total > endpoints.limit;
-    let searchable = more || search.is_some();
+    // Without a search the hint shows only when there are more than the picker holds.
+    let searchable = endpoints.total > endpoints.limit || search.is_some();
     let hint = match &search {
         Some(term) => format!("{} endpoints match \u{201c}{term}\u{201d}", endpoints.total),
-        None => {
-            format!("The {} newest of {} endpoints: search for another.", endpoints.limit.min(shown), endpoints.total)
-        }
+        None => format!("The {} newest of {} endpoints: search for another.", endpoints.limit, endpoints.total),
     };
     view! {
         <label>"Endpoint"

@@ -274,6 +274,9 @@ impl TryFrom<String> for Actor {
     }
 }
 
+/// What a request whose body is over the limit is told (by either door).
+pub const PAYLOAD_TOO_LARGE: &str = "request body is larger than 64 KiB";
+
 /// The contract's stable, machine-readable error codes: what a client (or a page) branches on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
@@ -439,11 +442,9 @@ impl leptos::server_fn::error::FromServerFnError for ErrorDetail {
         match value {
             E::Args(message) => invalid(format!("invalid form fields: {message}"), named(&message)),
             E::MissingArg(name) => invalid(format!("missing field `{name}`"), Some(name)),
-            E::Deserialization(message) if message.contains("length limit exceeded") => ErrorDetail {
-                code: ErrorCode::PayloadTooLarge,
-                message: "request body is larger than 64 KiB".into(),
-                field: None,
-            },
+            E::Deserialization(message) if message.contains("length limit exceeded") => {
+                ErrorDetail { code: ErrorCode::PayloadTooLarge, message: PAYLOAD_TOO_LARGE.into(), field: None }
+            }
             E::Deserialization(message) => invalid(format!("the request body cannot be read: {message}"), None),
             #[cfg(feature = "ssr")]
             other => {

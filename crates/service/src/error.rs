@@ -28,7 +28,7 @@ pub enum AppError {
     PriceChanged(String),
     #[error("{0}")]
     Conflict(String),
-    #[error("request body is larger than 64 KiB")]
+    #[error("{}", kros_domain::PAYLOAD_TOO_LARGE)]
     PayloadTooLarge,
     #[error("the URL is longer than {0} bytes")]
     UriTooLong(usize),

@@ -189,6 +189,20 @@ fn default_readers() -> u32 {
     std::thread::available_parallelism().map(|n| 2 * n.get() as u32).unwrap_or(4).clamp(2, 16)
 }
 
+/// Appends ` AND id IN (?, ?, ...)`, one bind per id: built at run time, since SQLite has no array
+/// parameter (PostgreSQL's statements take `= ANY($1)`).
+fn push_id_in<'b, 'q>(
+    query: &'b mut sqlx::QueryBuilder<'q, Sqlite>,
+    ids: &[Uuid],
+) -> &'b mut sqlx::QueryBuilder<'q, Sqlite> {
+    query.push(" AND id IN (");
+    let mut each = query.separated(", ");
+    for id in ids {
+        each.push_bind(*id);
+    }
+    query.push(")")
+}
+
 /// `serve` refuses a database that does not exist; `migrate` creates it and its folder.
 fn prepare_file(path: &Path, if_missing: IfMissing) -> Result<(), OpenError> {
     if path.exists() {
@@ -614,16 +628,10 @@ impl Storage for SqliteStorage {
     }
 
     async fn endpoints_by_ids(&self, scope: Scope, ids: &[Uuid]) -> Result<Vec<EndpointRecord>> {
-        // Built at run time: SQLite has no array parameter, so one bind per id.
         let mut query =
             sqlx::QueryBuilder::new("SELECT id, livemode, name, created_at FROM endpoints WHERE organization_id = ");
-        query.push_bind(scope.organization_id).push(" AND livemode = ").push_bind(scope.livemode).push(" AND id IN (");
-        let mut each = query.separated(", ");
-        for id in ids {
-            each.push_bind(*id);
-        }
-        query.push(")");
-        query.build_query_as().fetch_all(&self.pools.read().await.readers).await.map_err(classify)
+        query.push_bind(scope.organization_id).push(" AND livemode = ").push_bind(scope.livemode);
+        push_id_in(&mut query, ids).build_query_as().fetch_all(&self.pools.read().await.readers).await.map_err(classify)
     }
 
     async fn endpoint_exists(&self, scope: Scope, id: Uuid) -> Result<bool> {
@@ -643,16 +651,10 @@ impl Storage for SqliteStorage {
     }
 
     async fn inventory_by_ids(&self, livemode: bool, ids: &[Uuid]) -> Result<Vec<InventoryRecord>> {
-        // Built at run time: SQLite has no array parameter, so one bind per id.
         let mut query =
             sqlx::QueryBuilder::new(format!("SELECT {INVENTORY_READ} FROM inventory_numbers WHERE livemode = "));
-        query.push_bind(livemode).push(" AND id IN (");
-        let mut each = query.separated(", ");
-        for id in ids {
-            each.push_bind(*id);
-        }
-        query.push(")");
-        query.build_query_as().fetch_all(&self.pools.read().await.readers).await.map_err(classify)
+        query.push_bind(livemode);
+        push_id_in(&mut query, ids).build_query_as().fetch_all(&self.pools.read().await.readers).await.map_err(classify)
     }
 
     async fn inventory_by_e164(&self, livemode: bool, e164: &str) -> Result<Option<InventoryRecord>> {
