@@ -505,3 +505,42 @@ async fn the_endpoint_limit_holds_against_creations_at_once() {
     let listed = app.get_ok(&format!("{ENDPOINTS}?limit=100"), &org.live_key).await;
     assert_eq!(listed["total"], 20);
 }
+
+/// Every list read past its end answers no rows and the same total as its first page (past the
+/// end no row carries the total, so each list reads it again: this checks that second read).
+#[tokio::test]
+async fn every_list_read_past_its_end_keeps_its_total() {
+    let h = Hooked::new(None).await;
+    let number = h.buy("+14155550191").await;
+    h.buy("+14155550192").await;
+    h.app.endpoint(&h.org.live_key, "PBX").await;
+    for i in 3..6 {
+        h.app.inventory(Mode::Live, &format!("+141555501{i:02}"), "US", "local", 100, 115).await;
+    }
+    let reserve =
+        json!({"inventory_ids": [h.app.inventory(Mode::Live, "+14155550199", "US", "local", 100, 115).await]});
+    assert_eq!(h.app.call_json(Method::POST, "/v1/number-reservations", &h.org.live_key, reserve).await.status(), 201);
+    let order = json!({"country": "US", "type": "local", "quantity": 1});
+    assert_eq!(h.app.call_json(Method::POST, "/v1/number-orders", &h.org.live_key, order).await.status(), 201);
+    h.receiver.wait_for(3, WAIT).await;
+
+    let number_id = number["id"].as_str().unwrap();
+    let deliveries = format!("{}/deliveries", h.endpoint_path());
+    for list in [
+        "/v1/phone-numbers?".to_string(),
+        "/v1/phone-numbers?action=available&country=US&".to_string(),
+        "/v1/endpoints?".to_string(),
+        "/v1/events?".to_string(),
+        format!("/v1/events?phone_number_id={number_id}&"),
+        format!("{ENDPOINTS}?"),
+        format!("{deliveries}?"),
+        "/v1/number-reservations?".to_string(),
+        "/v1/number-orders?".to_string(),
+    ] {
+        let first = h.app.get_ok(&format!("{list}limit=1"), &h.org.live_key).await;
+        let total = first["total"].as_i64().unwrap();
+        assert!(total >= 1, "{list}: {first}");
+        let past = h.app.get_ok(&format!("{list}limit=10&offset=500"), &h.org.live_key).await;
+        assert_eq!((past["data"].clone(), past["total"].as_i64()), (json!([]), Some(total)), "{list}");
+    }
+}

@@ -274,6 +274,44 @@ impl TryFrom<String> for Actor {
     }
 }
 
+/// Stored as its text, on either database (a row whose text is no actor fails to decode).
+#[cfg(feature = "ssr")]
+impl<DB: sqlx::Database> sqlx::Type<DB> for Actor
+where
+    String: sqlx::Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <String as sqlx::Type<DB>>::type_info()
+    }
+
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <String as sqlx::Type<DB>>::compatible(ty)
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for Actor
+where
+    String: sqlx::Encode<'q, DB>,
+{
+    fn encode_by_ref(
+        &self,
+        buf: &mut <DB as sqlx::Database>::ArgumentBuffer<'q>,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <String as sqlx::Encode<'q, DB>>::encode(self.to_string(), buf)
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for Actor
+where
+    String: sqlx::Decode<'r, DB>,
+{
+    fn decode(value: <DB as sqlx::Database>::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        Ok(<String as sqlx::Decode<'r, DB>>::decode(value)?.parse()?)
+    }
+}
+
 /// What a request whose body is over the limit is told (by either door).
 pub const PAYLOAD_TOO_LARGE: &str = "request body is larger than 64 KiB";
 

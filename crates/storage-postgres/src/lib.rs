@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use kros_storage::held::{ErrorRules, HeldConnection, ReadOnlyFaults, WriteHealth};
 use kros_storage::*;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgQueryResult, PgRow};
-use sqlx::{ConnectOptions, FromRow, PgConnection, PgPool, Postgres, Row};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgQueryResult};
+use sqlx::{ConnectOptions, PgConnection, PgPool, Postgres};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,13 +18,6 @@ mod reservations;
 mod webhooks;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
-
-/// The columns an inventory number is inserted with.
-const INVENTORY_COLUMNS: &str =
-    "id, livemode, e164, country, number_type, setup_cost_cents, monthly_cost_cents, currency, available, created_at";
-/// ... and read with (its hold too).
-const INVENTORY_READ: &str = "id, livemode, e164, country, number_type, setup_cost_cents, monthly_cost_cents, \
-    currency, available, created_at, held_by, held_until";
 
 pub struct PgStorage {
     pool: PgPool,
@@ -142,9 +135,9 @@ impl Storage for PgStorage {
             return Err(StorageError::Unavailable("writes are failing (see the log)".into()));
         }
         let mut held = self.unwatched().await?;
-        let outcome = sqlx::query(
+        let outcome = sqlx::query!(
             "INSERT INTO settings (name, value) VALUES ('readiness_probe', now()::text) \
-             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value"
         )
         .execute(held.conn())
         .await;
@@ -169,14 +162,13 @@ impl Storage for PgStorage {
         if let Some(value) = existing {
             return Ok(value);
         }
-        self.write(
-            sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-                .bind(name)
-                .bind(fresh),
-        )
+        self.write(sqlx::query!(
+            "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            name,
+            fresh
+        ))
         .await?;
-        sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
-            .bind(name)
+        sqlx::query_scalar!("SELECT value FROM settings WHERE name = $1", name)
             .fetch_one(&self.pool)
             .await
             .map_err(classify)
@@ -202,30 +194,28 @@ impl Storage for PgStorage {
 
     async fn insert_user(&self, user: &UserRecord, organization_id: Uuid) -> Result<()> {
         // One statement, so the user and the membership exist together without a transaction.
-        self.write(
-            sqlx::query(
-                "WITH new_user AS (INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) \
+        self.write(sqlx::query!(
+            "WITH new_user AS (INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) \
              RETURNING id, created_at) \
              INSERT INTO memberships (user_id, organization_id, created_at) SELECT id, $5, created_at FROM new_user",
-            )
-            .bind(user.id)
-            .bind(&user.email)
-            .bind(&user.password_hash)
-            .bind(user.created_at)
-            .bind(organization_id),
-        )
+            user.id,
+            user.email,
+            user.password_hash,
+            user.created_at,
+            organization_id
+        ))
         .await?;
         Ok(())
     }
 
     async fn insert_user_if_absent(&self, user: &UserRecord) -> Result<()> {
-        self.write(
-            sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-            .bind(user.id)
-            .bind(&user.email)
-            .bind(&user.password_hash)
-            .bind(user.created_at),
-        )
+        self.write(sqlx::query!(
+            "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            user.id,
+            user.email,
+            user.password_hash,
+            user.created_at
+        ))
         .await?;
         Ok(())
     }
@@ -256,13 +246,14 @@ impl Storage for PgStorage {
     }
 
     async fn account(&self, user_id: Uuid) -> Result<Option<AccountRecord>> {
-        let rows = sqlx::query_as(
-            "SELECT u.email, o.id AS organization_id, o.name AS organization_name, \
-             o.created_at AS organization_created_at FROM users u \
-             LEFT JOIN memberships m ON m.user_id = u.id LEFT JOIN organizations o ON o.id = m.organization_id \
-             WHERE u.id = $1 ORDER BY m.created_at, o.id",
+        let rows = sqlx::query_as!(
+            AccountRow,
+            r#"SELECT u.email, o.id AS "organization_id?", o.name AS "organization_name?",
+             o.created_at AS "organization_created_at?" FROM users u
+             LEFT JOIN memberships m ON m.user_id = u.id LEFT JOIN organizations o ON o.id = m.organization_id
+             WHERE u.id = $1 ORDER BY m.created_at, o.id"#,
+            user_id
         )
-        .bind(user_id)
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
@@ -376,16 +367,23 @@ impl Storage for PgStorage {
     }
 
     async fn sip_passwords_without_prefix(&self, prefix: &str) -> Result<Vec<(Uuid, String)>> {
-        sqlx::query_as("SELECT id, sip_password FROM phone_numbers WHERE NOT starts_with(sip_password, $1)")
-            .bind(prefix)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(classify)
+        let rows =
+            sqlx::query!("SELECT id, sip_password FROM phone_numbers WHERE NOT starts_with(sip_password, $1)", prefix)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(classify)?;
+        Ok(rows.into_iter().map(|row| (row.id, row.sip_password)).collect())
     }
 
     async fn reseal_sip_password(&self, id: Uuid, seen: &str, sealed: &str) -> Result<bool> {
-        let update = "UPDATE phone_numbers SET sip_password = $1 WHERE id = $2 AND sip_password = $3";
-        let resealed = self.write(sqlx::query(update).bind(sealed).bind(id).bind(seen)).await?;
+        let resealed = self
+            .write(sqlx::query!(
+                "UPDATE phone_numbers SET sip_password = $1 WHERE id = $2 AND sip_password = $3",
+                sealed,
+                id,
+                seen
+            ))
+            .await?;
         Ok(resealed.rows_affected() == 1)
     }
 
@@ -419,37 +417,35 @@ impl Storage for PgStorage {
         name_part: Option<&str>,
         window: Window,
     ) -> Result<Counted<EndpointRecord>> {
-        const MATCHING: &str =
-            "organization_id = $1 AND livemode = $2 AND ($3::text IS NULL OR strpos(lower(name), lower($3)) > 0)";
-        let rows = sqlx::query_as(&format!(
-            "SELECT id, livemode, name, created_at, (SELECT COUNT(*) FROM endpoints WHERE {MATCHING}) AS total \
-             FROM endpoints WHERE {MATCHING} ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
-        ))
-        .bind(scope.organization_id)
-        .bind(scope.livemode)
-        .bind(name_part)
-        .bind(window.limit)
-        .bind(window.offset)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(classify)?;
-        let count_sql = format!("SELECT COUNT(*) FROM endpoints WHERE {MATCHING}");
-        let count = sqlx::query_scalar(&count_sql)
-            .bind(scope.organization_id)
-            .bind(scope.livemode)
-            .bind(name_part)
-            .fetch_one(&self.pool);
-        counted(rows, window, count, classify).await
+        read_page!(window, classify, |w| {
+            sqlx::query_as!(
+                EndpointPageRow,
+                r#"SELECT id, livemode, name, created_at,
+             (SELECT COUNT(*) FROM endpoints
+              WHERE organization_id = $1 AND livemode = $2 AND ($3::text IS NULL OR strpos(lower(name), lower($3)) > 0))
+             AS "total!"
+             FROM endpoints
+             WHERE organization_id = $1 AND livemode = $2 AND ($3::text IS NULL OR strpos(lower(name), lower($3)) > 0)
+             ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"#,
+                scope.organization_id,
+                scope.livemode,
+                name_part,
+                w.limit,
+                w.offset
+            )
+            .fetch_all(&self.pool)
+        })
     }
 
     async fn endpoints_by_ids(&self, scope: Scope, ids: &[Uuid]) -> Result<Vec<EndpointRecord>> {
-        sqlx::query_as(
+        sqlx::query_as!(
+            EndpointRecord,
             "SELECT id, livemode, name, created_at FROM endpoints \
              WHERE organization_id = $1 AND livemode = $2 AND id = ANY($3)",
+            scope.organization_id,
+            scope.livemode,
+            ids
         )
-        .bind(scope.organization_id)
-        .bind(scope.livemode)
-        .bind(ids)
         .fetch_all(&self.pool)
         .await
         .map_err(classify)
@@ -463,60 +459,67 @@ impl Storage for PgStorage {
     }
 
     async fn inventory_by_id(&self, livemode: bool, id: Uuid) -> Result<Option<InventoryRecord>> {
-        sqlx::query_as(&format!("SELECT {INVENTORY_READ} FROM inventory_numbers WHERE id = $1 AND livemode = $2"))
-            .bind(id)
-            .bind(livemode)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(classify)
+        inventory_query!(
+            InventoryRecord,
+            "SELECT",
+            " FROM inventory_numbers WHERE id = $1 AND livemode = $2",
+            id,
+            livemode
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)
     }
 
     async fn inventory_by_ids(&self, livemode: bool, ids: &[Uuid]) -> Result<Vec<InventoryRecord>> {
-        sqlx::query_as(&format!("SELECT {INVENTORY_READ} FROM inventory_numbers WHERE id = ANY($1) AND livemode = $2"))
-            .bind(ids)
-            .bind(livemode)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(classify)
+        inventory_query!(
+            InventoryRecord,
+            "SELECT",
+            " FROM inventory_numbers WHERE id = ANY($1) AND livemode = $2",
+            ids,
+            livemode
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)
     }
 
     async fn inventory_by_e164(&self, livemode: bool, e164: &str) -> Result<Option<InventoryRecord>> {
-        sqlx::query_as(&format!("SELECT {INVENTORY_READ} FROM inventory_numbers WHERE e164 = $1 AND livemode = $2"))
-            .bind(e164)
-            .bind(livemode)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(classify)
+        inventory_query!(
+            InventoryRecord,
+            "SELECT",
+            " FROM inventory_numbers WHERE e164 = $1 AND livemode = $2",
+            e164,
+            livemode
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)
     }
 
     async fn search_inventory(&self, filter: &InventoryFilter, window: Window) -> Result<Counted<InventoryRecord>> {
         // Another organization's valid hold takes a number off sale to this viewer.
-        const FILTER: &str = "livemode = $1 AND available AND country = $2 \
-            AND ($3::number_type IS NULL OR number_type = $3) AND ($4::text IS NULL OR e164 LIKE '%' || $4 || '%') \
-            AND (held_until IS NULL OR held_until <= now() OR held_by = $5)";
-        let rows = sqlx::query_as(&format!(
-            "SELECT {INVENTORY_READ}, (SELECT COUNT(*) FROM inventory_numbers WHERE {FILTER}) AS total \
-             FROM inventory_numbers WHERE {FILTER} ORDER BY e164 LIMIT $6 OFFSET $7"
-        ))
-        .bind(filter.livemode)
-        .bind(&filter.country)
-        .bind(filter.number_type)
-        .bind(&filter.contains)
-        .bind(filter.viewer)
-        .bind(window.limit)
-        .bind(window.offset)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(classify)?;
-        let count_sql = format!("SELECT COUNT(*) FROM inventory_numbers WHERE {FILTER}");
-        let count = sqlx::query_scalar(&count_sql)
-            .bind(filter.livemode)
-            .bind(&filter.country)
-            .bind(filter.number_type)
-            .bind(&filter.contains)
-            .bind(filter.viewer)
-            .fetch_one(&self.pool);
-        counted(rows, window, count, classify).await
+        read_page!(window, classify, |w| {
+            inventory_query!(
+                InventoryPageRow,
+                "SELECT",
+                r#", (SELECT COUNT(*) FROM inventory_numbers WHERE livemode = $1 AND available AND country = $2
+              AND ($3::number_type IS NULL OR number_type = $3) AND ($4::text IS NULL OR e164 LIKE '%' || $4 || '%')
+              AND (held_until IS NULL OR held_until <= now() OR held_by = $5)) AS "total!"
+             FROM inventory_numbers WHERE livemode = $1 AND available AND country = $2
+             AND ($3::number_type IS NULL OR number_type = $3) AND ($4::text IS NULL OR e164 LIKE '%' || $4 || '%')
+             AND (held_until IS NULL OR held_until <= now() OR held_by = $5)
+             ORDER BY e164 LIMIT $6 OFFSET $7"#,
+                filter.livemode,
+                filter.country,
+                filter.number_type as _,
+                filter.contains,
+                filter.viewer,
+                w.limit,
+                w.offset
+            )
+            .fetch_all(&self.pool)
+        })
     }
 
     async fn add_inventory(
@@ -527,22 +530,7 @@ impl Storage for PgStorage {
         let mut tx = self.held().await?.begin("BEGIN").await?;
         let mut added = 0;
         for (i, n) in numbers.iter().enumerate() {
-            let inserted = sqlx::query(&format!(
-                "INSERT INTO inventory_numbers ({INVENTORY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-                 ON CONFLICT (livemode, e164) DO NOTHING"
-            ))
-            .bind(n.id)
-            .bind(n.livemode)
-            .bind(&n.e164)
-            .bind(&n.country)
-            .bind(n.number_type)
-            .bind(n.setup_cost_cents)
-            .bind(n.monthly_cost_cents)
-            .bind(&n.currency)
-            .bind(n.available)
-            .bind(n.created_at)
-            .execute(tx.conn())
-            .await;
+            let inserted = insert_inventory!(n).execute(tx.conn()).await;
             added += tx.check(inserted)?.rows_affected();
             progress(i + 1);
         }
@@ -567,115 +555,131 @@ impl Storage for PgStorage {
         window: Window,
         known_total: Option<i64>,
     ) -> Result<Counted<NumberRecord>> {
-        const FILTER: &str = "organization_id = $1 AND livemode = $2 AND released_at IS NULL \
-            AND ($3::text IS NULL OR country = $3) AND ($4::number_type IS NULL OR number_type = $4) \
-            AND ($5::text IS NULL OR tags @> jsonb_build_array($5::text)) \
-            AND ($6::text IS NULL OR e164 LIKE '%' || $6 || '%') \
-            AND ($7::text IS NULL OR lower(friendly_name) LIKE '%' || $7 || '%')";
+        let (digits, name_part) = filter.search_parts();
+        let count_it = known_total.is_none();
         // One statement for the page and its total (an uncorrelated subquery: an InitPlan, run
-        // once), or the page alone when its total is known.
-        let count_sql = format!("SELECT COUNT(*) FROM phone_numbers WHERE {FILTER}");
-        let total = if known_total.is_some() { "0::bigint".to_string() } else { format!("({count_sql})") };
-        let page_sql = format!(
-            "SELECT {NUMBER_COLUMNS}, {total} AS total \
-             FROM phone_numbers WHERE {FILTER} ORDER BY created_at DESC, id DESC LIMIT $8 OFFSET $9"
-        );
-        let rows = bind_assigned_filter(sqlx::query(&page_sql), scope, filter)
-            .bind(window.limit)
-            .bind(window.offset)
-            .try_map(|row: PgRow| WithTotal::from_row(&row))
+        // once, and only if CASE asks for it: not when the total is known).
+        let mut page: Counted<NumberRecord> = read_page!(window, classify, |w| {
+            numbers_query!(
+                NumberPageRow,
+                "SELECT",
+                r#", CASE WHEN $10 THEN (SELECT COUNT(*) FROM phone_numbers
+              WHERE organization_id = $1 AND livemode = $2 AND released_at IS NULL
+              AND ($3::text IS NULL OR country = $3) AND ($4::number_type IS NULL OR number_type = $4)
+              AND ($5::text IS NULL OR tags @> jsonb_build_array($5::text))
+              AND ($6::text IS NULL OR e164 LIKE '%' || $6 || '%')
+              AND ($7::text IS NULL OR lower(friendly_name) LIKE '%' || $7 || '%')) ELSE 0 END AS "total!"
+             FROM phone_numbers WHERE organization_id = $1 AND livemode = $2 AND released_at IS NULL
+             AND ($3::text IS NULL OR country = $3) AND ($4::number_type IS NULL OR number_type = $4)
+             AND ($5::text IS NULL OR tags @> jsonb_build_array($5::text))
+             AND ($6::text IS NULL OR e164 LIKE '%' || $6 || '%')
+             AND ($7::text IS NULL OR lower(friendly_name) LIKE '%' || $7 || '%')
+             ORDER BY created_at DESC, id DESC LIMIT $8 OFFSET $9"#,
+                scope.organization_id,
+                scope.livemode,
+                filter.country,
+                filter.number_type as _,
+                filter.tag,
+                digits,
+                name_part,
+                w.limit,
+                w.offset,
+                count_it
+            )
             .fetch_all(&self.pool)
-            .await
-            .map_err(classify)?;
+        })?;
+        // The page's rows carry no total when it was known.
         if let Some(total) = known_total {
-            return Ok(Counted::known(rows, total));
+            page.total = total;
         }
-        let count = bind_assigned_filter(sqlx::query(&count_sql), scope, filter)
-            .try_map(|row: PgRow| row.try_get::<i64, _>(0))
-            .fetch_one(&self.pool);
-        counted(rows, window, count, classify).await
+        Ok(page)
     }
 
     async fn owned_groups(&self, scope: Scope) -> Result<Vec<kros_domain::OwnedGroup>> {
         // SUM of a bigint is a numeric in PostgreSQL: back to bigint (cents fit).
-        sqlx::query_as(
-            "SELECT country, number_type, currency, COUNT(*) AS count, SUM(monthly_cost_cents)::bigint AS monthly_cost_cents \
-             FROM phone_numbers WHERE organization_id = $1 AND livemode = $2 AND released_at IS NULL \
-             GROUP BY country, number_type, currency ORDER BY country, number_type, currency",
+        sqlx::query_as!(
+            kros_domain::OwnedGroup,
+            r#"SELECT country, number_type AS "number_type: kros_domain::NumberType", currency, COUNT(*) AS "count!",
+             SUM(monthly_cost_cents)::bigint AS "monthly_cost_cents!"
+             FROM phone_numbers WHERE organization_id = $1 AND livemode = $2 AND released_at IS NULL
+             GROUP BY country, number_type, currency ORDER BY country, number_type, currency"#,
+            scope.organization_id,
+            scope.livemode
         )
-        .bind(scope.organization_id)
-        .bind(scope.livemode)
         .fetch_all(&self.pool)
         .await
         .map_err(classify)
     }
 
     async fn number(&self, scope: Scope, id: Uuid) -> Result<Option<NumberRecord>> {
-        sqlx::query_as(&format!(
-            "SELECT {NUMBER_COLUMNS} FROM phone_numbers WHERE id = $1 AND organization_id = $2 AND livemode = $3"
-        ))
-        .bind(id)
-        .bind(scope.organization_id)
-        .bind(scope.livemode)
+        numbers_query!(
+            NumberRecord,
+            "SELECT",
+            " FROM phone_numbers WHERE id = $1 AND organization_id = $2 AND livemode = $3",
+            id,
+            scope.organization_id,
+            scope.livemode
+        )
         .fetch_optional(&self.pool)
         .await
         .map_err(classify)
     }
 
     async fn audit_history(&self, phone_number_id: Uuid) -> Result<Vec<AuditRecord>> {
-        sqlx::query_as("SELECT * FROM audit_log WHERE phone_number_id = $1 ORDER BY created_at, id")
-            .bind(phone_number_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(classify)
+        audit_query!(
+            AuditRecord,
+            "SELECT",
+            " FROM audit_log WHERE phone_number_id = $1 ORDER BY created_at, id",
+            phone_number_id
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)
     }
 
     async fn claim_idempotency_key(&self, scope: Scope, key: &str, request_hash: &str) -> Result<bool> {
         let inserted = self
-            .write(
-                sqlx::query(
-                    "INSERT INTO idempotency_keys (organization_id, livemode, idempotency_key, request_hash) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (organization_id, livemode, idempotency_key) DO NOTHING",
-                )
-                .bind(scope.organization_id)
-                .bind(scope.livemode)
-                .bind(key)
-                .bind(request_hash),
-            )
+            .write(sqlx::query!(
+                "INSERT INTO idempotency_keys (organization_id, livemode, idempotency_key, request_hash) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (organization_id, livemode, idempotency_key) DO NOTHING",
+                scope.organization_id,
+                scope.livemode,
+                key,
+                request_hash
+            ))
             .await?;
         Ok(inserted.rows_affected() == 1)
     }
 
     async fn idempotency_key(&self, scope: Scope, key: &str, ages: KeyAges) -> Result<Option<IdempotencyRecord>> {
-        sqlx::query_as(
-            "SELECT request_hash, response_status, response_body, \
-             created_at <= now() - make_interval(secs => $4) AS expired, \
-             created_at <= now() - make_interval(secs => $5) AS stale \
-             FROM idempotency_keys WHERE organization_id = $1 AND livemode = $2 AND idempotency_key = $3",
+        sqlx::query_as!(
+            IdempotencyRecord,
+            r#"SELECT request_hash, response_status, response_body,
+             created_at <= now() - make_interval(secs => $4) AS "expired!",
+             created_at <= now() - make_interval(secs => $5) AS "stale!"
+             FROM idempotency_keys WHERE organization_id = $1 AND livemode = $2 AND idempotency_key = $3"#,
+            scope.organization_id,
+            scope.livemode,
+            key,
+            seconds(ages.keep),
+            seconds(ages.stale)
         )
-        .bind(scope.organization_id)
-        .bind(scope.livemode)
-        .bind(key)
-        .bind(seconds(ages.keep))
-        .bind(seconds(ages.stale))
         .fetch_optional(&self.pool)
         .await
         .map_err(classify)
     }
 
     async fn remove_expired_idempotency_key(&self, scope: Scope, key: &str, ages: KeyAges) -> Result<()> {
-        self.write(
-            sqlx::query(
-                "DELETE FROM idempotency_keys WHERE organization_id = $1 AND livemode = $2 AND idempotency_key = $3 \
+        self.write(sqlx::query!(
+            "DELETE FROM idempotency_keys WHERE organization_id = $1 AND livemode = $2 AND idempotency_key = $3 \
              AND (created_at <= now() - make_interval(secs => $4) \
                   OR (response_status IS NULL AND created_at <= now() - make_interval(secs => $5)))",
-            )
-            .bind(scope.organization_id)
-            .bind(scope.livemode)
-            .bind(key)
-            .bind(seconds(ages.keep))
-            .bind(seconds(ages.stale)),
-        )
+            scope.organization_id,
+            scope.livemode,
+            key,
+            seconds(ages.keep),
+            seconds(ages.stale)
+        ))
         .await?;
         Ok(())
     }
@@ -687,15 +691,13 @@ impl Storage for PgStorage {
     }
 
     async fn abandon_idempotency_key(&self, scope: Scope, key: &str) -> Result<()> {
-        self.write(
-            sqlx::query(
-                "DELETE FROM idempotency_keys WHERE organization_id = $1 AND livemode = $2 AND idempotency_key = $3 \
+        self.write(sqlx::query!(
+            "DELETE FROM idempotency_keys WHERE organization_id = $1 AND livemode = $2 AND idempotency_key = $3 \
              AND response_status IS NULL",
-            )
-            .bind(scope.organization_id)
-            .bind(scope.livemode)
-            .bind(key),
-        )
+            scope.organization_id,
+            scope.livemode,
+            key
+        ))
         .await?;
         Ok(())
     }
@@ -708,15 +710,15 @@ async fn complete_key(
     status: u16,
     body: &str,
 ) -> std::result::Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE idempotency_keys SET response_status = $1, response_body = $2 \
          WHERE organization_id = $3 AND livemode = $4 AND idempotency_key = $5",
+        i32::from(status),
+        body,
+        scope.organization_id,
+        scope.livemode,
+        key
     )
-    .bind(i32::from(status))
-    .bind(body)
-    .bind(scope.organization_id)
-    .bind(scope.livemode)
-    .bind(key)
     .execute(conn)
     .await?;
     Ok(())
@@ -730,12 +732,14 @@ struct PgWriteTx {
 #[async_trait]
 impl WriteTx for PgWriteTx {
     async fn number_for_update(&mut self, scope: Scope, id: Uuid) -> Result<Option<NumberRecord>> {
-        let found = sqlx::query_as(&format!(
-            "SELECT {NUMBER_COLUMNS} FROM phone_numbers WHERE id = $1 AND organization_id = $2 AND livemode = $3 FOR UPDATE"
-        ))
-        .bind(id)
-        .bind(scope.organization_id)
-        .bind(scope.livemode)
+        let found = numbers_query!(
+            NumberRecord,
+            "SELECT",
+            " FROM phone_numbers WHERE id = $1 AND organization_id = $2 AND livemode = $3 FOR UPDATE",
+            id,
+            scope.organization_id,
+            scope.livemode
+        )
         .fetch_optional(self.held.conn())
         .await;
         self.held.check(found)
@@ -745,15 +749,15 @@ impl WriteTx for PgWriteTx {
         let id = seen.id;
         // Locks the row, then judges the sale and the hold on it as they are.
         let own_hold = reservations::own_hold(&mut self.held, buyer.organization_id, id).await?;
-        let claimed = sqlx::query(
+        let claimed = sqlx::query!(
             "UPDATE inventory_numbers SET available = false, held_by = NULL, held_until = NULL, hold_id = NULL \
              WHERE id = $1 AND available AND setup_cost_cents = $2 AND monthly_cost_cents = $3 \
              AND (held_until IS NULL OR held_until <= now() OR held_by = $4)",
+            id,
+            seen.setup_cost_cents,
+            seen.monthly_cost_cents,
+            buyer.organization_id
         )
-        .bind(id)
-        .bind(seen.setup_cost_cents)
-        .bind(seen.monthly_cost_cents)
-        .bind(buyer.organization_id)
         .execute(self.held.conn())
         .await;
         let won = self.held.check(claimed)?.rows_affected() == 1;
@@ -764,8 +768,7 @@ impl WriteTx for PgWriteTx {
     }
 
     async fn return_inventory(&mut self, id: Uuid) -> Result<()> {
-        let returned = sqlx::query("UPDATE inventory_numbers SET available = true WHERE id = $1")
-            .bind(id)
+        let returned = sqlx::query!("UPDATE inventory_numbers SET available = true WHERE id = $1", id)
             .execute(self.held.conn())
             .await;
         self.held.check(returned)?;
@@ -773,81 +776,32 @@ impl WriteTx for PgWriteTx {
     }
 
     async fn insert_number(&mut self, n: &NumberRecord) -> Result<()> {
-        let inserted = bind_number(
-            sqlx::query(&format!(
-                "INSERT INTO phone_numbers ({NUMBER_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
-            )),
-            n,
-        )
-        .execute(self.held.conn())
-        .await;
+        let inserted = insert_number!(n).execute(self.held.conn()).await;
         self.held.check(inserted)?;
         Ok(())
     }
 
     async fn update_number(&mut self, n: &NumberRecord) -> Result<()> {
-        let updated = sqlx::query(
-            "UPDATE phone_numbers SET endpoint_id = $1, allow_inbound = $2, allow_outbound = $3, status = $4, \
-             updated_at = $5, released_at = $6, sip_password = $8, friendly_name = $9, tags = $10, \
-             deletion_locked = $11 WHERE id = $7",
-        )
-        .bind(n.endpoint_id)
-        .bind(n.allow_inbound)
-        .bind(n.allow_outbound)
-        .bind(n.status)
-        .bind(n.updated_at)
-        .bind(n.released_at)
-        .bind(n.id)
-        .bind(&n.sip_password)
-        .bind(&n.friendly_name)
-        .bind(&n.tags)
-        .bind(n.deletion_locked)
-        .execute(self.held.conn())
-        .await;
+        let updated = update_number!(n).execute(self.held.conn()).await;
         self.held.check(updated)?;
         Ok(())
     }
 
     async fn delete_number(&mut self, id: Uuid) -> Result<()> {
-        let deleted = sqlx::query("DELETE FROM phone_numbers WHERE id = $1").bind(id).execute(self.held.conn()).await;
+        let deleted = sqlx::query!("DELETE FROM phone_numbers WHERE id = $1", id).execute(self.held.conn()).await;
         self.held.check(deleted)?;
         Ok(())
     }
 
     async fn append_audit(&mut self, e: &AuditRecord) -> Result<()> {
-        let appended = sqlx::query(
-            "INSERT INTO audit_log (id, organization_id, livemode, phone_number_id, action, actor, \
-             before_state, after_state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(e.id)
-        .bind(e.organization_id)
-        .bind(e.livemode)
-        .bind(e.phone_number_id)
-        .bind(e.action)
-        .bind(e.actor.to_string())
-        .bind(&e.before_state)
-        .bind(&e.after_state)
-        .bind(e.created_at)
-        .execute(self.held.conn())
-        .await;
+        let appended = insert_audit!(e).execute(self.held.conn()).await;
         self.held.check(appended)?;
         Ok(())
     }
 
     async fn enqueue_deliveries(&mut self, scope: Scope, event_id: Uuid, event_type: &str) -> Result<u64> {
-        let enqueued = sqlx::query(&format!(
-            "INSERT INTO webhook_deliveries (event_id, endpoint_id, state, attempts, next_attempt_at, created_at) \
-             SELECT $4, id, 'pending', 0, now(), now() FROM webhook_endpoints WHERE {}",
-            webhooks::SUBSCRIBED
-        ))
-        .bind(scope.organization_id)
-        .bind(scope.livemode)
-        .bind(event_type)
-        .bind(event_id)
-        .execute(self.held.conn())
-        .await;
-        Ok(self.held.check(enqueued)?.rows_affected())
+        let enqueued = webhooks::enqueue(self.held.conn(), scope, event_id, event_type, None).await;
+        Ok(self.held.check(enqueued)?.len() as u64)
     }
 
     async fn complete_idempotency_key(&mut self, scope: Scope, key: &str, status: u16, body: &str) -> Result<()> {

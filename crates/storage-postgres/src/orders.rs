@@ -21,39 +21,26 @@ impl OrderStorage for PgStorage {
     }
 
     async fn orders(&self, scope: Scope, window: Window) -> Result<Counted<OrderRecord>> {
-        const MINE: &str = "organization_id = $1 AND livemode = $2";
-        let rows = sqlx::query_as(&format!(
-            "SELECT {ORDER_COLUMNS}, (SELECT COUNT(*) FROM number_orders WHERE {MINE}) AS total FROM number_orders \
-             WHERE {MINE} ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
-        ))
-        .bind(scope.organization_id)
-        .bind(scope.livemode)
-        .bind(window.limit)
-        .bind(window.offset)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(classify)?;
-        let count_sql = format!("SELECT COUNT(*) FROM number_orders WHERE {MINE}");
-        let count =
-            sqlx::query_scalar(&count_sql).bind(scope.organization_id).bind(scope.livemode).fetch_one(&self.pool);
-        counted(rows, window, count, classify).await
+        read_page!(window, classify, |w| {
+            sqlx::query_as!(
+                OrderPageRow,
+                r#"SELECT id, organization_id, livemode, total_cost_cents, currency,
+             numbers AS "numbers: Json<serde_json::Value>", created_at,
+             (SELECT COUNT(*) FROM number_orders WHERE organization_id = $1 AND livemode = $2) AS "total!"
+             FROM number_orders WHERE organization_id = $1 AND livemode = $2
+             ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"#,
+                scope.organization_id,
+                scope.livemode,
+                w.limit,
+                w.offset
+            )
+            .fetch_all(&self.pool)
+        })
     }
 }
 
 pub(super) async fn insert_order(held: &mut Held, order: &OrderRecord) -> Result<()> {
-    let inserted = sqlx::query!(
-        "INSERT INTO number_orders (id, organization_id, livemode, total_cost_cents, currency, numbers, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        order.id,
-        order.organization_id,
-        order.livemode,
-        order.total_cost_cents,
-        order.currency,
-        order.numbers.0,
-        order.created_at
-    )
-    .execute(held.conn())
-    .await;
+    let inserted = insert_order!(order).execute(held.conn()).await;
     held.check(inserted)?;
     Ok(())
 }

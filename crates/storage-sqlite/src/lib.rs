@@ -16,10 +16,9 @@ use kros_storage::*;
 use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
-    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult, SqliteRow,
-    SqliteSynchronous,
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult, SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, Connection, FromRow, Row, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{ConnectOptions, Connection, Sqlite, SqliteConnection, SqlitePool};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,13 +32,6 @@ mod reservations;
 mod webhooks;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
-
-/// The columns an inventory number is inserted with.
-const INVENTORY_COLUMNS: &str =
-    "id, livemode, e164, country, number_type, setup_cost_cents, monthly_cost_cents, currency, available, created_at";
-/// ... and read with (its hold too).
-const INVENTORY_READ: &str = "id, livemode, e164, country, number_type, setup_cost_cents, monthly_cost_cents, \
-    currency, available, created_at, held_by, held_until";
 
 pub struct SqliteStorage {
     /// The writer and the readers. Every statement holds a read guard on them while it runs, so
@@ -228,6 +220,7 @@ fn prepare_file(path: &Path, if_missing: IfMissing) -> Result<(), OpenError> {
 async fn migrate(options: &SqliteConnectOptions) -> Result<(), OpenError> {
     let mut conn = options.clone().foreign_keys(false).connect().await.map_err(OpenError::Connect)?;
     MIGRATIONS.run(&mut conn).await.map_err(OpenError::Migrate)?;
+    // Unchecked: sqlx cannot describe a pragma's table (it is no table of the schema).
     let broken: Vec<(String,)> = sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
         .fetch_all(&mut conn)
         .await
@@ -318,13 +311,12 @@ type Writer = HeldConnection<Sqlite>;
 #[async_trait]
 impl Storage for SqliteStorage {
     async fn probe_write(&self) -> Result<()> {
-        self.write(
-            sqlx::query(
-                "INSERT INTO settings (name, value) VALUES ('readiness_probe', ?1) \
-                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-            )
-            .bind(now().to_rfc3339()),
-        )
+        let at = now().to_rfc3339();
+        self.write(sqlx::query!(
+            "INSERT INTO settings (name, value) VALUES ('readiness_probe', ?1) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            at
+        ))
         .await?;
         Ok(())
     }
@@ -350,14 +342,13 @@ impl Storage for SqliteStorage {
         if let Some(value) = existing {
             return Ok(value);
         }
-        self.write(
-            sqlx::query("INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING")
-                .bind(name)
-                .bind(fresh),
-        )
+        self.write(sqlx::query!(
+            "INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+            name,
+            fresh
+        ))
         .await?;
-        sqlx::query_scalar("SELECT value FROM settings WHERE name = ?1")
-            .bind(name)
+        sqlx::query_scalar!("SELECT value FROM settings WHERE name = ?1", name)
             .fetch_one(&self.pools.read().await.readers)
             .await
             .map_err(classify)
@@ -384,33 +375,37 @@ impl Storage for SqliteStorage {
     async fn insert_user(&self, user: &UserRecord, organization_id: Uuid) -> Result<()> {
         let (_gate, writer) = self.writer().await?;
         let mut tx = writer.begin("BEGIN IMMEDIATE").await?;
-        let inserted = sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)")
-            .bind(user.id)
-            .bind(&user.email)
-            .bind(&user.password_hash)
-            .bind(user.created_at)
-            .execute(tx.conn())
-            .await;
+        let inserted = sqlx::query!(
+            "INSERT INTO users (id, email, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+            user.id,
+            user.email,
+            user.password_hash,
+            user.created_at
+        )
+        .execute(tx.conn())
+        .await;
         tx.check(inserted)?;
-        let joined = sqlx::query("INSERT INTO memberships (user_id, organization_id, created_at) VALUES (?1, ?2, ?3)")
-            .bind(user.id)
-            .bind(organization_id)
-            .bind(user.created_at)
-            .execute(tx.conn())
-            .await;
+        let joined = sqlx::query!(
+            "INSERT INTO memberships (user_id, organization_id, created_at) VALUES (?1, ?2, ?3)",
+            user.id,
+            organization_id,
+            user.created_at
+        )
+        .execute(tx.conn())
+        .await;
         tx.check(joined)?;
         tx.finish("COMMIT").await
     }
 
     async fn insert_user_if_absent(&self, user: &UserRecord) -> Result<()> {
-        self.write(sqlx::query(
-                "INSERT INTO users (id, email, password_hash, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING"
-            )
-            .bind(user.id)
-            .bind(&user.email)
-            .bind(&user.password_hash)
-            .bind(user.created_at)
-        ).await?;
+        self.write(sqlx::query!(
+            "INSERT INTO users (id, email, password_hash, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+            user.id,
+            user.email,
+            user.password_hash,
+            user.created_at
+        ))
+        .await?;
         Ok(())
     }
 
@@ -441,13 +436,14 @@ impl Storage for SqliteStorage {
     }
 
     async fn account(&self, user_id: Uuid) -> Result<Option<AccountRecord>> {
-        let rows = sqlx::query_as(
-            "SELECT u.email, o.id AS organization_id, o.name AS organization_name, \
-             o.created_at AS organization_created_at FROM users u \
-             LEFT JOIN memberships m ON m.user_id = u.id LEFT JOIN organizations o ON o.id = m.organization_id \
-             WHERE u.id = ?1 ORDER BY m.created_at, o.id",
+        let rows = sqlx::query_as!(
+            AccountRow,
+            r#"SELECT u.email, o.id AS "organization_id?: Uuid", o.name AS "organization_name?",
+             o.created_at AS "organization_created_at?: Timestamp" FROM users u
+             LEFT JOIN memberships m ON m.user_id = u.id LEFT JOIN organizations o ON o.id = m.organization_id
+             WHERE u.id = ?1 ORDER BY m.created_at, o.id"#,
+            user_id
         )
-        .bind(user_id)
         .fetch_all(&self.pools.read().await.readers)
         .await
         .map_err(classify)?;
@@ -559,16 +555,25 @@ impl Storage for SqliteStorage {
     }
 
     async fn sip_passwords_without_prefix(&self, prefix: &str) -> Result<Vec<(Uuid, String)>> {
-        sqlx::query_as("SELECT id, sip_password FROM phone_numbers WHERE substr(sip_password, 1, length(?1)) <> ?1")
-            .bind(prefix)
-            .fetch_all(&self.pools.read().await.readers)
-            .await
-            .map_err(classify)
+        let rows = sqlx::query!(
+            r#"SELECT id AS "id: Uuid", sip_password FROM phone_numbers WHERE substr(sip_password, 1, length(?1)) <> ?1"#,
+            prefix
+        )
+        .fetch_all(&self.pools.read().await.readers)
+        .await
+        .map_err(classify)?;
+        Ok(rows.into_iter().map(|row| (row.id, row.sip_password)).collect())
     }
 
     async fn reseal_sip_password(&self, id: Uuid, seen: &str, sealed: &str) -> Result<bool> {
-        let update = "UPDATE phone_numbers SET sip_password = ?1 WHERE id = ?2 AND sip_password = ?3";
-        let resealed = self.write(sqlx::query(update).bind(sealed).bind(id).bind(seen)).await?;
+        let resealed = self
+            .write(sqlx::query!(
+                "UPDATE phone_numbers SET sip_password = ?1 WHERE id = ?2 AND sip_password = ?3",
+                sealed,
+                id,
+                seen
+            ))
+            .await?;
         Ok(resealed.rows_affected() == 1)
     }
 
@@ -604,30 +609,28 @@ impl Storage for SqliteStorage {
     ) -> Result<Counted<EndpointRecord>> {
         let pools = self.pools.read().await;
         // `lower` folds ASCII only on SQLite.
-        const MATCHING: &str =
-            "organization_id = ?1 AND livemode = ?2 AND (?3 IS NULL OR instr(lower(name), lower(?3)) > 0)";
-        let rows = sqlx::query_as(&format!(
-            "SELECT id, livemode, name, created_at, (SELECT COUNT(*) FROM endpoints WHERE {MATCHING}) AS total \
-             FROM endpoints WHERE {MATCHING} ORDER BY created_at DESC, id DESC LIMIT ?4 OFFSET ?5"
-        ))
-        .bind(scope.organization_id)
-        .bind(scope.livemode)
-        .bind(name_part)
-        .bind(window.limit)
-        .bind(window.offset)
-        .fetch_all(&pools.readers)
-        .await
-        .map_err(classify)?;
-        let count_sql = format!("SELECT COUNT(*) FROM endpoints WHERE {MATCHING}");
-        let count = sqlx::query_scalar(&count_sql)
-            .bind(scope.organization_id)
-            .bind(scope.livemode)
-            .bind(name_part)
-            .fetch_one(&pools.readers);
-        counted(rows, window, count, classify).await
+        read_page!(window, classify, |w| {
+            sqlx::query_as!(
+                EndpointPageRow,
+                r#"SELECT id AS "id: Uuid", livemode AS "livemode: bool", name, created_at AS "created_at: Timestamp",
+             (SELECT COUNT(*) FROM endpoints
+              WHERE organization_id = ?1 AND livemode = ?2 AND (?3 IS NULL OR instr(lower(name), lower(?3)) > 0))
+             AS "total!: i64"
+             FROM endpoints
+             WHERE organization_id = ?1 AND livemode = ?2 AND (?3 IS NULL OR instr(lower(name), lower(?3)) > 0)
+             ORDER BY created_at DESC, id DESC LIMIT ?4 OFFSET ?5"#,
+                scope.organization_id,
+                scope.livemode,
+                name_part,
+                w.limit,
+                w.offset
+            )
+            .fetch_all(&pools.readers)
+        })
     }
 
     async fn endpoints_by_ids(&self, scope: Scope, ids: &[Uuid]) -> Result<Vec<EndpointRecord>> {
+        // Built at run time: one bind per id (SQLite has no array to bind).
         let mut query =
             sqlx::QueryBuilder::new("SELECT id, livemode, name, created_at FROM endpoints WHERE organization_id = ");
         query.push_bind(scope.organization_id).push(" AND livemode = ").push_bind(scope.livemode);
@@ -642,62 +645,67 @@ impl Storage for SqliteStorage {
     }
 
     async fn inventory_by_id(&self, livemode: bool, id: Uuid) -> Result<Option<InventoryRecord>> {
-        sqlx::query_as(&format!("SELECT {INVENTORY_READ} FROM inventory_numbers WHERE id = ?1 AND livemode = ?2"))
-            .bind(id)
-            .bind(livemode)
-            .fetch_optional(&self.pools.read().await.readers)
-            .await
-            .map_err(classify)
+        inventory_query!(
+            InventoryRecord,
+            "SELECT",
+            " FROM inventory_numbers WHERE id = ?1 AND livemode = ?2",
+            id,
+            livemode
+        )
+        .fetch_optional(&self.pools.read().await.readers)
+        .await
+        .map_err(classify)
     }
 
     async fn inventory_by_ids(&self, livemode: bool, ids: &[Uuid]) -> Result<Vec<InventoryRecord>> {
-        let mut query =
-            sqlx::QueryBuilder::new(format!("SELECT {INVENTORY_READ} FROM inventory_numbers WHERE livemode = "));
+        // Built at run time: one bind per id (SQLite has no array to bind).
+        let mut query = sqlx::QueryBuilder::new(
+            "SELECT id, livemode, e164, country, number_type, setup_cost_cents, monthly_cost_cents, currency, \
+             available, created_at, held_by, held_until FROM inventory_numbers WHERE livemode = ",
+        );
         query.push_bind(livemode);
         push_id_in(&mut query, ids).build_query_as().fetch_all(&self.pools.read().await.readers).await.map_err(classify)
     }
 
     async fn inventory_by_e164(&self, livemode: bool, e164: &str) -> Result<Option<InventoryRecord>> {
-        sqlx::query_as(&format!("SELECT {INVENTORY_READ} FROM inventory_numbers WHERE e164 = ?1 AND livemode = ?2"))
-            .bind(e164)
-            .bind(livemode)
-            .fetch_optional(&self.pools.read().await.readers)
-            .await
-            .map_err(classify)
+        inventory_query!(
+            InventoryRecord,
+            "SELECT",
+            " FROM inventory_numbers WHERE e164 = ?1 AND livemode = ?2",
+            e164,
+            livemode
+        )
+        .fetch_optional(&self.pools.read().await.readers)
+        .await
+        .map_err(classify)
     }
 
     async fn search_inventory(&self, filter: &InventoryFilter, window: Window) -> Result<Counted<InventoryRecord>> {
         let pools = self.pools.read().await;
-        // Another organization's valid hold takes a number off sale to this viewer.
-        const FILTER: &str = "livemode = ?1 AND available = 1 AND country = ?2 \
-            AND (?3 IS NULL OR number_type = ?3) AND (?4 IS NULL OR e164 LIKE '%' || ?4 || '%') \
-            AND (held_until IS NULL OR held_until <= ?5 OR held_by = ?6)";
         let at = now();
-        let rows = sqlx::query_as(&format!(
-            "SELECT {INVENTORY_READ}, (SELECT COUNT(*) FROM inventory_numbers WHERE {FILTER}) AS total \
-             FROM inventory_numbers WHERE {FILTER} ORDER BY e164 LIMIT ?7 OFFSET ?8"
-        ))
-        .bind(filter.livemode)
-        .bind(&filter.country)
-        .bind(filter.number_type)
-        .bind(&filter.contains)
-        .bind(at)
-        .bind(filter.viewer)
-        .bind(window.limit)
-        .bind(window.offset)
-        .fetch_all(&pools.readers)
-        .await
-        .map_err(classify)?;
-        let count_sql = format!("SELECT COUNT(*) FROM inventory_numbers WHERE {FILTER}");
-        let count = sqlx::query_scalar(&count_sql)
-            .bind(filter.livemode)
-            .bind(&filter.country)
-            .bind(filter.number_type)
-            .bind(&filter.contains)
-            .bind(at)
-            .bind(filter.viewer)
-            .fetch_one(&pools.readers);
-        counted(rows, window, count, classify).await
+        // Another organization's valid hold takes a number off sale to this viewer.
+        read_page!(window, classify, |w| {
+            inventory_query!(
+                InventoryPageRow,
+                "SELECT",
+                r#", (SELECT COUNT(*) FROM inventory_numbers WHERE livemode = ?1 AND available = 1 AND country = ?2
+              AND (?3 IS NULL OR number_type = ?3) AND (?4 IS NULL OR e164 LIKE '%' || ?4 || '%')
+              AND (held_until IS NULL OR held_until <= ?5 OR held_by = ?6)) AS "total!: i64"
+             FROM inventory_numbers WHERE livemode = ?1 AND available = 1 AND country = ?2
+             AND (?3 IS NULL OR number_type = ?3) AND (?4 IS NULL OR e164 LIKE '%' || ?4 || '%')
+             AND (held_until IS NULL OR held_until <= ?5 OR held_by = ?6)
+             ORDER BY e164 LIMIT ?7 OFFSET ?8"#,
+                filter.livemode,
+                filter.country,
+                filter.number_type,
+                filter.contains,
+                at,
+                filter.viewer,
+                w.limit,
+                w.offset
+            )
+            .fetch_all(&pools.readers)
+        })
     }
 
     async fn add_inventory(
@@ -709,22 +717,7 @@ impl Storage for SqliteStorage {
         let mut tx = writer.begin("BEGIN IMMEDIATE").await?;
         let mut added = 0;
         for (i, n) in numbers.iter().enumerate() {
-            let inserted = sqlx::query(&format!(
-                "INSERT INTO inventory_numbers ({INVENTORY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
-                 ON CONFLICT (livemode, e164) DO NOTHING"
-            ))
-            .bind(n.id)
-            .bind(n.livemode)
-            .bind(&n.e164)
-            .bind(&n.country)
-            .bind(n.number_type)
-            .bind(n.setup_cost_cents)
-            .bind(n.monthly_cost_cents)
-            .bind(&n.currency)
-            .bind(n.available)
-            .bind(n.created_at)
-            .execute(tx.conn())
-            .await;
+            let inserted = insert_inventory!(n).execute(tx.conn()).await;
             added += tx.check(inserted)?.rows_affected();
             progress(i + 1);
         }
@@ -750,112 +743,136 @@ impl Storage for SqliteStorage {
         known_total: Option<i64>,
     ) -> Result<Counted<NumberRecord>> {
         let pools = self.pools.read().await;
-        const FILTER: &str = "organization_id = ?1 AND livemode = ?2 AND released_at IS NULL \
-            AND (?3 IS NULL OR country = ?3) AND (?4 IS NULL OR number_type = ?4) \
-            AND (?5 IS NULL OR EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ?5)) \
-            AND (?6 IS NULL OR e164 LIKE '%' || ?6 || '%') \
-            AND (?7 IS NULL OR lower(friendly_name) LIKE '%' || ?7 || '%' ESCAPE '\\')";
+        let (digits, name_part) = filter.search_parts();
+        let count_it = known_total.is_none();
         // One statement for the page and its total (an uncorrelated subquery, computed once), or
-        // the page alone when its total is known.
-        let count_sql = format!("SELECT COUNT(*) FROM phone_numbers WHERE {FILTER}");
-        let total = if known_total.is_some() { "0".to_string() } else { format!("({count_sql})") };
-        let page_sql = format!(
-            "SELECT {NUMBER_COLUMNS}, {total} AS total \
-             FROM phone_numbers WHERE {FILTER} ORDER BY created_at DESC, id DESC LIMIT ?8 OFFSET ?9"
-        );
-        let rows = bind_assigned_filter(sqlx::query(&page_sql), scope, filter)
-            .bind(window.limit)
-            .bind(window.offset)
-            .try_map(|row: SqliteRow| WithTotal::from_row(&row))
+        // the page alone when its total is known (CASE evaluates the subquery only if asked).
+        let mut page: Counted<NumberRecord> = read_page!(window, classify, |w| {
+            numbers_query!(
+                NumberPageRow,
+                "SELECT",
+                r#", CASE WHEN ?10 THEN (SELECT COUNT(*) FROM phone_numbers
+              WHERE organization_id = ?1 AND livemode = ?2 AND released_at IS NULL
+              AND (?3 IS NULL OR country = ?3) AND (?4 IS NULL OR number_type = ?4)
+              AND (?5 IS NULL OR EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ?5))
+              AND (?6 IS NULL OR e164 LIKE '%' || ?6 || '%')
+              AND (?7 IS NULL OR lower(friendly_name) LIKE '%' || ?7 || '%' ESCAPE '\')) ELSE 0 END
+             AS "total!: i64"
+             FROM phone_numbers WHERE organization_id = ?1 AND livemode = ?2 AND released_at IS NULL
+             AND (?3 IS NULL OR country = ?3) AND (?4 IS NULL OR number_type = ?4)
+             AND (?5 IS NULL OR EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ?5))
+             AND (?6 IS NULL OR e164 LIKE '%' || ?6 || '%')
+             AND (?7 IS NULL OR lower(friendly_name) LIKE '%' || ?7 || '%' ESCAPE '\')
+             ORDER BY created_at DESC, id DESC LIMIT ?8 OFFSET ?9"#,
+                scope.organization_id,
+                scope.livemode,
+                filter.country,
+                filter.number_type,
+                filter.tag,
+                digits,
+                name_part,
+                w.limit,
+                w.offset,
+                count_it
+            )
             .fetch_all(&pools.readers)
-            .await
-            .map_err(classify)?;
+        })?;
+        // The page's rows carry no total when it was known.
         if let Some(total) = known_total {
-            return Ok(Counted::known(rows, total));
+            page.total = total;
         }
-        let count = bind_assigned_filter(sqlx::query(&count_sql), scope, filter)
-            .try_map(|row: SqliteRow| row.try_get::<i64, _>(0))
-            .fetch_one(&pools.readers);
-        counted(rows, window, count, classify).await
+        Ok(page)
     }
 
     async fn owned_groups(&self, scope: Scope) -> Result<Vec<kros_domain::OwnedGroup>> {
         // Kept by triggers on phone_numbers (migration owned_number_groups): a few rows, however
         // many numbers are owned. An emptied group stays at count 0.
-        sqlx::query_as(
-            "SELECT country, number_type, currency, count, monthly_cost_cents FROM owned_number_groups \
-             WHERE organization_id = ?1 AND livemode = ?2 AND count > 0 ORDER BY country, number_type, currency",
+        sqlx::query_as!(
+            kros_domain::OwnedGroup,
+            r#"SELECT country, number_type AS "number_type: kros_domain::NumberType", currency, count,
+             monthly_cost_cents FROM owned_number_groups
+             WHERE organization_id = ?1 AND livemode = ?2 AND count > 0 ORDER BY country, number_type, currency"#,
+            scope.organization_id,
+            scope.livemode
         )
-        .bind(scope.organization_id)
-        .bind(scope.livemode)
         .fetch_all(&self.pools.read().await.readers)
         .await
         .map_err(classify)
     }
 
     async fn number(&self, scope: Scope, id: Uuid) -> Result<Option<NumberRecord>> {
-        sqlx::query_as(&format!(
-            "SELECT {NUMBER_COLUMNS} FROM phone_numbers WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3"
-        ))
-        .bind(id)
-        .bind(scope.organization_id)
-        .bind(scope.livemode)
+        numbers_query!(
+            NumberRecord,
+            "SELECT",
+            " FROM phone_numbers WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3",
+            id,
+            scope.organization_id,
+            scope.livemode
+        )
         .fetch_optional(&self.pools.read().await.readers)
         .await
         .map_err(classify)
     }
 
     async fn audit_history(&self, phone_number_id: Uuid) -> Result<Vec<AuditRecord>> {
-        sqlx::query_as("SELECT * FROM audit_log WHERE phone_number_id = ?1 ORDER BY created_at, id")
-            .bind(phone_number_id)
-            .fetch_all(&self.pools.read().await.readers)
-            .await
-            .map_err(classify)
+        audit_query!(
+            AuditRecord,
+            "SELECT",
+            " FROM audit_log WHERE phone_number_id = ?1 ORDER BY created_at, id",
+            phone_number_id
+        )
+        .fetch_all(&self.pools.read().await.readers)
+        .await
+        .map_err(classify)
     }
 
     async fn claim_idempotency_key(&self, scope: Scope, key: &str, request_hash: &str) -> Result<bool> {
-        let inserted = self.write(sqlx::query(
+        let inserted = self
+            .write(sqlx::query!(
                 "INSERT INTO idempotency_keys (organization_id, livemode, idempotency_key, request_hash, created_at) \
                  VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now')) \
-                 ON CONFLICT (organization_id, livemode, idempotency_key) DO NOTHING"
-            )
-            .bind(scope.organization_id)
-            .bind(scope.livemode)
-            .bind(key)
-            .bind(request_hash)
-        ).await?;
+                 ON CONFLICT (organization_id, livemode, idempotency_key) DO NOTHING",
+                scope.organization_id,
+                scope.livemode,
+                key,
+                request_hash
+            ))
+            .await?;
         Ok(inserted.rows_affected() == 1)
     }
 
     async fn idempotency_key(&self, scope: Scope, key: &str, ages: KeyAges) -> Result<Option<IdempotencyRecord>> {
-        sqlx::query_as(
-            "SELECT request_hash, response_status, response_body, \
-             unixepoch('now', 'subsec') - unixepoch(created_at, 'subsec') >= ?4 AS expired, \
-             unixepoch('now', 'subsec') - unixepoch(created_at, 'subsec') >= ?5 AS stale \
-             FROM idempotency_keys WHERE organization_id = ?1 AND livemode = ?2 AND idempotency_key = ?3",
+        let (keep, stale) = (ages.keep.as_secs_f64(), ages.stale.as_secs_f64());
+        sqlx::query_as!(
+            IdempotencyRecord,
+            r#"SELECT request_hash, response_status AS "response_status: i32", response_body,
+             unixepoch('now', 'subsec') - unixepoch(created_at, 'subsec') >= ?4 AS "expired!: bool",
+             unixepoch('now', 'subsec') - unixepoch(created_at, 'subsec') >= ?5 AS "stale!: bool"
+             FROM idempotency_keys WHERE organization_id = ?1 AND livemode = ?2 AND idempotency_key = ?3"#,
+            scope.organization_id,
+            scope.livemode,
+            key,
+            keep,
+            stale
         )
-        .bind(scope.organization_id)
-        .bind(scope.livemode)
-        .bind(key)
-        .bind(ages.keep.as_secs_f64())
-        .bind(ages.stale.as_secs_f64())
         .fetch_optional(&self.pools.read().await.readers)
         .await
         .map_err(classify)
     }
 
     async fn remove_expired_idempotency_key(&self, scope: Scope, key: &str, ages: KeyAges) -> Result<()> {
-        self.write(sqlx::query(
-                "DELETE FROM idempotency_keys WHERE organization_id = ?1 AND livemode = ?2 AND idempotency_key = ?3 \
-                 AND (unixepoch('now', 'subsec') - unixepoch(created_at, 'subsec') >= ?4 \
-                      OR (response_status IS NULL AND unixepoch('now', 'subsec') - unixepoch(created_at, 'subsec') >= ?5))"
-            )
-            .bind(scope.organization_id)
-            .bind(scope.livemode)
-            .bind(key)
-            .bind(ages.keep.as_secs_f64())
-            .bind(ages.stale.as_secs_f64())
-        ).await?;
+        let (keep, stale) = (ages.keep.as_secs_f64(), ages.stale.as_secs_f64());
+        self.write(sqlx::query!(
+            "DELETE FROM idempotency_keys WHERE organization_id = ?1 AND livemode = ?2 AND idempotency_key = ?3 \
+             AND (unixepoch('now', 'subsec') - unixepoch(created_at, 'subsec') >= ?4 \
+                  OR (response_status IS NULL AND unixepoch('now', 'subsec') - unixepoch(created_at, 'subsec') >= ?5))",
+            scope.organization_id,
+            scope.livemode,
+            key,
+            keep,
+            stale
+        ))
+        .await?;
         Ok(())
     }
 
@@ -866,15 +883,13 @@ impl Storage for SqliteStorage {
     }
 
     async fn abandon_idempotency_key(&self, scope: Scope, key: &str) -> Result<()> {
-        self.write(
-            sqlx::query(
-                "DELETE FROM idempotency_keys WHERE organization_id = ?1 AND livemode = ?2 AND idempotency_key = ?3 \
-                 AND response_status IS NULL",
-            )
-            .bind(scope.organization_id)
-            .bind(scope.livemode)
-            .bind(key),
-        )
+        self.write(sqlx::query!(
+            "DELETE FROM idempotency_keys WHERE organization_id = ?1 AND livemode = ?2 AND idempotency_key = ?3 \
+             AND response_status IS NULL",
+            scope.organization_id,
+            scope.livemode,
+            key
+        ))
         .await?;
         Ok(())
     }
@@ -887,15 +902,16 @@ async fn complete_key(
     status: u16,
     body: &str,
 ) -> std::result::Result<(), sqlx::Error> {
-    sqlx::query(
+    let status = i32::from(status);
+    sqlx::query!(
         "UPDATE idempotency_keys SET response_status = ?1, response_body = ?2 \
          WHERE organization_id = ?3 AND livemode = ?4 AND idempotency_key = ?5",
+        status,
+        body,
+        scope.organization_id,
+        scope.livemode,
+        key
     )
-    .bind(i32::from(status))
-    .bind(body)
-    .bind(scope.organization_id)
-    .bind(scope.livemode)
-    .bind(key)
     .execute(conn)
     .await?;
     Ok(())
@@ -912,12 +928,15 @@ struct SqliteWriteTx {
 #[async_trait]
 impl WriteTx for SqliteWriteTx {
     async fn number_for_update(&mut self, scope: Scope, id: Uuid) -> Result<Option<NumberRecord>> {
-        let found = sqlx::query_as(&format!(
-            "SELECT {NUMBER_COLUMNS} FROM phone_numbers WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3"
-        ))
-        .bind(id)
-        .bind(scope.organization_id)
-        .bind(scope.livemode)
+        // The writer's `BEGIN IMMEDIATE` already keeps every other writer out: no lock to take.
+        let found = numbers_query!(
+            NumberRecord,
+            "SELECT",
+            " FROM phone_numbers WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3",
+            id,
+            scope.organization_id,
+            scope.livemode
+        )
         .fetch_optional(self.writer.conn())
         .await;
         self.writer.check(found)
@@ -926,16 +945,17 @@ impl WriteTx for SqliteWriteTx {
     async fn claim_inventory(&mut self, buyer: Scope, seen: &InventoryRecord) -> Result<bool> {
         let id = seen.id;
         let own_hold = reservations::own_hold(&mut self.writer, buyer.organization_id, id).await?;
-        let claimed = sqlx::query(
+        let at = now();
+        let claimed = sqlx::query!(
             "UPDATE inventory_numbers SET available = 0, held_by = NULL, held_until = NULL, hold_id = NULL \
              WHERE id = ?1 AND available = 1 AND setup_cost_cents = ?2 AND monthly_cost_cents = ?3 \
              AND (held_until IS NULL OR held_until <= ?4 OR held_by = ?5)",
+            id,
+            seen.setup_cost_cents,
+            seen.monthly_cost_cents,
+            at,
+            buyer.organization_id
         )
-        .bind(id)
-        .bind(seen.setup_cost_cents)
-        .bind(seen.monthly_cost_cents)
-        .bind(now())
-        .bind(buyer.organization_id)
         .execute(self.writer.conn())
         .await;
         let won = self.writer.check(claimed)?.rows_affected() == 1;
@@ -946,8 +966,7 @@ impl WriteTx for SqliteWriteTx {
     }
 
     async fn return_inventory(&mut self, id: Uuid) -> Result<()> {
-        let returned = sqlx::query("UPDATE inventory_numbers SET available = 1 WHERE id = ?1")
-            .bind(id)
+        let returned = sqlx::query!("UPDATE inventory_numbers SET available = 1 WHERE id = ?1", id)
             .execute(self.writer.conn())
             .await;
         self.writer.check(returned)?;
@@ -955,82 +974,32 @@ impl WriteTx for SqliteWriteTx {
     }
 
     async fn insert_number(&mut self, n: &NumberRecord) -> Result<()> {
-        let inserted = bind_number(
-            sqlx::query(&format!(
-                "INSERT INTO phone_numbers ({NUMBER_COLUMNS}) VALUES \
-             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
-            )),
-            n,
-        )
-        .execute(self.writer.conn())
-        .await;
+        let inserted = insert_number!(n).execute(self.writer.conn()).await;
         self.writer.check(inserted)?;
         Ok(())
     }
 
     async fn update_number(&mut self, n: &NumberRecord) -> Result<()> {
-        let updated = sqlx::query(
-            "UPDATE phone_numbers SET endpoint_id = ?1, allow_inbound = ?2, allow_outbound = ?3, status = ?4, \
-             updated_at = ?5, released_at = ?6, sip_password = ?8, friendly_name = ?9, tags = ?10, \
-             deletion_locked = ?11 WHERE id = ?7",
-        )
-        .bind(n.endpoint_id)
-        .bind(n.allow_inbound)
-        .bind(n.allow_outbound)
-        .bind(n.status)
-        .bind(n.updated_at)
-        .bind(n.released_at)
-        .bind(n.id)
-        .bind(&n.sip_password)
-        .bind(&n.friendly_name)
-        .bind(&n.tags)
-        .bind(n.deletion_locked)
-        .execute(self.writer.conn())
-        .await;
+        let updated = update_number!(n).execute(self.writer.conn()).await;
         self.writer.check(updated)?;
         Ok(())
     }
 
     async fn delete_number(&mut self, id: Uuid) -> Result<()> {
-        let deleted = sqlx::query("DELETE FROM phone_numbers WHERE id = ?1").bind(id).execute(self.writer.conn()).await;
+        let deleted = sqlx::query!("DELETE FROM phone_numbers WHERE id = ?1", id).execute(self.writer.conn()).await;
         self.writer.check(deleted)?;
         Ok(())
     }
 
     async fn append_audit(&mut self, e: &AuditRecord) -> Result<()> {
-        let appended = sqlx::query(
-            "INSERT INTO audit_log (id, organization_id, livemode, phone_number_id, action, actor, \
-             before_state, after_state, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )
-        .bind(e.id)
-        .bind(e.organization_id)
-        .bind(e.livemode)
-        .bind(e.phone_number_id)
-        .bind(e.action)
-        .bind(e.actor.to_string())
-        .bind(&e.before_state)
-        .bind(&e.after_state)
-        .bind(e.created_at)
-        .execute(self.writer.conn())
-        .await;
+        let appended = insert_audit!(e).execute(self.writer.conn()).await;
         self.writer.check(appended)?;
         Ok(())
     }
 
     async fn enqueue_deliveries(&mut self, scope: Scope, event_id: Uuid, event_type: &str) -> Result<u64> {
-        let enqueued = sqlx::query(&format!(
-            "INSERT INTO webhook_deliveries (event_id, endpoint_id, state, attempts, next_attempt_at, created_at) \
-             SELECT ?4, id, 'pending', 0, ?5, ?5 FROM webhook_endpoints WHERE {}",
-            webhooks::SUBSCRIBED
-        ))
-        .bind(scope.organization_id)
-        .bind(scope.livemode)
-        .bind(event_type)
-        .bind(event_id)
-        .bind(now())
-        .execute(self.writer.conn())
-        .await;
-        Ok(self.writer.check(enqueued)?.rows_affected())
+        let enqueued = webhooks::enqueue(self.writer.conn(), scope, event_id, event_type, None).await;
+        Ok(self.writer.check(enqueued)?.len() as u64)
     }
 
     async fn complete_idempotency_key(&mut self, scope: Scope, key: &str, status: u16, body: &str) -> Result<()> {

@@ -3,12 +3,6 @@
 //! on the same machine.
 
 use super::*;
-use kros_domain::EventType;
-use sqlx::types::Json;
-
-/// The scope's endpoints subscribed to an event type (`?1` organization, `?2` mode, `?3` type).
-pub(super) const SUBSCRIBED: &str = "organization_id = ?1 AND livemode = ?2 AND enabled = 1 \
-     AND (event_types IS NULL OR EXISTS (SELECT 1 FROM json_each(event_types) WHERE value = ?3))";
 
 /// The longest span [`later`] and [`earlier`] take: a mistyped setting (`10000y`) neither
 /// overflows the calendar nor leaves the four-digit years that keep these times sorting as text.
@@ -30,74 +24,64 @@ fn earlier(d: Duration) -> Timestamp {
 impl WebhookStorage for SqliteStorage {
     async fn events(&self, scope: Scope, filter: EventFilter, window: Window) -> Result<Counted<AuditRecord>> {
         let pools = self.pools.read().await;
-        let matching = "organization_id = ?1 AND livemode = ?2 AND (?3 IS NULL OR action = ?3) \
-                        AND (?4 IS NULL OR phone_number_id = ?4)";
-        let rows = sqlx::query_as(&format!(
-            "SELECT *, (SELECT COUNT(*) FROM audit_log WHERE {matching}) AS total FROM audit_log \
-             WHERE {matching} ORDER BY created_at DESC, id DESC LIMIT ?5 OFFSET ?6"
-        ))
-        .bind(scope.organization_id)
-        .bind(scope.livemode)
-        .bind(filter.action)
-        .bind(filter.phone_number_id)
-        .bind(window.limit)
-        .bind(window.offset)
-        .fetch_all(&pools.readers)
-        .await
-        .map_err(classify)?;
-        let count_sql = format!("SELECT COUNT(*) FROM audit_log WHERE {matching}");
-        let count = sqlx::query_scalar(&count_sql)
-            .bind(scope.organization_id)
-            .bind(scope.livemode)
-            .bind(filter.action)
-            .bind(filter.phone_number_id)
-            .fetch_one(&pools.readers);
-        counted(rows, window, count, classify).await
+        read_page!(window, classify, |w| {
+            audit_query!(
+                AuditPageRow,
+                "SELECT",
+                r#", (SELECT COUNT(*) FROM audit_log WHERE organization_id = ?1 AND livemode = ?2
+              AND (?3 IS NULL OR action = ?3) AND (?4 IS NULL OR phone_number_id = ?4)) AS "total!: i64"
+             FROM audit_log WHERE organization_id = ?1 AND livemode = ?2
+             AND (?3 IS NULL OR action = ?3) AND (?4 IS NULL OR phone_number_id = ?4)
+             ORDER BY created_at DESC, id DESC LIMIT ?5 OFFSET ?6"#,
+                scope.organization_id,
+                scope.livemode,
+                filter.action,
+                filter.phone_number_id,
+                w.limit,
+                w.offset
+            )
+            .fetch_all(&pools.readers)
+        })
     }
 
     async fn event(&self, scope: Scope, id: Uuid) -> Result<Option<AuditRecord>> {
-        sqlx::query_as("SELECT * FROM audit_log WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3")
-            .bind(id)
-            .bind(scope.organization_id)
-            .bind(scope.livemode)
-            .fetch_optional(&self.pools.read().await.readers)
-            .await
-            .map_err(classify)
+        audit_query!(
+            AuditRecord,
+            "SELECT",
+            " FROM audit_log WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3",
+            id,
+            scope.organization_id,
+            scope.livemode
+        )
+        .fetch_optional(&self.pools.read().await.readers)
+        .await
+        .map_err(classify)
     }
 
     async fn webhook_endpoints(&self, scope: Scope, window: Window) -> Result<Counted<WebhookEndpointRecord>> {
         let pools = self.pools.read().await;
-        let rows = sqlx::query_as(&format!(
-            "SELECT {WEBHOOK_ENDPOINT_COLUMNS}, \
-             (SELECT COUNT(*) FROM webhook_endpoints WHERE organization_id = ?1 AND livemode = ?2) AS total \
-             FROM webhook_endpoints WHERE organization_id = ?1 AND livemode = ?2 \
-             ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4"
-        ))
-        .bind(scope.organization_id)
-        .bind(scope.livemode)
-        .bind(window.limit)
-        .bind(window.offset)
-        .fetch_all(&pools.readers)
-        .await
-        .map_err(classify)?;
-        let count =
-            sqlx::query_scalar("SELECT COUNT(*) FROM webhook_endpoints WHERE organization_id = ?1 AND livemode = ?2")
-                .bind(scope.organization_id)
-                .bind(scope.livemode)
-                .fetch_one(&pools.readers);
-        counted(rows, window, count, classify).await
+        read_page!(window, classify, |w| {
+            webhook_endpoints_query!(
+                WebhookEndpointPageRow,
+                "SELECT",
+                r#", (SELECT COUNT(*) FROM webhook_endpoints WHERE organization_id = ?1 AND livemode = ?2)
+             AS "total!: i64"
+             FROM webhook_endpoints WHERE organization_id = ?1 AND livemode = ?2
+             ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4"#,
+                scope.organization_id,
+                scope.livemode,
+                w.limit,
+                w.offset
+            )
+            .fetch_all(&pools.readers)
+        })
     }
 
     async fn webhook_endpoint(&self, scope: Scope, id: Uuid) -> Result<Option<WebhookEndpointRecord>> {
-        sqlx::query_as!(
+        webhook_endpoints_query!(
             WebhookEndpointRecord,
-            r#"SELECT id AS "id: Uuid", organization_id AS "organization_id: Uuid", livemode AS "livemode: bool", url,
-             description, event_types AS "event_types: Json<Vec<EventType>>", enabled AS "enabled: bool",
-             disabled_reason, secret, previous_secret,
-             previous_secret_expires_at AS "previous_secret_expires_at: Timestamp",
-             failing_since AS "failing_since: Timestamp", created_at AS "created_at: Timestamp",
-             updated_at AS "updated_at: Timestamp"
-             FROM webhook_endpoints WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3"#,
+            "SELECT",
+            " FROM webhook_endpoints WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3",
             id,
             scope.organization_id,
             scope.livemode
@@ -114,29 +98,32 @@ impl WebhookStorage for SqliteStorage {
         changes: &WebhookEndpointChanges,
         at: Timestamp,
     ) -> Result<Option<WebhookEndpointRecord>> {
+        let (url, description) = (changes.url.as_deref(), changes.description.as_deref());
+        let (types_given, event_types) = (changes.event_types.is_some(), changes.event_types.clone().flatten());
+        let (_gate, mut writer) = self.writer().await?;
         // In SET, a column names its value before the update: enabling clears the reason and
         // the streak only of an endpoint that was disabled.
-        let update = format!(
+        let changed = webhook_endpoints_query!(
+            WebhookEndpointRecord,
             "UPDATE webhook_endpoints SET url = COALESCE(?4, url), description = COALESCE(?5, description), \
              event_types = CASE WHEN ?6 THEN ?7 ELSE event_types END, \
              disabled_reason = CASE WHEN ?8 AND NOT enabled THEN NULL ELSE disabled_reason END, \
              failing_since = CASE WHEN ?8 AND NOT enabled THEN NULL ELSE failing_since END, \
              enabled = COALESCE(?8, enabled), updated_at = ?9 \
-             WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3 RETURNING {WEBHOOK_ENDPOINT_COLUMNS}"
-        );
-        let (_gate, mut writer) = self.writer().await?;
-        let changed = sqlx::query_as(&update)
-            .bind(id)
-            .bind(scope.organization_id)
-            .bind(scope.livemode)
-            .bind(changes.url.as_deref())
-            .bind(changes.description.as_deref())
-            .bind(changes.event_types.is_some())
-            .bind(changes.event_types.clone().flatten())
-            .bind(changes.enabled)
-            .bind(at)
-            .fetch_optional(writer.conn())
-            .await;
+             WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3 RETURNING",
+            "",
+            id,
+            scope.organization_id,
+            scope.livemode,
+            url,
+            description,
+            types_given,
+            event_types,
+            changes.enabled,
+            at
+        )
+        .fetch_optional(writer.conn())
+        .await;
         writer.check(changed)
     }
 
@@ -148,21 +135,21 @@ impl WebhookStorage for SqliteStorage {
         previous_expires_at: Timestamp,
         at: Timestamp,
     ) -> Result<Option<WebhookEndpointRecord>> {
-        let update = format!(
-            "UPDATE webhook_endpoints SET previous_secret = secret, secret = ?4, previous_secret_expires_at = ?5, \
-             updated_at = ?6 WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3 \
-             RETURNING {WEBHOOK_ENDPOINT_COLUMNS}"
-        );
         let (_gate, mut writer) = self.writer().await?;
-        let rotated = sqlx::query_as(&update)
-            .bind(id)
-            .bind(scope.organization_id)
-            .bind(scope.livemode)
-            .bind(secret)
-            .bind(previous_expires_at)
-            .bind(at)
-            .fetch_optional(writer.conn())
-            .await;
+        let rotated = webhook_endpoints_query!(
+            WebhookEndpointRecord,
+            "UPDATE webhook_endpoints SET previous_secret = secret, secret = ?4, previous_secret_expires_at = ?5, \
+             updated_at = ?6 WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3 RETURNING",
+            "",
+            id,
+            scope.organization_id,
+            scope.livemode,
+            secret,
+            previous_expires_at,
+            at
+        )
+        .fetch_optional(writer.conn())
+        .await;
         writer.check(rotated)
     }
 
@@ -174,17 +161,15 @@ impl WebhookStorage for SqliteStorage {
     ) -> Result<bool> {
         // `IS`: SQLite's comparison that holds for two NULLs.
         let resealed = self
-            .write(
-                sqlx::query(
-                    "UPDATE webhook_endpoints SET secret = ?2, previous_secret = ?3 \
-                     WHERE id = ?1 AND secret = ?4 AND previous_secret IS ?5",
-                )
-                .bind(seen.id)
-                .bind(secret)
-                .bind(previous_secret)
-                .bind(&seen.secret)
-                .bind(&seen.previous_secret),
-            )
+            .write(sqlx::query!(
+                "UPDATE webhook_endpoints SET secret = ?2, previous_secret = ?3 \
+                 WHERE id = ?1 AND secret = ?4 AND previous_secret IS ?5",
+                seen.id,
+                secret,
+                previous_secret,
+                seen.secret,
+                seen.previous_secret
+            ))
             .await?;
         Ok(resealed.rows_affected() == 1)
     }
@@ -203,10 +188,13 @@ impl WebhookStorage for SqliteStorage {
 
     async fn webhook_endpoints_with_secrets_without_prefix(&self, prefix: &str) -> Result<Vec<WebhookEndpointRecord>> {
         // A NULL previous secret makes its comparison NULL: only a real one counts.
-        sqlx::query_as(&format!(
-            "SELECT {WEBHOOK_ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE substr(secret, 1, length(?1)) <> ?1 OR substr(previous_secret, 1, length(?1)) <> ?1"
-        ))
-        .bind(prefix)
+        webhook_endpoints_query!(
+            WebhookEndpointRecord,
+            "SELECT",
+            " FROM webhook_endpoints \
+             WHERE substr(secret, 1, length(?1)) <> ?1 OR substr(previous_secret, 1, length(?1)) <> ?1",
+            prefix
+        )
         .fetch_all(&self.pools.read().await.readers)
         .await
         .map_err(classify)
@@ -220,30 +208,27 @@ impl WebhookStorage for SqliteStorage {
     ) -> Result<Counted<AttemptWithEvent>> {
         let pools = self.pools.read().await;
         // The endpoint's own scope is checked by the join: another scope's endpoint has none.
-        let of_endpoint = "FROM webhook_attempts t JOIN webhook_endpoints e ON e.id = t.endpoint_id \
-                           WHERE t.endpoint_id = ?1 AND e.organization_id = ?2 AND e.livemode = ?3";
-        let rows = sqlx::query_as(&format!(
-            "SELECT t.*, a.action, (SELECT COUNT(*) {of_endpoint}) AS total \
-             FROM webhook_attempts t JOIN webhook_endpoints e ON e.id = t.endpoint_id \
-             JOIN audit_log a ON a.id = t.event_id \
-             WHERE t.endpoint_id = ?1 AND e.organization_id = ?2 AND e.livemode = ?3 \
-             ORDER BY t.attempted_at DESC, t.id DESC LIMIT ?4 OFFSET ?5"
-        ))
-        .bind(endpoint_id)
-        .bind(scope.organization_id)
-        .bind(scope.livemode)
-        .bind(window.limit)
-        .bind(window.offset)
-        .fetch_all(&pools.readers)
-        .await;
-        let rows = rows.map_err(classify)?;
-        let count_sql = format!("SELECT COUNT(*) {of_endpoint}");
-        let count = sqlx::query_scalar(&count_sql)
-            .bind(endpoint_id)
-            .bind(scope.organization_id)
-            .bind(scope.livemode)
-            .fetch_one(&pools.readers);
-        counted(rows, window, count, classify).await
+        read_page!(window, classify, |w| {
+            sqlx::query_as!(
+                AttemptPageRow,
+                r#"SELECT t.id AS "id!: Uuid", t.event_id AS "event_id!: Uuid", t.endpoint_id AS "endpoint_id!: Uuid",
+             t.attempted_at AS "attempted_at!: Timestamp", t.succeeded AS "succeeded!: bool",
+             t.response_status AS "response_status?: i32", t.latency_ms AS "latency_ms!",
+             t.response_body AS "response_body?", t.error AS "error?", a.action AS "action!: AuditAction",
+             (SELECT COUNT(*) FROM webhook_attempts t JOIN webhook_endpoints e ON e.id = t.endpoint_id
+              WHERE t.endpoint_id = ?1 AND e.organization_id = ?2 AND e.livemode = ?3) AS "total!: i64"
+             FROM webhook_attempts t JOIN webhook_endpoints e ON e.id = t.endpoint_id
+             JOIN audit_log a ON a.id = t.event_id
+             WHERE t.endpoint_id = ?1 AND e.organization_id = ?2 AND e.livemode = ?3
+             ORDER BY t.attempted_at DESC, t.id DESC LIMIT ?4 OFFSET ?5"#,
+                endpoint_id,
+                scope.organization_id,
+                scope.livemode,
+                w.limit,
+                w.offset
+            )
+            .fetch_all(&pools.readers)
+        })
     }
 
     async fn redeliver(
@@ -253,43 +238,28 @@ impl WebhookStorage for SqliteStorage {
         event_type: &str,
         endpoint_id: Option<Uuid>,
     ) -> Result<Vec<Uuid>> {
-        let which = match endpoint_id {
-            Some(_) => "organization_id = ?1 AND livemode = ?2 AND id = ?5",
-            None => SUBSCRIBED,
-        };
         let (_gate, mut writer) = self.writer().await?;
-        let scheduled = sqlx::query_scalar(&format!(
-            "INSERT INTO webhook_deliveries (event_id, endpoint_id, state, attempts, next_attempt_at, created_at) \
-             SELECT ?4, id, 'pending', 0, ?6, ?6 FROM webhook_endpoints WHERE {which} \
-             ON CONFLICT (event_id, endpoint_id) DO UPDATE \
-             SET state = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at, locked_until = NULL \
-             RETURNING endpoint_id"
-        ))
-        .bind(scope.organization_id)
-        .bind(scope.livemode)
-        .bind(event_type)
-        .bind(event_id)
-        .bind(endpoint_id)
-        .bind(now())
-        .fetch_all(writer.conn())
-        .await;
+        let scheduled = enqueue(writer.conn(), scope, event_id, event_type, endpoint_id).await;
         writer.check(scheduled)
     }
 
     async fn claim_due_delivery(&self, lease: Duration) -> Result<Option<ClaimedDelivery>> {
+        let (at, until) = (now(), later(lease));
         let (_gate, mut writer) = self.writer().await?;
         // One statement on the one writer: no other worker can take the same row meanwhile.
-        let claimed = sqlx::query_as(
-            "UPDATE webhook_deliveries SET locked_until = ?2 WHERE (event_id, endpoint_id) = ( \
-                 SELECT d.event_id, d.endpoint_id FROM webhook_deliveries d \
-                 JOIN webhook_endpoints e ON e.id = d.endpoint_id \
-                 WHERE d.state = 'pending' AND d.next_attempt_at <= ?1 \
-                   AND (d.locked_until IS NULL OR d.locked_until <= ?1) AND e.enabled = 1 \
-                 ORDER BY d.next_attempt_at LIMIT 1) \
-             RETURNING event_id, endpoint_id, attempts, locked_until",
+        let claimed = sqlx::query_as!(
+            ClaimedDelivery,
+            r#"UPDATE webhook_deliveries SET locked_until = ?2 WHERE (event_id, endpoint_id) = (
+                 SELECT d.event_id, d.endpoint_id FROM webhook_deliveries d
+                 JOIN webhook_endpoints e ON e.id = d.endpoint_id
+                 WHERE d.state = 'pending' AND d.next_attempt_at <= ?1
+                   AND (d.locked_until IS NULL OR d.locked_until <= ?1) AND e.enabled = 1
+                 ORDER BY d.next_attempt_at LIMIT 1)
+             RETURNING event_id AS "event_id!: Uuid", endpoint_id AS "endpoint_id!: Uuid",
+             attempts AS "attempts!: i32", locked_until AS "locked_until!: Timestamp""#,
+            at,
+            until
         )
-        .bind(now())
-        .bind(later(lease))
         .fetch_optional(writer.conn())
         .await;
         writer.check(claimed)
@@ -297,17 +267,19 @@ impl WebhookStorage for SqliteStorage {
 
     async fn delivery_parts(&self, claim: &ClaimedDelivery) -> Result<Option<(AuditRecord, WebhookEndpointRecord)>> {
         let pools = self.pools.read().await;
-        let event = sqlx::query_as("SELECT * FROM audit_log WHERE id = ?1")
-            .bind(claim.event_id)
+        let event = audit_query!(AuditRecord, "SELECT", " FROM audit_log WHERE id = ?1", claim.event_id)
             .fetch_optional(&pools.readers)
             .await
             .map_err(classify)?;
-        let endpoint =
-            sqlx::query_as(&format!("SELECT {WEBHOOK_ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = ?1"))
-                .bind(claim.endpoint_id)
-                .fetch_optional(&pools.readers)
-                .await
-                .map_err(classify)?;
+        let endpoint = webhook_endpoints_query!(
+            WebhookEndpointRecord,
+            "SELECT",
+            " FROM webhook_endpoints WHERE id = ?1",
+            claim.endpoint_id
+        )
+        .fetch_optional(&pools.readers)
+        .await
+        .map_err(classify)?;
         Ok(event.zip(endpoint))
     }
 
@@ -333,48 +305,78 @@ async fn finish(
     next: AfterAttempt,
     disable: &DisableRule,
 ) -> std::result::Result<(), sqlx::Error> {
-    let insert =
-        format!("INSERT INTO webhook_attempts ({ATTEMPT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-    bind_attempt(sqlx::query(&insert), a).execute(&mut *conn).await?;
+    insert_attempt!(a).execute(&mut *conn).await?;
     let (state, retry_at) = match next {
         AfterAttempt::Delivered => (DeliveryState::Delivered, now()),
         AfterAttempt::RetryIn(delay) => (DeliveryState::Pending, later(delay)),
         AfterAttempt::GiveUp => (DeliveryState::Failed, now()),
     };
-    sqlx::query(
+    sqlx::query!(
         "UPDATE webhook_deliveries SET state = ?1, attempts = attempts + 1, next_attempt_at = ?2, locked_until = NULL \
          WHERE event_id = ?3 AND endpoint_id = ?4 AND locked_until = ?5",
+        state,
+        retry_at,
+        claim.event_id,
+        claim.endpoint_id,
+        claim.locked_until
     )
-    .bind(state)
-    .bind(retry_at)
-    .bind(claim.event_id)
-    .bind(claim.endpoint_id)
-    .bind(claim.locked_until)
     .execute(&mut *conn)
     .await?;
     if a.succeeded {
-        sqlx::query("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ?1")
-            .bind(a.endpoint_id)
+        sqlx::query!("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ?1", a.endpoint_id)
             .execute(&mut *conn)
             .await?;
         return Ok(());
     }
-    sqlx::query("UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, ?2) WHERE id = ?1")
-        .bind(a.endpoint_id)
-        .bind(a.attempted_at)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
+    sqlx::query!(
+        "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, ?2) WHERE id = ?1",
+        a.endpoint_id,
+        a.attempted_at
+    )
+    .execute(&mut *conn)
+    .await?;
+    let (failing_before, at) = (earlier(disable.after), now());
+    sqlx::query!(
         "UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ?2, updated_at = ?4 \
          WHERE id = ?1 AND enabled = 1 AND failing_since <= ?3",
+        a.endpoint_id,
+        disable.reason,
+        failing_before,
+        at
     )
-    .bind(a.endpoint_id)
-    .bind(&disable.reason)
-    .bind(earlier(disable.after))
-    .bind(now())
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Schedules the event's delivery to the scope's enabled endpoints subscribed to its type, or to
+/// the one endpoint named (whatever it subscribes to); a delivery already there starts over.
+/// Returns the endpoints it is scheduled for.
+pub(super) async fn enqueue(
+    conn: &mut SqliteConnection,
+    scope: Scope,
+    event_id: Uuid,
+    event_type: &str,
+    endpoint_id: Option<Uuid>,
+) -> std::result::Result<Vec<Uuid>, sqlx::Error> {
+    let at = now();
+    sqlx::query_scalar!(
+        r#"INSERT INTO webhook_deliveries (event_id, endpoint_id, state, attempts, next_attempt_at, created_at)
+         SELECT ?4, id, 'pending', 0, ?6, ?6 FROM webhook_endpoints
+         WHERE organization_id = ?1 AND livemode = ?2 AND (id = ?5 OR (?5 IS NULL AND enabled = 1
+           AND (event_types IS NULL OR EXISTS (SELECT 1 FROM json_each(event_types) WHERE value = ?3))))
+         ON CONFLICT (event_id, endpoint_id) DO UPDATE
+         SET state = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at, locked_until = NULL
+         RETURNING endpoint_id AS "endpoint_id!: Uuid""#,
+        scope.organization_id,
+        scope.livemode,
+        event_type,
+        event_id,
+        endpoint_id,
+        at
+    )
+    .fetch_all(conn)
+    .await
 }
 
 /// The one writer's `BEGIN IMMEDIATE` already keeps every other writer out until this transaction
@@ -391,27 +393,7 @@ pub(super) async fn count_endpoints_locked(writer: &mut Writer, scope: Scope) ->
 }
 
 pub(super) async fn insert_endpoint(writer: &mut Writer, e: &WebhookEndpointRecord) -> Result<()> {
-    let inserted = sqlx::query!(
-        "INSERT INTO webhook_endpoints (id, organization_id, livemode, url, description, event_types, enabled, \
-         disabled_reason, secret, previous_secret, previous_secret_expires_at, failing_since, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-        e.id,
-        e.organization_id,
-        e.livemode,
-        e.url,
-        e.description,
-        e.event_types as _,
-        e.enabled,
-        e.disabled_reason,
-        e.secret,
-        e.previous_secret,
-        e.previous_secret_expires_at,
-        e.failing_since,
-        e.created_at,
-        e.updated_at
-    )
-    .execute(writer.conn())
-    .await;
+    let inserted = insert_webhook_endpoint!(e).execute(writer.conn()).await;
     writer.check(inserted)?;
     Ok(())
 }

@@ -13,10 +13,36 @@
 //! The app chooses the backend once, by the URL. Rows decode into [`records`] (native Rust types,
 //! decoded by sqlx itself) and errors into [`StorageError`], which keeps its cause.
 
+/// Defines a record and its page row: the record's columns and the total the page's filter
+/// matches (what a checked `query_as!` of a page reads into: it cannot flatten a record), which
+/// becomes a [`WithTotal`] of the record.
+macro_rules! record_with_page_row {
+    (
+        $(#[$meta:meta])*
+        pub struct $Record:ident, paged as $Row:ident {
+            $( $(#[$field_meta:meta])* pub $field:ident: $ty:ty, )*
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $Record { $( $(#[$field_meta])* pub $field: $ty, )* }
+
+        #[doc = concat!("A row of a page of [`", stringify!($Record), "`]s, with the total its filter matches.")]
+        #[derive(Debug)]
+        pub struct $Row { $( pub $field: $ty, )* pub total: i64 }
+
+        impl From<$Row> for $crate::WithTotal<$Record> {
+            fn from(row: $Row) -> Self {
+                $crate::WithTotal { row: $Record { $( $field: row.$field, )* }, total: row.total }
+            }
+        }
+    };
+}
+
 pub mod held;
 pub mod orders;
 pub mod records;
 pub mod reservations;
+pub mod statements;
 pub mod webhooks;
 
 pub use orders::*;
@@ -25,7 +51,6 @@ pub use reservations::*;
 pub use webhooks::*;
 
 use async_trait::async_trait;
-use kros_domain::{NumberStatus, NumberType};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -104,20 +129,37 @@ impl<T> Counted<T> {
     }
 }
 
-/// A page's rows (each with the filter's total) as a [`Counted`]; past the end, where no row
-/// carries the total, it is counted on its own.
-pub async fn counted<T>(
-    rows: Vec<WithTotal<T>>,
+/// A page's rows (each with the filter's total) as a [`Counted`]. Past the end no row carries
+/// the total: then `first_row`, the same statement for [`Window::FIRST_ROW`], tells it.
+pub async fn counted<T, R: Into<WithTotal<T>>>(
+    rows: Vec<R>,
     window: Window,
-    count: impl std::future::Future<Output = std::result::Result<i64, sqlx::Error>>,
+    first_row: impl std::future::Future<Output = std::result::Result<Vec<R>, sqlx::Error>>,
     classify: fn(sqlx::Error) -> StorageError,
 ) -> Result<Counted<T>> {
+    let rows: Vec<WithTotal<T>> = rows.into_iter().map(Into::into).collect();
     let total = match rows.first() {
         Some(first) => first.total,
         None if window.offset == 0 => 0,
-        None => count.await.map_err(classify)?,
+        None => first_row.await.map_err(classify)?.into_iter().next().map_or(0, |row| row.into().total),
     };
     Ok(Counted::known(rows, total))
+}
+
+/// Reads a page and its total: `read_page!(window, classify, |w| <the page's statement for
+/// window w, as a future of its rows>)`. The statement is written once and expanded twice: for
+/// the page, and for [`Window::FIRST_ROW`] should the page be past the end (see [`counted`]).
+#[macro_export]
+macro_rules! read_page {
+    ($window:expr, $classify:expr, |$w:ident| $page:expr) => {{
+        let window: $crate::Window = $window;
+        let rows = {
+            let $w = window;
+            $page.await.map_err($classify)?
+        };
+        let $w = $crate::Window::FIRST_ROW;
+        $crate::counted(rows, window, $page, $classify).await
+    }};
 }
 
 /// Limit and offset, already validated.
@@ -125,6 +167,11 @@ pub async fn counted<T>(
 pub struct Window {
     pub limit: i64,
     pub offset: i64,
+}
+
+impl Window {
+    /// The first row alone: what a page past the end reads its total from.
+    pub const FIRST_ROW: Window = Window { limit: 1, offset: 0 };
 }
 
 /// A list request's page, as the storage reads it.
@@ -305,78 +352,4 @@ pub trait WriteTx: Send {
 
     async fn commit(self: Box<Self>) -> Result<()>;
     async fn rollback(self: Box<Self>) -> Result<()>;
-}
-
-/// A statement with its arguments, on either database (what the bind helpers below take and give).
-pub type Query<'q, DB> = sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>;
-
-/// The columns of a phone number, in the order [`bind_number`] binds them (the same on both
-/// databases).
-pub const NUMBER_COLUMNS: &str = "id, organization_id, inventory_id, livemode, e164, country, number_type, status, \
-    endpoint_id, allow_inbound, allow_outbound, sip_username, sip_password, setup_cost_cents, \
-    monthly_cost_cents, currency, created_at, updated_at, released_at, friendly_name, tags, deletion_locked";
-
-/// Binds every column of `n`, in [`NUMBER_COLUMNS`] order, on either database.
-pub fn bind_number<'q, DB>(query: Query<'q, DB>, n: &'q NumberRecord) -> Query<'q, DB>
-where
-    DB: sqlx::Database,
-    Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    &'q String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    NumberType: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    NumberStatus: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    Option<Uuid>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    Timestamp: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    Option<Timestamp>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    &'q sqlx::types::Json<Vec<String>>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    query
-        .bind(n.id)
-        .bind(n.organization_id)
-        .bind(n.inventory_id)
-        .bind(n.livemode)
-        .bind(&n.e164)
-        .bind(&n.country)
-        .bind(n.number_type)
-        .bind(n.status)
-        .bind(n.endpoint_id)
-        .bind(n.allow_inbound)
-        .bind(n.allow_outbound)
-        .bind(&n.sip_username)
-        .bind(&n.sip_password)
-        .bind(n.setup_cost_cents)
-        .bind(n.monthly_cost_cents)
-        .bind(&n.currency)
-        .bind(n.created_at)
-        .bind(n.updated_at)
-        .bind(n.released_at)
-        .bind(&n.friendly_name)
-        .bind(&n.tags)
-        .bind(n.deletion_locked)
-}
-
-/// Binds an assigned-numbers filter as parameters 1 to 7 (organization, mode, country, type, tag,
-/// digits, name part; the absent ones as NULL), on either database.
-pub fn bind_assigned_filter<'q, DB>(query: Query<'q, DB>, scope: Scope, filter: &'q AssignedFilter) -> Query<'q, DB>
-where
-    DB: sqlx::Database,
-    Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    Option<NumberType>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    let (digits, name_part) = match &filter.search {
-        Some(NumberSearch::Digits(d)) => (Some(d.as_str()), None),
-        Some(NumberSearch::NamePart(p)) => (None, Some(p.as_str())),
-        None => (None, None),
-    };
-    query
-        .bind(scope.organization_id)
-        .bind(scope.livemode)
-        .bind(filter.country.as_deref())
-        .bind(filter.number_type)
-        .bind(filter.tag.as_deref())
-        .bind(digits)
-        .bind(name_part)
 }

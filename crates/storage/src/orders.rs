@@ -6,16 +6,18 @@ use async_trait::async_trait;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct OrderRecord {
-    pub id: Uuid,
-    pub organization_id: Uuid,
-    pub livemode: bool,
-    pub total_cost_cents: i64,
-    pub currency: String,
-    /// The numbers as the API showed them when bought.
-    pub numbers: Json<serde_json::Value>,
-    pub created_at: Timestamp,
+record_with_page_row! {
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OrderRecord, paged as OrderPageRow {
+        pub id: Uuid,
+        pub organization_id: Uuid,
+        pub livemode: bool,
+        pub total_cost_cents: i64,
+        pub currency: String,
+        /// The numbers as the API showed them when bought.
+        pub numbers: Json<serde_json::Value>,
+        pub created_at: Timestamp,
+    }
 }
 
 #[async_trait]
@@ -24,6 +26,3 @@ pub trait OrderStorage: Send + Sync {
     /// Newest first.
     async fn orders(&self, scope: Scope, window: Window) -> Result<Counted<OrderRecord>>;
 }
-
-/// The columns of an order, in the order [`bind_order`] binds them.
-pub const ORDER_COLUMNS: &str = "id, organization_id, livemode, total_cost_cents, currency, numbers, created_at";

@@ -19,14 +19,14 @@ pub fn format_time(t: Timestamp) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrganizationRecord {
     pub id: Uuid,
     pub name: String,
     pub created_at: Timestamp,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRecord {
     pub id: Uuid,
     pub email: String,
@@ -44,7 +44,7 @@ pub struct AccountRecord {
 }
 
 /// One row of the account query: the user, joined to one membership (none: no organization).
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct AccountRow {
     pub email: String,
     pub organization_id: Option<Uuid>,
@@ -72,7 +72,7 @@ impl AccountRecord {
 
 /// A dashboard session: a built-in account's (live while unrevoked and unexpired), or a
 /// Supabase session signed out here (kept revoked until its tokens would have expired).
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
     pub id: Uuid,
     pub user_id: Uuid,
@@ -81,7 +81,7 @@ pub struct SessionRecord {
     pub revoked_at: Option<Timestamp>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKeyRecord {
     pub id: Uuid,
     pub organization_id: Uuid,
@@ -95,30 +95,34 @@ pub struct ApiKeyRecord {
     pub revoked_at: Option<Timestamp>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct EndpointRecord {
-    pub id: Uuid,
-    pub livemode: bool,
-    pub name: String,
-    pub created_at: Timestamp,
+record_with_page_row! {
+    #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+    pub struct EndpointRecord, paged as EndpointPageRow {
+        pub id: Uuid,
+        pub livemode: bool,
+        pub name: String,
+        pub created_at: Timestamp,
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct InventoryRecord {
-    pub id: Uuid,
-    pub livemode: bool,
-    pub e164: String,
-    pub country: String,
-    pub number_type: NumberType,
-    pub setup_cost_cents: i64,
-    pub monthly_cost_cents: i64,
-    pub currency: String,
-    pub available: bool,
-    pub created_at: Timestamp,
-    /// The organization holding the number (a reservation) until `held_until`; a hold in the
-    /// past is no hold.
-    pub held_by: Option<Uuid>,
-    pub held_until: Option<Timestamp>,
+record_with_page_row! {
+    #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+    pub struct InventoryRecord, paged as InventoryPageRow {
+        pub id: Uuid,
+        pub livemode: bool,
+        pub e164: String,
+        pub country: String,
+        pub number_type: NumberType,
+        pub setup_cost_cents: i64,
+        pub monthly_cost_cents: i64,
+        pub currency: String,
+        pub available: bool,
+        pub created_at: Timestamp,
+        /// The organization holding the number (a reservation) until `held_until`; a hold in the
+        /// past is no hold.
+        pub held_by: Option<Uuid>,
+        pub held_until: Option<Timestamp>,
+    }
 }
 
 impl InventoryRecord {
@@ -133,33 +137,35 @@ impl InventoryRecord {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct NumberRecord {
-    pub id: Uuid,
-    pub organization_id: Uuid,
-    pub inventory_id: Uuid,
-    pub livemode: bool,
-    pub e164: String,
-    pub country: String,
-    pub number_type: NumberType,
-    pub status: NumberStatus,
-    pub endpoint_id: Option<Uuid>,
-    pub allow_inbound: bool,
-    pub allow_outbound: bool,
-    pub sip_username: String,
-    pub sip_password: String,
-    pub setup_cost_cents: i64,
-    pub monthly_cost_cents: i64,
-    pub currency: String,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    pub released_at: Option<Timestamp>,
-    /// "" when the number has no name.
-    pub friendly_name: String,
-    /// Distinct, in the order they were given.
-    pub tags: sqlx::types::Json<Vec<String>>,
-    /// While true, release and delete are refused.
-    pub deletion_locked: bool,
+record_with_page_row! {
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct NumberRecord, paged as NumberPageRow {
+        pub id: Uuid,
+        pub organization_id: Uuid,
+        pub inventory_id: Uuid,
+        pub livemode: bool,
+        pub e164: String,
+        pub country: String,
+        pub number_type: NumberType,
+        pub status: NumberStatus,
+        pub endpoint_id: Option<Uuid>,
+        pub allow_inbound: bool,
+        pub allow_outbound: bool,
+        pub sip_username: String,
+        pub sip_password: String,
+        pub setup_cost_cents: i64,
+        pub monthly_cost_cents: i64,
+        pub currency: String,
+        pub created_at: Timestamp,
+        pub updated_at: Timestamp,
+        pub released_at: Option<Timestamp>,
+        /// "" when the number has no name.
+        pub friendly_name: String,
+        /// Distinct, in the order they were given.
+        pub tags: sqlx::types::Json<Vec<String>>,
+        /// While true, release and delete are refused.
+        pub deletion_locked: bool,
+    }
 }
 
 /// What an audit entry records.
@@ -186,24 +192,25 @@ impl AuditAction {
     }
 }
 
-/// One entry of the append-only audit log; the states are the number as the API showed it.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct AuditRecord {
-    pub id: Uuid,
-    pub organization_id: Uuid,
-    pub livemode: bool,
-    /// None for an order's entry.
-    pub phone_number_id: Option<Uuid>,
-    pub action: AuditAction,
-    #[sqlx(try_from = "String")]
-    pub actor: kros_domain::Actor,
-    pub before_state: Option<sqlx::types::Json<serde_json::Value>>,
-    pub after_state: Option<sqlx::types::Json<serde_json::Value>>,
-    pub created_at: Timestamp,
+record_with_page_row! {
+    /// One entry of the append-only audit log; the states are the number as the API showed it.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AuditRecord, paged as AuditPageRow {
+        pub id: Uuid,
+        pub organization_id: Uuid,
+        pub livemode: bool,
+        /// None for an order's entry.
+        pub phone_number_id: Option<Uuid>,
+        pub action: AuditAction,
+            pub actor: kros_domain::Actor,
+        pub before_state: Option<sqlx::types::Json<serde_json::Value>>,
+        pub after_state: Option<sqlx::types::Json<serde_json::Value>>,
+        pub created_at: Timestamp,
+    }
 }
 
 /// An Idempotency-Key record, with its age judged by the database's clock.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyRecord {
     pub request_hash: String,
     pub response_status: Option<i32>,
@@ -242,6 +249,15 @@ impl AssignedFilter {
     pub fn is_everything(&self) -> bool {
         self.country.is_none() && self.number_type.is_none() && self.tag.is_none() && self.search.is_none()
     }
+
+    /// The search as two parameters, digits and a name part (the one not asked for is none).
+    pub fn search_parts(&self) -> (Option<&str>, Option<&str>) {
+        match &self.search {
+            Some(NumberSearch::Digits(digits)) => (Some(digits.as_str()), None),
+            Some(NumberSearch::NamePart(part)) => (None, Some(part.as_str())),
+            None => (None, None),
+        }
+    }
 }
 
 /// `?q=`: what to look for in the scope's numbers.
@@ -253,9 +269,8 @@ pub enum NumberSearch {
 }
 
 /// A row of a page, with the total its filter matches (one statement answers both).
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct WithTotal<T> {
-    #[sqlx(flatten)]
     pub row: T,
     pub total: i64,
 }

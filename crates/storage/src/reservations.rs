@@ -10,13 +10,15 @@ use async_trait::async_trait;
 use std::time::Duration;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct ReservationRecord {
-    pub id: Uuid,
-    pub organization_id: Uuid,
-    pub livemode: bool,
-    pub created_at: Timestamp,
-    pub expires_at: Timestamp,
+record_with_page_row! {
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct ReservationRecord, paged as ReservationPageRow {
+        pub id: Uuid,
+        pub organization_id: Uuid,
+        pub livemode: bool,
+        pub created_at: Timestamp,
+        pub expires_at: Timestamp,
+    }
 }
 
 /// What became of a reserved number, once something did.
@@ -30,12 +32,53 @@ pub enum ItemOutcome {
 }
 
 /// One number of a reservation, as the inventory has it now.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReservedNumberRecord {
     pub reservation_id: Uuid,
     pub outcome: Option<ItemOutcome>,
-    #[sqlx(flatten)]
     pub number: InventoryRecord,
+}
+
+/// A [`ReservedNumberRecord`] as one row of the join reads it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct ReservedNumberRow {
+    pub reservation_id: Uuid,
+    pub outcome: Option<ItemOutcome>,
+    pub id: Uuid,
+    pub livemode: bool,
+    pub e164: String,
+    pub country: String,
+    pub number_type: kros_domain::NumberType,
+    pub setup_cost_cents: i64,
+    pub monthly_cost_cents: i64,
+    pub currency: String,
+    pub available: bool,
+    pub created_at: Timestamp,
+    pub held_by: Option<Uuid>,
+    pub held_until: Option<Timestamp>,
+}
+
+impl From<ReservedNumberRow> for ReservedNumberRecord {
+    fn from(r: ReservedNumberRow) -> Self {
+        ReservedNumberRecord {
+            reservation_id: r.reservation_id,
+            outcome: r.outcome,
+            number: InventoryRecord {
+                id: r.id,
+                livemode: r.livemode,
+                e164: r.e164,
+                country: r.country,
+                number_type: r.number_type,
+                setup_cost_cents: r.setup_cost_cents,
+                monthly_cost_cents: r.monthly_cost_cents,
+                currency: r.currency,
+                available: r.available,
+                created_at: r.created_at,
+                held_by: r.held_by,
+                held_until: r.held_until,
+            },
+        }
+    }
 }
 
 /// The reads and the housekeeping of reservations; the writes are in [`super::WriteTx`].
@@ -49,26 +92,4 @@ pub trait ReservationStorage: Send + Sync {
     /// Clears the holds that have expired, and forgets the reservations that expired longer than
     /// `keep` ago. Returns how many of each.
     async fn clean_up_reservations(&self, keep: Duration) -> Result<(u64, u64)>;
-}
-
-/// The columns of an inventory row, as [`InventoryRecord`] reads them (`alias.` before each).
-pub fn inventory_columns(alias: &str) -> String {
-    [
-        "id",
-        "livemode",
-        "e164",
-        "country",
-        "number_type",
-        "setup_cost_cents",
-        "monthly_cost_cents",
-        "currency",
-        "available",
-        "created_at",
-        "held_by",
-        "held_until",
-    ]
-    .iter()
-    .map(|c| format!("{alias}.{c}"))
-    .collect::<Vec<_>>()
-    .join(", ")
 }

@@ -7,31 +7,33 @@
 //! ([`WebhookStorage::finish_attempt`]). A worker that dies mid-attempt leaves the claim to
 //! expire, and another worker (or the restarted one) takes the delivery again.
 
-use super::{AuditAction, Counted, Query, Result, Scope, Timestamp, Window};
+use super::{AuditAction, Counted, Result, Scope, Timestamp, Window};
 use async_trait::async_trait;
 use kros_domain::EventType;
 use sqlx::types::Json;
 use std::time::Duration;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct WebhookEndpointRecord {
-    pub id: Uuid,
-    pub organization_id: Uuid,
-    pub livemode: bool,
-    pub url: String,
-    pub description: String,
-    /// None: every event type (those added later too).
-    pub event_types: Option<Json<Vec<EventType>>>,
-    pub enabled: bool,
-    pub disabled_reason: Option<String>,
-    /// Sealed (see `service::secrets`).
-    pub secret: String,
-    pub previous_secret: Option<String>,
-    pub previous_secret_expires_at: Option<Timestamp>,
-    pub failing_since: Option<Timestamp>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
+record_with_page_row! {
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct WebhookEndpointRecord, paged as WebhookEndpointPageRow {
+        pub id: Uuid,
+        pub organization_id: Uuid,
+        pub livemode: bool,
+        pub url: String,
+        pub description: String,
+        /// None: every event type (those added later too).
+        pub event_types: Option<Json<Vec<EventType>>>,
+        pub enabled: bool,
+        pub disabled_reason: Option<String>,
+        /// Sealed (see `service::secrets`).
+        pub secret: String,
+        pub previous_secret: Option<String>,
+        pub previous_secret_expires_at: Option<Timestamp>,
+        pub failing_since: Option<Timestamp>,
+        pub created_at: Timestamp,
+        pub updated_at: Timestamp,
+    }
 }
 
 /// A change to an endpoint's settings: only the fields given are written, so a change never
@@ -57,7 +59,7 @@ pub enum DeliveryState {
 }
 
 /// A delivery a worker has claimed, until `locked_until`.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClaimedDelivery {
     pub event_id: Uuid,
     pub endpoint_id: Uuid,
@@ -69,7 +71,7 @@ pub struct ClaimedDelivery {
 }
 
 /// One attempt to deliver an event to an endpoint.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AttemptRecord {
     pub id: Uuid,
     pub event_id: Uuid,
@@ -85,11 +87,43 @@ pub struct AttemptRecord {
 }
 
 /// An attempt, with what its event was, for the deliveries list.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AttemptWithEvent {
-    #[sqlx(flatten)]
     pub attempt: AttemptRecord,
     pub action: AuditAction,
+}
+
+/// A row of a page of [`AttemptWithEvent`]s, with the total its filter matches.
+#[derive(Debug)]
+pub struct AttemptPageRow {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub endpoint_id: Uuid,
+    pub attempted_at: Timestamp,
+    pub succeeded: bool,
+    pub response_status: Option<i32>,
+    pub latency_ms: i64,
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+    pub action: AuditAction,
+    pub total: i64,
+}
+
+impl From<AttemptPageRow> for super::WithTotal<AttemptWithEvent> {
+    fn from(r: AttemptPageRow) -> Self {
+        let attempt = AttemptRecord {
+            id: r.id,
+            event_id: r.event_id,
+            endpoint_id: r.endpoint_id,
+            attempted_at: r.attempted_at,
+            succeeded: r.succeeded,
+            response_status: r.response_status,
+            latency_ms: r.latency_ms,
+            response_body: r.response_body,
+            error: r.error,
+        };
+        super::WithTotal { row: AttemptWithEvent { attempt, action: r.action }, total: r.total }
+    }
 }
 
 /// What happens to a delivery after an attempt.
@@ -193,37 +227,4 @@ pub trait WebhookStorage: Send + Sync {
         next: AfterAttempt,
         disable: &DisableRule,
     ) -> Result<()>;
-}
-
-/// The columns of a webhook endpoint (the same on both databases), for the statements still built
-/// at run time.
-pub const WEBHOOK_ENDPOINT_COLUMNS: &str =
-    "id, organization_id, livemode, url, description, event_types, enabled, disabled_reason, secret, \
-     previous_secret, previous_secret_expires_at, failing_since, created_at, updated_at";
-
-/// The columns of an attempt, in the order [`bind_attempt`] binds them.
-pub const ATTEMPT_COLUMNS: &str =
-    "id, event_id, endpoint_id, attempted_at, succeeded, response_status, latency_ms, response_body, error";
-
-/// Binds every column of `a`, in [`ATTEMPT_COLUMNS`] order, on either database.
-pub fn bind_attempt<'q, DB>(query: Query<'q, DB>, a: &'q AttemptRecord) -> Query<'q, DB>
-where
-    DB: sqlx::Database,
-    Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    Option<i32>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    &'q Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    Timestamp: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    query
-        .bind(a.id)
-        .bind(a.event_id)
-        .bind(a.endpoint_id)
-        .bind(a.attempted_at)
-        .bind(a.succeeded)
-        .bind(a.response_status)
-        .bind(a.latency_ms)
-        .bind(&a.response_body)
-        .bind(&a.error)
 }
