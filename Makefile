@@ -2,11 +2,16 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test unit e2e build tools e2e-tools fmt clean bench
+.PHONY: run sip test unit e2e build tools e2e-tools fmt clean bench
 
 ## run: install what is missing, build, migrate, seed the demo, serve on http://127.0.0.1:3000
 run: build
 	scripts/run.sh
+
+## sip: Kamailio in front of the server `make run` serves (start that first, in another
+## terminal); prints the SIP address, the realm and a demo number's credentials for a softphone
+sip:
+	scripts/sip-demo.sh
 
 ## test: the lint gates, then every test: unit and REST integration tests (SQLite, then
 ## PostgreSQL with the scale-out and fault tests), the OpenAPI document against the wire, then
@@ -38,10 +43,13 @@ sqlx-prepare:
 	scripts/sqlx-prepare.sh
 
 ## unit: Rust unit tests and the REST API integration tests (real server, real database), then
-## the SQLite fault tests that need root (ignored in a plain `cargo test`; they fail without root)
+## the SQLite fault tests that need root, and the calls through a real Kamailio with SIPp peers
+## (both ignored in a plain `cargo test`: they fail without root, or without Kamailio and SIPp)
 unit:
+	scripts/install-tools.sh sip
 	cargo test --workspace --features ssr
 	cargo test --features ssr --test storage_faults -- --ignored sqlite_
+	cargo test --features ssr --test api -- --ignored sip_calls
 
 ## openapi: a client generated from the served document drives the whole flow, then Schemathesis
 ## fuzzes every route with all its checks (tools pinned, installed into .tools/openapi-venv)

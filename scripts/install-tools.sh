@@ -5,6 +5,7 @@
 #   scripts/install-tools.sh build   wasm target, cargo-leptos, wasm-bindgen, wasm-opt
 #   scripts/install-tools.sh e2e     the above, plus Chromium and the Playwright packages
 #   scripts/install-tools.sh postgres  PostgreSQL server binaries
+#   scripts/install-tools.sh sip       Kamailio (with http_client and jansson) and SIPp
 #   scripts/install-tools.sh lighthouse  Chromium and Lighthouse (npm, into .tools/lighthouse), for `make bench`
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -122,6 +123,20 @@ install_postgres() {
   fi
 }
 
+install_sip() {
+  if ! command -v kamailio >/dev/null || ! command -v sipp >/dev/null || ! command -v curl >/dev/null ||
+    ! ls /usr/lib/*/kamailio/modules/http_client.so /usr/lib/*/kamailio/modules/jansson.so >/dev/null 2>&1; then
+    # Only the binaries are wanted: `make sip` and the tests start Kamailio instances of their
+    # own, so the package must not start a system-wide one on port 5060 (a policy-rc.d that
+    # refuses every start, for the length of the install).
+    local policy=/usr/sbin/policy-rc.d had_policy=
+    [ -e "$policy" ] && had_policy=1
+    [ -n "$had_policy" ] || { printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null; as_root chmod 755 "$policy"; }
+    apt_install kamailio kamailio-utils-modules kamailio-extra-modules sip-tester curl
+    [ -n "$had_policy" ] || as_root rm -f "$policy"
+  fi
+}
+
 # One installer of the build tools at a time: `make test` starts one in the background
 # (scripts/tools-in-background.sh), and the stage that needs the tools waits for it here, then
 # finds them installed.
@@ -143,7 +158,8 @@ case "${1:-build}" in
   build) install_build_tools ;;
   e2e) install_build_tools; install_e2e_tools ;;
   postgres) install_postgres ;;
+  sip) install_sip ;;
   lighthouse) install_lighthouse ;;
-  all) install_build_tools; install_e2e_tools; install_postgres ;;
-  *) echo "usage: $0 target|build|e2e|postgres|lighthouse|all" >&2; exit 2 ;;
+  all) install_build_tools; install_e2e_tools; install_postgres; install_sip ;;
+  *) echo "usage: $0 target|build|e2e|postgres|sip|lighthouse|all" >&2; exit 2 ;;
 esac

@@ -12,6 +12,11 @@ export LEPTOS_ENV="${LEPTOS_ENV:-PROD}"
 for name in api-key-pepper sip-encryption-key; do
   [ -s "data/$name" ] || (umask 077; head -c 32 /dev/urandom | base64 > "data/$name")
 done
+# The SIP door for `make sip`'s Kamailio (README "Calls"), on loopback, with a secret of its own.
+[ -s data/sip-door-secret ] || (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > data/sip-door-secret)
+export KROS_SIP_DOOR_ADDR="${KROS_SIP_DOOR_ADDR:-127.0.0.1:3001}"
+export KROS_SIP_DOOR_SECRET_FILE="${KROS_SIP_DOOR_SECRET_FILE:-$PWD/data/sip-door-secret}"
+export KROS_SIP_KAMAILIO_RPC="${KROS_SIP_KAMAILIO_RPC:-http://127.0.0.1:5080/RPC}"
 export KROS_API_KEY_PEPPER_FILE="${KROS_API_KEY_PEPPER_FILE:-$PWD/data/api-key-pepper}"
 export KROS_SIP_ENCRYPTION_KEY_FILE="${KROS_SIP_ENCRYPTION_KEY_FILE:-$PWD/data/sip-encryption-key}"
 BIN=target/release/kros-numbers

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The PostgreSQL half of `make test`: installs PostgreSQL if missing, starts a throw-away cluster
 # on a free loopback port (an unprivileged user, no Docker, no system service), runs against it
-#   rust: the whole REST suite (tests/api, a fresh database per test), the scale-out race tests
+#   rust: the whole REST suite (tests/api, a fresh database per test), the calls through a real
+#         Kamailio (tests/api/sip_calls.rs), the scale-out race tests
 #         (two `serve` processes on one database, tests/scale_out.rs) and the fault test (a
 #         cluster of its own, crashed and restarted under load, tests/db_fault.rs);
 #   e2e:  the Playwright suite against the release server (`make build` first) on PostgreSQL;
@@ -56,6 +57,12 @@ if [ "$rust" = 1 ]; then
   say "REST suite on PostgreSQL"
   cargo test --features ssr --test api -- --test-threads="${KROS_PG_TEST_THREADS:-4}"
   summary+=("REST suite $((SECONDS - started))s")
+
+  step=$SECONDS
+  say "calls through a real Kamailio (SIPp peers) on PostgreSQL"
+  scripts/install-tools.sh sip
+  cargo test --features ssr --test api -- --ignored sip_calls
+  summary+=("calls $((SECONDS - step))s")
 
   step=$SECONDS
   say "scale-out race tests, the database fault tests and the upgrade test on PostgreSQL"

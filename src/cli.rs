@@ -5,8 +5,9 @@ use crate::domain::parse::parse_enum;
 use crate::domain::Mode;
 use crate::error::AppError;
 use crate::server::connections::ConnectionLimits;
-use crate::server::{self, ServerSettings, ThrottleSettings};
+use crate::server::{self, ServerSettings, ServiceSettings, SipDoorSettings, ThrottleSettings};
 use crate::service::auth::AuthSettings;
+use crate::service::calls::CallSettings;
 use crate::service::reservations::ReservationSettings;
 use crate::service::secrets::{from_env_or_file, SecretSettings};
 use crate::service::webhooks::WebhookSettings;
@@ -56,9 +57,13 @@ impl Config {
 
     /// The operator commands' context: they may create the database (`migrate` is how to).
     async fn context(&self) -> Result<Context, AppError> {
-        let (webhooks, reservations) = (Default::default(), Default::default());
-        let (url, pool) = (&self.database_url, &self.pool());
-        server::context(url, pool, &self.sip_domain, IfMissing::Create, &secrets()?, &webhooks, reservations).await
+        let service = ServiceSettings {
+            sip_domain: self.sip_domain.clone(),
+            webhooks: Default::default(),
+            reservations: Default::default(),
+            calls: Default::default(),
+        };
+        server::context(&self.database_url, &self.pool(), IfMissing::Create, &secrets()?, &service).await
     }
 }
 
@@ -165,6 +170,21 @@ pub struct ServeArgs {
     /// (development and tests only: it lets API users reach this server's network).
     #[arg(long, env = "KROS_WEBHOOK_ALLOW_PRIVATE_URLS", default_value_t = false)]
     pub webhook_allow_private_urls: bool,
+    /// Where the SIP door listens (the API only the SIP servers call; README "Calls"): off unless
+    /// set. Its secret is KROS_SIP_DOOR_SECRET (or KROS_SIP_DOOR_SECRET_FILE).
+    #[arg(long, env = "KROS_SIP_DOOR_ADDR")]
+    pub sip_door_addr: Option<SocketAddr>,
+    /// Let endpoints send calls to loopback, private and link-local addresses (development and
+    /// tests only: a customer could otherwise send calls into this network).
+    #[arg(long, env = "KROS_SIP_ALLOW_PRIVATE_TARGETS", default_value_t = false)]
+    pub sip_allow_private_targets: bool,
+    /// The Kamailio instances' JSON-RPC URLs, comma-separated (http://127.0.0.1:5080/RPC): told
+    /// to drop a number's cached credentials when they change.
+    #[arg(long, env = "KROS_SIP_KAMAILIO_RPC", default_value = "")]
+    pub sip_kamailio_rpc: String,
+    /// How long the Kamailio instances cache credentials (their `--cred-ttl`), like `60s`.
+    #[arg(long, env = "KROS_SIP_CREDENTIALS_TTL", default_value = "60s")]
+    pub sip_credentials_ttl: String,
     /// How long a webhook receiver has to answer, in seconds.
     #[arg(long, env = "KROS_WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
     pub webhook_timeout_secs: u64,
@@ -362,16 +382,25 @@ async fn import_inventory(config: &Config, file: &std::path::Path, mode: Mode) -
 
 impl ServeArgs {
     fn server_settings(self, config: &Config) -> Result<ServerSettings, AppError> {
-        let webhooks = self.webhook_settings()?;
+        let (webhooks, calls, sip_door) = (self.webhook_settings()?, self.call_settings()?, self.sip_door_settings()?);
         Ok(ServerSettings {
             database_url: config.database_url.clone(),
             pool: config.pool(),
-            sip_domain: config.sip_domain.clone(),
+            service: ServiceSettings {
+                sip_domain: config.sip_domain.clone(),
+                webhooks,
+                reservations: ReservationSettings {
+                    hold: Duration::from_secs(self.reservation_minutes * 60),
+                    ..ReservationSettings::default()
+                },
+                calls,
+            },
             auth: self.auth_settings(),
             rate_limit_per_second: self.rate_limit_per_second,
             rate_limit_burst: self.rate_limit_burst,
             site_root: self.site_root,
             site_addr: self.addr,
+            sip_door,
             if_missing: IfMissing::Refuse,
             public_url: self.public_url,
             secrets: secrets()?,
@@ -386,12 +415,37 @@ impl ServeArgs {
                 auth_failures_per_address: self.auth_failures_per_address,
                 client_ip_header: self.client_ip_header,
             },
-            webhooks,
-            reservations: ReservationSettings {
-                hold: Duration::from_secs(self.reservation_minutes * 60),
-                ..ReservationSettings::default()
-            },
         })
+    }
+
+    fn call_settings(&self) -> Result<CallSettings, AppError> {
+        let sip_servers =
+            self.sip_kamailio_rpc
+                .split(',')
+                .map(str::trim)
+                .filter(|url| !url.is_empty())
+                .map(|url| {
+                    url::Url::parse(url).ok().filter(|u| matches!(u.scheme(), "http" | "https")).ok_or_else(|| {
+                        AppError::config(format!("KROS_SIP_KAMAILIO_RPC: {url:?} is not an http:// URL"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+        let ttl = self.sip_credentials_ttl.trim();
+        let credentials_ttl = humantime::parse_duration(ttl).map_err(|e| {
+            AppError::config(format!("KROS_SIP_CREDENTIALS_TTL: {ttl:?} is not a duration like 60s ({e})"))
+        })?;
+        Ok(CallSettings { allow_private_targets: self.sip_allow_private_targets, sip_servers, credentials_ttl })
+    }
+
+    fn sip_door_settings(&self) -> Result<Option<SipDoorSettings>, AppError> {
+        let Some(addr) = self.sip_door_addr else { return Ok(None) };
+        let secret = from_env_or_file("KROS_SIP_DOOR_SECRET")?.unwrap_or_default();
+        if secret.len() < 16 || !secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            return Err(AppError::config(
+                "KROS_SIP_DOOR_SECRET must be set with KROS_SIP_DOOR_ADDR: 16 or more letters, digits, - or _",
+            ));
+        }
+        Ok(Some(SipDoorSettings { addr, secret: secret.into() }))
     }
 
     fn webhook_settings(&self) -> Result<WebhookSettings, AppError> {

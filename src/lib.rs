@@ -29,6 +29,8 @@ pub mod seed;
 #[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "ssr")]
+pub mod sip_door;
+#[cfg(feature = "ssr")]
 pub use kros_service as service;
 #[cfg(feature = "ssr")]
 pub mod state;

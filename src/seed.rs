@@ -114,9 +114,11 @@ pub async fn seed_demo(ctx: &Context, key_file: Option<&std::path::Path>) -> Res
         let tenant = Tenant { organization_id, mode, actor: Actor::Operator };
         let page = crate::domain::parse::PageRequest { limit: 1, offset: 0 };
         if endpoints::list(ctx, &tenant, page).await?.total == 0 {
+            // No targets: the demo numbers ring the devices registered with their credentials
+            // (`make sip` says how to register one).
             for name in ["Main SIP trunk", "Support call center"] {
-                let name = crate::domain::parse::EndpointName::parse(name)?;
-                endpoints::create(ctx, &tenant, &name).await?;
+                let body = crate::domain::CreateEndpointBody { name: name.to_string(), ..Default::default() };
+                endpoints::create(ctx, &tenant, &body).await?;
             }
         }
     }

@@ -267,8 +267,11 @@ async fn postgres_read_only_session_answers_503_and_recovers_when_writable() {
         .execute(&admin)
         .await
         .unwrap();
-    let terminate = format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'");
-    sqlx::raw_sql(&terminate).execute(&admin).await.unwrap();
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+        .bind(&name)
+        .execute(&admin)
+        .await
+        .unwrap();
     client.wait_ready(&server, StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(10)).await;
     client.purchases_are_unavailable(&server, 10).await;
     assert_eq!(client.owned(&server).await, 2, "reads go on");

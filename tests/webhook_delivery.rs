@@ -111,9 +111,16 @@ async fn a_server_killed_mid_delivery_delivers_the_event_after_restart() {
     let again = receiver.wait_for(2, Duration::from_secs(30)).await.remove(1);
     assert_eq!(again.webhook_id(), held.webhook_id(), "the same event, the same webhook-id");
     again.verify(&secret).expect("signed");
-    let attempts = setup
-        .call(&restarted, reqwest::Method::GET, &format!("/v1/webhook-endpoints/{endpoint_id}/deliveries"), None)
-        .await;
+    // The attempt is recorded once the receiver's answer is read: wait for it, a moment at most.
+    let deliveries = format!("/v1/webhook-endpoints/{endpoint_id}/deliveries");
+    let mut attempts = setup.call(&restarted, reqwest::Method::GET, &deliveries, None).await;
+    for _ in 0..50 {
+        if attempts["total"] != 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        attempts = setup.call(&restarted, reqwest::Method::GET, &deliveries, None).await;
+    }
     assert_eq!(attempts["total"], 1, "the killed attempt left no record; the restarted one did");
     assert_eq!(attempts["data"][0]["succeeded"], true);
     tokio::time::sleep(Duration::from_millis(800)).await;

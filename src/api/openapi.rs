@@ -172,6 +172,14 @@ pub enum ReservationNotFound {
 /// The refusal of routes about one webhook endpoint.
 #[derive(IntoResponses)]
 #[allow(dead_code)]
+pub enum EndpointNotFound {
+    /// `not_found`: no such endpoint in this organization and mode.
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+}
+
+#[derive(IntoResponses)]
+#[allow(dead_code)]
 pub enum WebhookEndpointNotFound {
     /// `not_found`: no such webhook endpoint in this organization and mode.
     #[response(status = 404)]

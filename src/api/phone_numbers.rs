@@ -139,3 +139,23 @@ pub async fn delete(
         Some(DeleteAction::Release) => Ok(Json(numbers::release(&state.ctx, &tenant, id).await?).into_response()),
     }
 }
+
+/// A new SIP password for the number, in the answer; the old one stops working at the SIP
+/// server (its cached credentials are dropped within 2 seconds).
+#[utoipa::path(
+    post, path = "/phone-numbers/{id}/sip-credentials/rotate", operation_id = "rotate_sip_credentials",
+    tag = "Phone numbers",
+    params(("id" = uuid::Uuid, Path, description = "Phone number id"), TenancyHeaders),
+    responses(
+        (status = 200, body = PhoneNumberDetails),
+        (status = 409, description = "`conflict`: the number has been released", body = ErrorBody),
+        NumberNotFound, Refusals,
+    )
+)]
+pub async fn rotate_sip_credentials(
+    State(state): State<AppState>,
+    Authenticated(tenant): Authenticated,
+    IdPath(id): IdPath,
+) -> Result<Json<PhoneNumberDetails>, ApiError> {
+    Ok(Json(numbers::rotate_sip_password(&state.ctx, &tenant, id).await?))
+}

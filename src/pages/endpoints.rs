@@ -25,8 +25,8 @@ pub async fn list_endpoints(offset: Option<String>) -> Result<Page<Endpoint>, Er
 pub async fn create_endpoint(name: String) -> Result<(), ErrorDetail> {
     let outcome = async {
         let (state, tenant) = super::session::server::tenant().await?;
-        let parsed = crate::domain::parse::EndpointName::parse(&name)?;
-        let endpoint = crate::service::endpoints::create(&state.ctx, &tenant, &parsed).await?;
+        let body = crate::domain::CreateEndpointBody { name: name.clone(), ..Default::default() };
+        let endpoint = crate::service::endpoints::create(&state.ctx, &tenant, &body).await?;
         Ok(super::flash::Flash::success(format!("Endpoint {} created", endpoint.name)))
     };
     super::flash::server::answer(outcome.await, &[("name", &name)]).await

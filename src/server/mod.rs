@@ -13,6 +13,8 @@ use crate::error::AppError;
 use crate::pages::session::server as session;
 use crate::rate_limit::{FailureThrottle, RateLimit};
 use crate::service::auth::{Auth, AuthSettings};
+use crate::service::calls::notify::SipNotifier;
+use crate::service::calls::CallSettings;
 use crate::service::reservations::{self, ReservationSettings};
 use crate::service::secrets::{SecretCipher, SecretSettings};
 use crate::service::webhooks::{self, WebhookSettings};
@@ -39,7 +41,7 @@ use tower_http::trace::TraceLayer;
 pub struct ServerSettings {
     pub database_url: String,
     pub pool: PoolSettings,
-    pub sip_domain: String,
+    pub service: ServiceSettings,
     pub auth: AuthSettings,
     /// Requests per second per credential; 0 disables rate limiting.
     pub rate_limit_per_second: u32,
@@ -55,8 +57,25 @@ pub struct ServerSettings {
     /// `KROS_PUBLIC_URL`: where browsers reach the dashboard (the origin its forms must come
     /// from; https makes the cookies `Secure`).
     pub public_url: Option<String>,
+    /// The SIP door, if the SIP servers are to be answered (see [`crate::sip_door`]).
+    pub sip_door: Option<SipDoorSettings>,
+}
+
+/// Where the SIP door listens, and its shared secret.
+#[derive(Clone)]
+pub struct SipDoorSettings {
+    pub addr: SocketAddr,
+    pub secret: std::sync::Arc<str>,
+}
+
+/// What the service's operations read besides the database (see `service::Context`).
+#[derive(Debug, Clone)]
+pub struct ServiceSettings {
+    /// The domain of SIP URIs and credentials, and the digest realm (`KROS_SIP_DOMAIN`).
+    pub sip_domain: String,
     pub webhooks: WebhookSettings,
     pub reservations: ReservationSettings,
+    pub calls: CallSettings,
 }
 
 /// How many failed authentications are allowed before a key is refused for a while (0 disables
@@ -80,11 +99,9 @@ const AUTH_WINDOW: Duration = Duration::from_secs(60);
 pub async fn context(
     database_url: &str,
     pool: &PoolSettings,
-    sip_domain: &str,
     if_missing: IfMissing,
     secrets: &SecretSettings,
-    webhooks: &WebhookSettings,
-    reservations: ReservationSettings,
+    settings: &ServiceSettings,
 ) -> Result<Context, AppError> {
     let store = storage::open(database_url, pool, if_missing)
         .await
@@ -107,13 +124,15 @@ pub async fn context(
     };
     let ctx = Context {
         store,
-        sip_domain: sip_domain.to_string(),
+        sip_domain: settings.sip_domain.clone(),
         api_key_pepper,
         legacy_api_key_pepper,
         session_secret,
         secret_cipher: std::sync::Arc::new(secret_cipher),
-        webhooks: std::sync::Arc::new(webhooks.clone()),
-        reservations,
+        webhooks: std::sync::Arc::new(settings.webhooks.clone()),
+        reservations: settings.reservations,
+        calls: std::sync::Arc::new(settings.calls.clone()),
+        sip_notifier: SipNotifier::new(settings.calls.sip_servers.clone(), settings.calls.credentials_ttl),
     };
     crate::service::phone_numbers::seal_stored_sip_passwords(&ctx).await;
     webhooks::seal_stored_secrets(&ctx).await;
@@ -134,16 +153,9 @@ fn warn_about_stored_secrets(secrets: &SecretSettings) {
 
 pub async fn state(settings: &ServerSettings) -> Result<AppState, AppError> {
     warn_about_stored_secrets(&settings.secrets);
-    let ctx = context(
-        &settings.database_url,
-        &settings.pool,
-        &settings.sip_domain,
-        settings.if_missing,
-        &settings.secrets,
-        &settings.webhooks,
-        settings.reservations,
-    )
-    .await?;
+    let ctx =
+        context(&settings.database_url, &settings.pool, settings.if_missing, &settings.secrets, &settings.service)
+            .await?;
     let auth = Auth::new(&ctx, &settings.auth);
     let public_origin = PublicOrigin::parse(settings.public_url.as_deref())?;
     let throttle = &settings.throttle;
@@ -318,6 +330,14 @@ pub async fn serve(settings: ServerSettings) -> Result<(), AppError> {
         listener.local_addr().map_err(|e| AppError::internal_caused_by("the listening address is unknown", e))?;
     tracing::info!(%addr, "listening");
     println!("Kros Numbers is serving on http://{addr}");
+    if let Some(door) = &settings.sip_door {
+        let listener = tokio::net::TcpListener::bind(door.addr)
+            .await
+            .map_err(|e| AppError::config(format!("cannot listen on {} (the SIP door): {e}", door.addr)))?;
+        tracing::info!(addr = %door.addr, "the SIP door is listening");
+        let door = crate::sip_door::router(state.ctx.clone(), door.secret.clone());
+        tokio::spawn(connections::serve(listener, door, settings.connections.clone(), shutdown_signal()));
+    }
     connections::serve(listener, router(state), settings.connections.clone(), shutdown_signal()).await;
     Ok(())
 }

@@ -1,5 +1,6 @@
 use crate::helpers::*;
 use kros_numbers::domain::Mode;
+use kros_numbers::service::calls::CallSettings;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -150,4 +151,176 @@ async fn session_user_can_create_and_list_endpoints() {
     let res = app.call_json(Method::POST, ENDPOINTS, &token, json!({"name": "From the dashboard"})).await;
     assert_eq!(res.status(), 201);
     assert_eq!(names(&app.get_ok(ENDPOINTS, &org.live_key).await), ["From the dashboard"]);
+}
+
+// Call targets (issue 28): an endpoint is where calls go.
+
+fn path(id: impl std::fmt::Display) -> String {
+    format!("{ENDPOINTS}/{id}")
+}
+
+#[tokio::test]
+async fn an_endpoint_holds_its_targets_in_order_and_its_failover_timeout() {
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    let body = json!({
+        "name": "PBX",
+        "targets": ["SIP:PBX.example.com:5070;transport=TCP", "sips:backup@10.0.0.5", "sip:[2001:db8::1]"],
+        "failoverTimeoutSecs": 3,
+    });
+    let res = app.call_json(Method::POST, ENDPOINTS, &org.live_key, body).await;
+    assert_eq!(res.status(), 201);
+    let created = body_json(res).await;
+    assert_eq!(
+        created["targets"],
+        json!(["sip:pbx.example.com:5070;transport=tcp", "sips:backup@10.0.0.5", "sip:[2001:db8::1]"])
+    );
+    assert_eq!(created["failover_timeout_secs"], 3);
+    assert_eq!(created["updated_at"], created["created_at"]);
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(app.get_ok(&path(id), &org.live_key).await, created);
+    assert_eq!(app.get_ok(ENDPOINTS, &org.live_key).await["data"][0], created);
+
+    // By default: no targets (calls ring registered devices) and 5 s.
+    let res = app.call_json(Method::POST, ENDPOINTS, &org.live_key, json!({"name": "Phones"})).await;
+    let plain = body_json(res).await;
+    assert_eq!((plain["targets"].clone(), plain["failover_timeout_secs"].clone()), (json!([]), json!(5)));
+}
+
+#[tokio::test]
+async fn bad_targets_and_timeouts_are_refused_with_the_field_and_nothing_is_stored() {
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    let six: Vec<String> = (0..6).map(|i| format!("sip:10.0.0.{i}")).collect();
+    for (body, field) in [
+        (json!({"name": "x", "targets": ["http://pbx.example.com"]}), "targets"),
+        (json!({"name": "x", "targets": ["sip:pbx.example.com;transport=sctp"]}), "targets"),
+        (json!({"name": "x", "targets": ["sip:user:secret@pbx.example.com"]}), "targets"),
+        (json!({"name": "x", "targets": ["sip:pbx.example.com:99999"]}), "targets"),
+        (json!({"name": "x", "targets": ["sip:10.0.0.1", "sip:10.0.0.1"]}), "targets"),
+        (json!({"name": "x", "targets": six}), "targets"),
+        (json!({"name": "x", "targets": "sip:10.0.0.1"}), "targets"),
+        (json!({"name": "x", "failover_timeout_secs": 0}), "failover_timeout_secs"),
+        (json!({"name": "x", "failover_timeout_secs": 31}), "failover_timeout_secs"),
+        (json!({"name": "x", "failover_timeout_secs": 2.5}), "failover_timeout_secs"),
+    ] {
+        let res = app.call_json(Method::POST, ENDPOINTS, &org.live_key, body.clone()).await;
+        let refused = assert_error(res, 400, "validation_error").await;
+        assert_eq!(refused["error"]["field"], field, "{body}");
+    }
+    assert_eq!(app.get_ok(ENDPOINTS, &org.live_key).await["total"], 0);
+}
+
+#[tokio::test]
+async fn targets_on_private_networks_are_refused_unless_the_operator_allows_them() {
+    let options = Options { calls: CallSettings::default(), ..Options::default() };
+    let app = TestApp::spawn_with(options).await;
+    let org = app.org("Acme").await;
+    for target in [
+        "sip:127.0.0.1",
+        "sip:10.1.2.3:5060",
+        "sip:192.168.1.20;transport=tcp",
+        "sip:169.254.169.254",
+        "sip:[::1]",
+        "sip:[fd00::1]",
+        "sip:pbx@localhost",
+    ] {
+        let res =
+            app.call_json(Method::POST, ENDPOINTS, &org.live_key, json!({"name": "x", "targets": [target]})).await;
+        let refused = assert_error(res, 400, "validation_error").await;
+        assert_eq!(refused["error"]["field"], "targets", "{target}");
+        assert!(refused["error"]["message"].as_str().unwrap().contains("non-public"), "{target}: {refused}");
+    }
+    // A public address is fine; a change to a private one is refused too.
+    let id = {
+        let body = json!({"name": "x", "targets": ["sip:8.8.8.8"]});
+        let res = app.call_json(Method::POST, ENDPOINTS, &org.live_key, body).await;
+        assert_eq!(res.status(), 201);
+        body_json(res).await["id"].as_str().unwrap().to_string()
+    };
+    let res = app.call_json(Method::PATCH, &path(&id), &org.live_key, json!({"targets": ["sip:10.0.0.1"]})).await;
+    assert_error(res, 400, "validation_error").await;
+    assert_eq!(app.get_ok(&path(&id), &org.live_key).await["targets"], json!(["sip:8.8.8.8"]));
+}
+
+#[tokio::test]
+async fn a_patch_changes_only_the_fields_it_names() {
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    let body = json!({"name": "PBX", "targets": ["sip:10.0.0.1"], "failover_timeout_secs": 4});
+    let created = body_json(app.call_json(Method::POST, ENDPOINTS, &org.live_key, body).await).await;
+    let id = created["id"].as_str().unwrap();
+
+    let res = app
+        .call_json(Method::PATCH, &path(id), &org.live_key, json!({"targets": ["sip:10.0.0.2", "sip:10.0.0.3"]}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let changed = body_json(res).await;
+    assert_eq!(changed["targets"], json!(["sip:10.0.0.2", "sip:10.0.0.3"]));
+    assert_eq!((changed["name"].as_str(), changed["failover_timeout_secs"].as_i64()), (Some("PBX"), Some(4)));
+    assert!(changed["updated_at"].as_str() > created["updated_at"].as_str());
+
+    let res =
+        app.call_json(Method::PATCH, &path(id), &org.live_key, json!({"name": "Main", "failoverTimeoutSecs": 9})).await;
+    let changed = body_json(res).await;
+    assert_eq!((changed["name"].as_str(), changed["failover_timeout_secs"].as_i64()), (Some("Main"), Some(9)));
+    assert_eq!(changed["targets"], json!(["sip:10.0.0.2", "sip:10.0.0.3"]));
+    let res = app.call_json(Method::PATCH, &path(id), &org.live_key, json!({"targets": []})).await;
+    assert_eq!(body_json(res).await["targets"], json!([]));
+
+    for (body, field) in [
+        (json!({"name": null}), "name"),
+        (json!({"targets": null}), "targets"),
+        (json!({"failover_timeout_secs": null}), "failover_timeout_secs"),
+        (json!({"name": ""}), "name"),
+        (json!({"uri": "sip:x"}), "uri"),
+    ] {
+        let res = app.call_json(Method::PATCH, &path(id), &org.live_key, body.clone()).await;
+        assert_eq!(assert_error(res, 400, "validation_error").await["error"]["field"], field, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn another_organizations_or_modes_endpoint_is_not_found() {
+    let app = TestApp::spawn().await;
+    let (a, b) = (app.org("A").await, app.org("B").await);
+    let id = app.endpoint(&a.live_key, "A's PBX").await;
+    for key in [&b.live_key, &a.test_key] {
+        assert_error(app.call(Method::GET, &path(id), key).await, 404, "not_found").await;
+        let res = app.call_json(Method::PATCH, &path(id), key, json!({"name": "mine"})).await;
+        assert_error(res, 404, "not_found").await;
+        assert_error(app.call(Method::DELETE, &path(id), key).await, 404, "not_found").await;
+    }
+    assert_error(app.call(Method::GET, &path(uuid::Uuid::new_v4()), &a.live_key).await, 404, "not_found").await;
+    assert_error(app.call(Method::GET, &path("nope"), &a.live_key).await, 400, "validation_error").await;
+    assert_eq!(app.get_ok(&path(id), &a.live_key).await["name"], "A's PBX");
+}
+
+#[tokio::test]
+async fn an_endpoint_that_numbers_route_to_is_not_deleted_until_they_leave_it() {
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    let id = app.endpoint(&org.live_key, "PBX").await;
+    let mut numbers = Vec::new();
+    for e164 in ["+14155550101", "+14155550102"] {
+        let inv = app.inventory(Mode::Live, e164, "US", "local", 100, 115).await;
+        let body = json!({"inventory_id": inv, "endpointId": id});
+        let res = app.call_json(Method::POST, "/v1/phone-numbers", &org.live_key, body).await;
+        numbers.push(body_json(res).await["id"].as_str().unwrap().to_string());
+    }
+    let refused = assert_error(app.call(Method::DELETE, &path(id), &org.live_key).await, 409, "conflict").await;
+    assert!(refused["error"]["message"].as_str().unwrap().starts_with("2 numbers route"), "{refused}");
+
+    // A released number no longer counts; a detached one neither.
+    let release = format!("/v1/phone-numbers/{}?action=release", numbers[0]);
+    assert_eq!(app.call(Method::DELETE, &release, &org.live_key).await.status(), 200);
+    let refused = assert_error(app.call(Method::DELETE, &path(id), &org.live_key).await, 409, "conflict").await;
+    assert!(refused["error"]["message"].as_str().unwrap().starts_with("1 number routes"), "{refused}");
+    let detach = json!({"endpointId": null});
+    let res = app.call_json(Method::PATCH, &format!("/v1/phone-numbers/{}", numbers[1]), &org.live_key, detach).await;
+    assert_eq!(res.status(), 200);
+
+    assert_eq!(app.call(Method::DELETE, &path(id), &org.live_key).await.status(), 204);
+    assert_error(app.call(Method::GET, &path(id), &org.live_key).await, 404, "not_found").await;
+    assert_error(app.call(Method::DELETE, &path(id), &org.live_key).await, 404, "not_found").await;
 }

@@ -14,8 +14,9 @@ use crate::pg;
 use kros_numbers::domain::Mode;
 use kros_numbers::error::AppError;
 use kros_numbers::pages::session::SignIn;
-use kros_numbers::server::{self, ServerSettings, ThrottleSettings};
+use kros_numbers::server::{self, ServerSettings, ServiceSettings, ThrottleSettings};
 use kros_numbers::service::auth::AuthSettings;
+use kros_numbers::service::calls::CallSettings;
 use kros_numbers::service::inventory::{self, NewInventoryNumber};
 use kros_numbers::service::reservations::ReservationSettings;
 use kros_numbers::service::webhooks::WebhookSettings;
@@ -29,6 +30,8 @@ use uuid::Uuid;
 
 pub const JWT_SECRET: &str = "test-jwt-secret-of-a-reasonable-length-0123456789";
 pub const SIP_DOMAIN: &str = "sip.test.kros";
+/// The SIP door's secret in tests (what Kamailio presents, HTTP Basic).
+pub const SIP_DOOR_SECRET: &str = "test-sip-door-secret-0123456789";
 /// The password of every user `TestApp::user` makes.
 pub const USER_PASSWORD: &str = "a-good-password";
 
@@ -38,6 +41,8 @@ pub struct TestApp {
     pub address: String,
     /// The first instance's context (setup shortcuts go through it; the database is shared).
     pub ctx: Context,
+    /// `http://127.0.0.1:PORT` of the first instance's SIP door (the SIP servers' API).
+    pub sip_door: String,
     pub client: reqwest::Client,
     /// The database itself, for checks that look past the API.
     pub raw: RawDb,
@@ -73,6 +78,8 @@ pub struct Options {
     pub webhooks: WebhookSettings,
     /// Reservations: the default 15-minute hold unless a test shortens it.
     pub reservations: ReservationSettings,
+    /// Calls: by default targets on loopback allowed (the SIP peers of the tests are there).
+    pub calls: CallSettings,
     /// Each instance's pool (PostgreSQL) or read pool (SQLite): 4 on PostgreSQL (the suite shares
     /// one server's connections), SQLite's default, unless a test makes it smaller.
     pub max_connections: Option<u32>,
@@ -101,6 +108,7 @@ impl Default for Options {
             secrets: Default::default(),
             webhooks: test_webhook_settings(),
             reservations: ReservationSettings::default(),
+            calls: CallSettings { allow_private_targets: true, ..CallSettings::default() },
             max_connections: None,
         }
     }
@@ -137,7 +145,12 @@ impl TestApp {
         let settings = ServerSettings {
             database_url: database_url.clone(),
             pool,
-            sip_domain: SIP_DOMAIN.to_string(),
+            service: ServiceSettings {
+                sip_domain: SIP_DOMAIN.to_string(),
+                webhooks: options.webhooks.clone(),
+                reservations: options.reservations,
+                calls: options.calls.clone(),
+            },
             auth: options.auth.clone(),
             rate_limit_per_second: options.rate_limit_per_second,
             rate_limit_burst: options.rate_limit_burst,
@@ -145,11 +158,10 @@ impl TestApp {
             site_addr: "127.0.0.1:0".parse().unwrap(),
             if_missing: IfMissing::Create,
             public_url: options.public_url.clone(),
+            sip_door: None,
             throttle: options.throttle.clone(),
             connections: Default::default(),
             secrets: options.secrets.clone(),
-            webhooks: options.webhooks.clone(),
-            reservations: options.reservations,
         };
         let mut instances = Vec::new();
         for _ in 0..count {
@@ -160,14 +172,26 @@ impl TestApp {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
             let address = format!("http://{}", listener.local_addr().unwrap());
             // The accept loop `serve` runs (timeouts, limits, the client's address).
+            // The SIP door, on a listener of its own (as `serve` runs it with KROS_SIP_DOOR_ADDR).
+            let door_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let door = format!("http://{}", door_listener.local_addr().unwrap());
+            let door_app = kros_numbers::sip_door::router(state.ctx.clone(), SIP_DOOR_SECRET.into());
+            tokio::spawn(server::connections::serve(
+                door_listener,
+                door_app,
+                Default::default(),
+                std::future::pending(),
+            ));
             let app = server::router(state);
             tokio::spawn(server::connections::serve(listener, app, Default::default(), std::future::pending()));
-            instances.push((address, ctx));
+            instances.push((address, ctx, door));
         }
-        let (address, ctx) = instances[0].clone();
+        let (address, ctx, sip_door) = instances[0].clone();
+        let instances = instances.into_iter().map(|(address, ctx, _)| (address, ctx)).collect();
         TestApp {
             address,
             ctx,
+            sip_door,
             client: reqwest::Client::new(),
             raw: RawDb::connect(&database_url).await,
             instances,

@@ -4,6 +4,8 @@
 mod helpers;
 #[path = "../support/pg.rs"]
 mod pg;
+#[path = "../support/sip.rs"]
+mod sip;
 #[path = "../support/supabase_jwks.rs"]
 mod supabase_jwks;
 #[path = "../support/webhook_receiver.rs"]
@@ -23,6 +25,8 @@ mod orders;
 mod purchase;
 mod reservations;
 mod sessions;
+mod sip_calls;
+mod sip_door;
 mod supabase_tokens;
 mod tenancy;
 mod webhooks;

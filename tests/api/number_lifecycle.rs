@@ -96,6 +96,27 @@ async fn a_released_number_withholds_its_sip_password_and_the_old_one_is_changed
 }
 
 #[tokio::test]
+async fn a_rotation_answers_a_new_password_which_get_shows_from_then_on() {
+    let f = Fixture::new().await;
+    let before = f.get().await;
+    let rotate = format!("/v1/phone-numbers/{}/sip-credentials/rotate", f.number["id"].as_str().unwrap());
+    let res = f.app.call(Method::POST, &rotate, &f.org.live_key).await;
+    assert_eq!(res.status(), 200);
+    let rotated = body_json(res).await;
+    let (old, new) = (&before["sip_credentials"], &rotated["sip_credentials"]);
+    assert_eq!(new["username"], old["username"], "the user name stays");
+    assert!(new["password"].as_str().is_some_and(|p| p.len() >= 16 && Some(p) != old["password"].as_str()));
+    assert_eq!(f.get().await["sip_credentials"], *new);
+    assert!(rotated["updated_at"].as_str() > before["updated_at"].as_str());
+    // Another organization's number, a test key on a live number: not found; released: 409.
+    let other = f.app.org("Other").await;
+    assert_error(f.app.call(Method::POST, &rotate, &other.live_key).await, 404, "not_found").await;
+    assert_error(f.app.call(Method::POST, &rotate, &f.org.test_key).await, 404, "not_found").await;
+    f.release().await;
+    assert_error(f.app.call(Method::POST, &rotate, &f.org.live_key).await, 409, "conflict").await;
+}
+
+#[tokio::test]
 async fn lists_and_other_responses_never_include_the_sip_password() {
     let f = Fixture::new().await;
     let password = f.get().await["sip_credentials"]["password"].as_str().unwrap().to_string();

@@ -9,6 +9,8 @@ mod objects;
 #[cfg(feature = "ssr")]
 pub mod parse;
 mod requests;
+#[cfg(feature = "ssr")]
+pub mod sip;
 mod webhooks;
 
 pub use lifecycle::*;

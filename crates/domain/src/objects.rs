@@ -194,16 +194,27 @@ pub struct InventoryNumber {
     pub currency: String,
 }
 
-/// A call-routing endpoint a number can be attached to.
+/// A call-routing endpoint a number can be attached to: where its calls go.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
 pub struct Endpoint {
     pub id: Uuid,
     #[cfg_attr(feature = "ssr", schema(example = "Support line"))]
     pub name: String,
+    /// The SIP URIs a call is sent to, tried in this order: the next when one does not answer
+    /// within `failover_timeout_secs`, or fails (408, 5xx); busy or declined (486, 600, 603)
+    /// ends the call. None: the call rings the devices registered with the number's SIP
+    /// credentials.
+    #[cfg_attr(feature = "ssr", schema(example = json!(["sip:pbx.example.com", "sip:backup.example.com;transport=tcp"])))]
+    pub targets: Vec<String>,
+    /// How long a target may take to answer at all (even a 100 Trying) before the next is tried.
+    #[cfg_attr(feature = "ssr", schema(example = 5, minimum = 1, maximum = 30))]
+    pub failover_timeout_secs: i64,
     pub livemode: bool,
     #[cfg_attr(feature = "ssr", schema(format = DateTime))]
     pub created_at: String,
+    #[cfg_attr(feature = "ssr", schema(format = DateTime))]
+    pub updated_at: String,
 }
 
 /// The list envelope of every list route.

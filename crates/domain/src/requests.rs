@@ -100,13 +100,40 @@ fn tag_set() -> utoipa::openapi::schema::Array {
 /// `POST /v1/endpoints`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
-#[cfg_attr(feature = "ssr", schema(example = json!({"name": "Support line"})))]
+#[cfg_attr(feature = "ssr", schema(example = json!({"name": "Support line", "targets": ["sip:pbx.example.com"]})))]
 #[serde(deny_unknown_fields)]
 pub struct CreateEndpointBody {
     /// 1 to 100 characters once trimmed, without control or invisible characters (zero-width
     /// spaces, bidirectional overrides), line separators, private-use or unassigned code points.
     #[cfg_attr(feature = "ssr", schema(min_length = 1, max_length = 100, pattern = r"\S"))]
     pub name: String,
+    /// 0 to 5 `sip:`/`sips:` URIs (a host or address, an optional port and
+    /// `;transport=udp|tcp|tls`), tried in order; none twice. Hosts must be public (loopback,
+    /// private and link-local addresses are refused unless the operator allows them).
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(max_items = 5, nullable = false))]
+    pub targets: Option<Vec<String>>,
+    /// 1 to 30 (default 5).
+    #[serde(default, alias = "failoverTimeoutSecs")]
+    #[cfg_attr(feature = "ssr", schema(minimum = 1, maximum = 30, nullable = false))]
+    pub failover_timeout_secs: Option<i64>,
+}
+
+/// `PATCH /v1/endpoints/{id}`: every field optional; `targets` replaces the whole list.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[cfg_attr(feature = "ssr", schema(example = json!({"targets": ["sip:pbx.example.com", "sip:backup.example.com"]})))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateEndpointBody {
+    #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>, nullable = false, min_length = 1, max_length = 100))]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Vec<String>>, nullable = false, max_items = 5))]
+    pub targets: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "present", alias = "failoverTimeoutSecs")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<i64>, nullable = false, minimum = 1, maximum = 30))]
+    pub failover_timeout_secs: Option<Option<i64>>,
 }
 
 /// The query of `GET /v1/phone-numbers`.

@@ -7,11 +7,13 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod calls;
 pub mod endpoints;
 pub mod error;
 pub mod events;
 pub mod idempotency;
 pub mod inventory;
+pub mod network;
 pub mod orders;
 pub mod organizations;
 pub mod phone_numbers;
@@ -45,6 +47,10 @@ pub struct Context {
     pub webhooks: Arc<webhooks::WebhookSettings>,
     /// How long reservations hold numbers.
     pub reservations: reservations::ReservationSettings,
+    /// How calls are routed and where they may go.
+    pub calls: Arc<calls::CallSettings>,
+    /// Tells the SIP servers what to forget when a number's credentials change.
+    pub sip_notifier: calls::notify::SipNotifier,
 }
 
 /// Who is acting, for which organization, in which mode: the result of authentication.

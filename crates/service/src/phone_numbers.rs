@@ -1,5 +1,6 @@
 //! Phone numbers: list, search, purchase, get, update, release, delete.
 
+use super::calls::notify::Notice;
 use super::inventory::{parse_country, parse_number_type, AvailableQuery};
 use super::{audit, endpoints, idempotency, Context, Tenant};
 use crate::error::AppError;
@@ -549,10 +550,32 @@ pub async fn update(
     }
     after.updated_at = storage::now();
     tx.update_number(&after).await?;
+    let credentials_change = after.status != before.status || after.allow_outbound != before.allow_outbound;
+    let username = after.sip_username.clone();
     let (before, after) = (to_number(&before, &ctx.sip_domain), to_number(&after, &ctx.sip_domain));
     audit::record(tx.as_mut(), tenant, id, audit::Action::Update, Some(&before), Some(&after)).await?;
     tx.commit().await?;
+    if credentials_change {
+        ctx.sip_notifier.send(vec![Notice::Credentials { username }]);
+    }
     Ok(after)
+}
+
+/// A new SIP password for the number (answered with it); the old one stops working. A released
+/// number has no credentials to rotate (409 `conflict`).
+pub async fn rotate_sip_password(ctx: &Context, tenant: &Tenant, id: Uuid) -> Result<PhoneNumberDetails, AppError> {
+    let mut tx = ctx.store.begin_write().await?;
+    let before = find_for_update(tx.as_mut(), tenant, id).await?;
+    if before.released_at.is_some() {
+        return Err(AppError::Conflict("this number has been released: it has no SIP credentials to rotate".into()));
+    }
+    let after = NumberRecord { sip_password: new_sip_password(ctx)?, updated_at: storage::now(), ..before.clone() };
+    tx.update_number(&after).await?;
+    let shown = (to_number(&before, &ctx.sip_domain), to_number(&after, &ctx.sip_domain));
+    audit::record(tx.as_mut(), tenant, id, audit::Action::Update, Some(&shown.0), Some(&shown.1)).await?;
+    tx.commit().await?;
+    ctx.sip_notifier.send(vec![Notice::Credentials { username: after.sip_username.clone() }]);
+    to_details(&after, ctx)
 }
 
 /// Soft release: the record stays, inactive with `released_at`; the inventory number is for sale
@@ -575,10 +598,20 @@ pub async fn release(ctx: &Context, tenant: &Tenant, id: Uuid) -> Result<PhoneNu
     };
     tx.update_number(&after).await?;
     tx.return_inventory(before.inventory_id).await?;
+    let forget = forget_number(&before);
     let (before, after) = (to_number(&before, &ctx.sip_domain), to_number(&after, &ctx.sip_domain));
     audit::record(tx.as_mut(), tenant, id, audit::Action::Release, Some(&before), Some(&after)).await?;
     tx.commit().await?;
+    ctx.sip_notifier.send(forget);
     Ok(after)
+}
+
+/// What the SIP servers must forget of a number that is gone: its credentials and its devices.
+fn forget_number(number: &NumberRecord) -> Vec<Notice> {
+    vec![
+        Notice::Credentials { username: number.sip_username.clone() },
+        Notice::Registrations { number: number.e164.clone() },
+    ]
 }
 
 /// The deletion lock: a locked number is neither released nor deleted.
@@ -603,9 +636,11 @@ pub async fn delete(ctx: &Context, tenant: &Tenant, id: Uuid) -> Result<(), AppE
     if before.released_at.is_none() {
         tx.return_inventory(before.inventory_id).await?;
     }
+    let forget = forget_number(&before);
     let before = to_number(&before, &ctx.sip_domain);
     audit::record(tx.as_mut(), tenant, id, audit::Action::Delete, Some(&before), None).await?;
     tx.commit().await?;
+    ctx.sip_notifier.send(forget);
     Ok(())
 }
 

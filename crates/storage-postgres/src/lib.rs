@@ -13,6 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
+mod calls;
+mod endpoints;
 mod orders;
 mod reservations;
 mod webhooks;
@@ -396,66 +398,6 @@ impl Storage for PgStorage {
         ))
         .await?;
         Ok(())
-    }
-
-    async fn insert_endpoint(&self, scope: Scope, endpoint: &EndpointRecord) -> Result<()> {
-        self.write(sqlx::query!(
-            "INSERT INTO endpoints (id, organization_id, livemode, name, created_at) VALUES ($1, $2, $3, $4, $5)",
-            endpoint.id,
-            scope.organization_id,
-            scope.livemode,
-            endpoint.name,
-            endpoint.created_at
-        ))
-        .await?;
-        Ok(())
-    }
-
-    async fn endpoints(
-        &self,
-        scope: Scope,
-        name_part: Option<&str>,
-        window: Window,
-    ) -> Result<Counted<EndpointRecord>> {
-        read_page!(window, classify, |w| {
-            sqlx::query_as!(
-                EndpointPageRow,
-                r#"SELECT id, livemode, name, created_at,
-             (SELECT COUNT(*) FROM endpoints
-              WHERE organization_id = $1 AND livemode = $2 AND ($3::text IS NULL OR strpos(lower(name), lower($3)) > 0))
-             AS "total!"
-             FROM endpoints
-             WHERE organization_id = $1 AND livemode = $2 AND ($3::text IS NULL OR strpos(lower(name), lower($3)) > 0)
-             ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"#,
-                scope.organization_id,
-                scope.livemode,
-                name_part,
-                w.limit,
-                w.offset
-            )
-            .fetch_all(&self.pool)
-        })
-    }
-
-    async fn endpoints_by_ids(&self, scope: Scope, ids: &[Uuid]) -> Result<Vec<EndpointRecord>> {
-        sqlx::query_as!(
-            EndpointRecord,
-            "SELECT id, livemode, name, created_at FROM endpoints \
-             WHERE organization_id = $1 AND livemode = $2 AND id = ANY($3)",
-            scope.organization_id,
-            scope.livemode,
-            ids
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(classify)
-    }
-
-    async fn endpoint_exists(&self, scope: Scope, id: Uuid) -> Result<bool> {
-        sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM endpoints WHERE id = $1 AND organization_id = $2 AND livemode = $3) AS "exists!""#, id, scope.organization_id, scope.livemode)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(classify)
     }
 
     async fn inventory_by_id(&self, livemode: bool, id: Uuid) -> Result<Option<InventoryRecord>> {

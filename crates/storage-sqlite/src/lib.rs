@@ -27,6 +27,8 @@ use std::time::Duration;
 use tokio::sync::{Mutex, OwnedRwLockReadGuard, RwLock};
 use uuid::Uuid;
 
+mod calls;
+mod endpoints;
 mod orders;
 mod reservations;
 mod webhooks;
@@ -586,62 +588,6 @@ impl Storage for SqliteStorage {
         ))
         .await?;
         Ok(())
-    }
-
-    async fn insert_endpoint(&self, scope: Scope, endpoint: &EndpointRecord) -> Result<()> {
-        self.write(sqlx::query!(
-            "INSERT INTO endpoints (id, organization_id, livemode, name, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            endpoint.id,
-            scope.organization_id,
-            scope.livemode,
-            endpoint.name,
-            endpoint.created_at
-        ))
-        .await?;
-        Ok(())
-    }
-
-    async fn endpoints(
-        &self,
-        scope: Scope,
-        name_part: Option<&str>,
-        window: Window,
-    ) -> Result<Counted<EndpointRecord>> {
-        let pools = self.pools.read().await;
-        // `lower` folds ASCII only on SQLite.
-        read_page!(window, classify, |w| {
-            sqlx::query_as!(
-                EndpointPageRow,
-                r#"SELECT id AS "id: Uuid", livemode AS "livemode: bool", name, created_at AS "created_at: Timestamp",
-             (SELECT COUNT(*) FROM endpoints
-              WHERE organization_id = ?1 AND livemode = ?2 AND (?3 IS NULL OR instr(lower(name), lower(?3)) > 0))
-             AS "total!: i64"
-             FROM endpoints
-             WHERE organization_id = ?1 AND livemode = ?2 AND (?3 IS NULL OR instr(lower(name), lower(?3)) > 0)
-             ORDER BY created_at DESC, id DESC LIMIT ?4 OFFSET ?5"#,
-                scope.organization_id,
-                scope.livemode,
-                name_part,
-                w.limit,
-                w.offset
-            )
-            .fetch_all(&pools.readers)
-        })
-    }
-
-    async fn endpoints_by_ids(&self, scope: Scope, ids: &[Uuid]) -> Result<Vec<EndpointRecord>> {
-        // Built at run time: one bind per id (SQLite has no array to bind).
-        let mut query =
-            sqlx::QueryBuilder::new("SELECT id, livemode, name, created_at FROM endpoints WHERE organization_id = ");
-        query.push_bind(scope.organization_id).push(" AND livemode = ").push_bind(scope.livemode);
-        push_id_in(&mut query, ids).build_query_as().fetch_all(&self.pools.read().await.readers).await.map_err(classify)
-    }
-
-    async fn endpoint_exists(&self, scope: Scope, id: Uuid) -> Result<bool> {
-        sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM endpoints WHERE id = ?1 AND organization_id = ?2 AND livemode = ?3) AS "exists!: bool""#, id, scope.organization_id, scope.livemode)
-        .fetch_one(&self.pools.read().await.readers)
-        .await
-        .map_err(classify)
     }
 
     async fn inventory_by_id(&self, livemode: bool, id: Uuid) -> Result<Option<InventoryRecord>> {

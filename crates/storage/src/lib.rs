@@ -38,6 +38,8 @@ macro_rules! record_with_page_row {
     };
 }
 
+pub mod calls;
+pub mod endpoints;
 pub mod held;
 pub mod orders;
 pub mod records;
@@ -45,6 +47,8 @@ pub mod reservations;
 pub mod statements;
 pub mod webhooks;
 
+pub use calls::*;
+pub use endpoints::*;
 pub use orders::*;
 pub use records::*;
 pub use reservations::*;
@@ -195,7 +199,9 @@ pub struct KeyAges {
 /// webhooks in [`WebhookStorage`], reservations in [`ReservationStorage`], orders in
 /// [`OrderStorage`]).
 #[async_trait]
-pub trait Storage: WebhookStorage + ReservationStorage + OrderStorage + Send + Sync {
+pub trait Storage:
+    EndpointStorage + CallStorage + WebhookStorage + ReservationStorage + OrderStorage + Send + Sync
+{
     /// Readiness: can the database take a write right now? (A tiny write, really done.)
     async fn probe_write(&self) -> Result<()>;
     /// Closes every connection; later calls answer `Unavailable`.
@@ -240,15 +246,6 @@ pub trait Storage: WebhookStorage + ReservationStorage + OrderStorage + Send + S
     async fn set_api_key_hash(&self, id: Uuid, secret_hash: &str) -> Result<()>;
     /// Sets `last_used_at = at` unless it is already later than `unless_after`.
     async fn touch_api_key(&self, id: Uuid, at: Timestamp, unless_after: Timestamp) -> Result<()>;
-
-    // Endpoints
-    async fn insert_endpoint(&self, scope: Scope, endpoint: &EndpointRecord) -> Result<()>;
-    /// Newest first; those whose name holds `name_part` (case-insensitively) if given.
-    async fn endpoints(&self, scope: Scope, name_part: Option<&str>, window: Window)
-        -> Result<Counted<EndpointRecord>>;
-    /// Those of `ids` that are the scope's (in no particular order).
-    async fn endpoints_by_ids(&self, scope: Scope, ids: &[Uuid]) -> Result<Vec<EndpointRecord>>;
-    async fn endpoint_exists(&self, scope: Scope, id: Uuid) -> Result<bool>;
 
     // Inventory
     async fn inventory_by_id(&self, livemode: bool, id: Uuid) -> Result<Option<InventoryRecord>>;

@@ -97,16 +97,6 @@ pub struct ApiKeyRecord {
 
 record_with_page_row! {
     #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-    pub struct EndpointRecord, paged as EndpointPageRow {
-        pub id: Uuid,
-        pub livemode: bool,
-        pub name: String,
-        pub created_at: Timestamp,
-    }
-}
-
-record_with_page_row! {
-    #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
     pub struct InventoryRecord, paged as InventoryPageRow {
         pub id: Uuid,
         pub livemode: bool,

@@ -251,3 +251,91 @@ macro_rules! insert_order {
         )
     };
 }
+
+/// `query_as!` reading [`crate::EndpointRecord`]s (see [`numbers_query!`]).
+#[macro_export]
+macro_rules! endpoints_query {
+    ($($input:tt)*) => {
+        $crate::query_with_columns!(
+            r#" id AS "id!: uuid::Uuid", livemode AS "livemode!: bool", name AS "name!",
+            targets AS "targets!: sqlx::types::Json<Vec<String>>", failover_timeout_secs AS "failover_timeout_secs!",
+            created_at AS "created_at!: kros_storage::Timestamp", updated_at AS "updated_at!: kros_storage::Timestamp" "#;
+            $($input)*
+        )
+    };
+}
+
+/// Inserts `$e` (a `&EndpointRecord`) for `$scope`.
+#[macro_export]
+macro_rules! insert_endpoint {
+    ($scope:expr, $e:expr) => {
+        sqlx::query!(
+            "INSERT INTO endpoints (id, organization_id, livemode, name, targets, failover_timeout_secs, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            $e.id,
+            $scope.organization_id,
+            $scope.livemode,
+            $e.name,
+            $e.targets as _,
+            $e.failover_timeout_secs,
+            $e.created_at,
+            $e.updated_at
+        )
+    };
+}
+
+/// Writes the fields `$changes` (a `&EndpointChanges`) gives of the scope's endpoint `$id`, and
+/// reads it back.
+#[macro_export]
+macro_rules! change_endpoint {
+    ($scope:expr, $id:expr, $changes:expr, $at:expr) => {
+        $crate::endpoints_query!(
+            kros_storage::EndpointRecord,
+            "UPDATE endpoints SET name = COALESCE($4, name), targets = COALESCE($5, targets), \
+             failover_timeout_secs = COALESCE($6, failover_timeout_secs), updated_at = $7 \
+             WHERE id = $1 AND organization_id = $2 AND livemode = $3 RETURNING",
+            "",
+            $id,
+            $scope.organization_id,
+            $scope.livemode,
+            $changes.name,
+            $changes.targets as _,
+            $changes.failover_timeout_secs,
+            $at
+        )
+    };
+}
+
+/// `query_as!` of the [`crate::InboundRouteRecord`] of a call to `$e164` in `$livemode`.
+#[macro_export]
+macro_rules! inbound_route_query {
+    ($e164:expr, $livemode:expr) => {
+        sqlx::query_as!(
+            kros_storage::InboundRouteRecord,
+            r#"SELECT n.id AS "number_id!: uuid::Uuid", n.organization_id AS "organization_id!: uuid::Uuid",
+             n.e164 AS "e164!", n.livemode AS "livemode!: bool", n.status AS "status!: kros_domain::NumberStatus",
+             n.allow_inbound AS "allow_inbound!: bool", n.sip_username AS "sip_username!",
+             e.targets AS "targets?: sqlx::types::Json<Vec<String>>", e.failover_timeout_secs AS "failover_timeout_secs?: i64"
+             FROM phone_numbers n LEFT JOIN endpoints e ON e.id = n.endpoint_id
+             WHERE n.e164 = $1 AND n.livemode = $2 AND n.released_at IS NULL"#,
+            $e164,
+            $livemode
+        )
+    };
+}
+
+/// `query_as!` of the [`crate::SipAccountRecord`] of the SIP user name `$username`.
+#[macro_export]
+macro_rules! sip_account_query {
+    ($username:expr) => {
+        sqlx::query_as!(
+            kros_storage::SipAccountRecord,
+            r#"SELECT id AS "number_id!: uuid::Uuid", organization_id AS "organization_id!: uuid::Uuid", e164 AS "e164!",
+             livemode AS "livemode!: bool", status AS "status!: kros_domain::NumberStatus",
+             allow_outbound AS "allow_outbound!: bool", sip_username AS "sip_username!",
+             sip_password AS "sip_password!", released_at AS "released_at?: kros_storage::Timestamp"
+             FROM phone_numbers WHERE sip_username = $1"#,
+            $username
+        )
+    };
+}
