@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make bench` (DB=sqlite, the default) and `make bench DB=postgres`: builds the release app and
 # the ceiling, installs the load generator and Lighthouse if missing, then runs bench/bench.py,
-# which measures everything on 127.0.0.1 and writes BENCHMARKS.md. A bounded run: a few minutes
-# once built.
+# which measures everything on 127.0.0.1 and writes BENCHMARKS.md, then (SQLite) bench/sip.py, the
+# calls through Kamailio. A bounded run: a few minutes once built.
 #   BENCH_DURATION (5) and BENCH_WARMUP (2): seconds per measured run and per warm-up.
 #   BENCH_PAGE_PATH (/): the server-rendered page to measure.
 #   BENCH_LIGHTHOUSE_RUNS (3): Lighthouse runs per page (the median's is kept; 0: no Lighthouse).
@@ -41,4 +41,10 @@ LEPTOS_SITE_ADDR=127.0.0.1:3000 LEPTOS_RELOAD_PORT=3001 LEPTOS_LIB_DIR=. LEPTOS_
 LEPTOS_JS_MINIFY=true LEPTOS_HASH_FILES=false \
   cargo build --release --example ceiling --no-default-features --features ssr
 
-exec python3 bench/bench.py --db "$DB"
+python3 bench/bench.py --db "$DB"
+# Calls through Kamailio (bench/sip.py): measured once, on SQLite (the service's decision is one
+# indexed read on either database).
+if [ "$DB" = sqlite ]; then
+  scripts/install-tools.sh sip
+  python3 bench/sip.py
+fi

@@ -19,6 +19,8 @@
 #   --cred-ttl SECS        how long credentials are cached (default 60)
 #   --auth-secret S        signs the digest nonces (default: random; give every instance behind
 #                          one name the same)
+#   --static-target URI    benchmarks only (make bench): every inbound call goes to URI, decided
+#                          by the config without asking the service (the ceiling it is measured against)
 #
 # Kamailio comes from Debian's packages (scripts/install-tools.sh sip). Start prints the SIP
 # address once Kamailio answers on its JSON-RPC port.
@@ -29,7 +31,7 @@ ROOT=$PWD
 command=${1:-}
 shift || true
 dir= door= secret= listen=127.0.0.1:5060 rpc=127.0.0.1:5080 domain=sip.kros.local
-carriers= test_carriers= gateway= cred_ttl=60 auth_secret=
+carriers= test_carriers= gateway= cred_ttl=60 auth_secret= static_target=
 while [ $# -gt 0 ]; do
   case $1 in
     --dir) dir=$2 ;;
@@ -43,6 +45,7 @@ while [ $# -gt 0 ]; do
     --gateway) gateway=$2 ;;
     --cred-ttl) cred_ttl=$2 ;;
     --auth-secret) auth_secret=$2 ;;
+    --static-target) static_target=$2 ;;
     *) echo "sip.sh: unknown option $1 (see the top of scripts/sip.sh)" >&2; exit 2 ;;
   esac
   shift 2
@@ -105,6 +108,11 @@ write_config() {
   {
     echo '#!KAMAILIO'
     echo "# Written by scripts/sip.sh: the values, then sip/kamailio.cfg."
+    if [ -n "$static_target" ]; then
+      [[ $static_target =~ ^sips?:[A-Za-z0-9+@.:\;=_-]+$ ]] || fail "--static-target is a SIP URI"
+      echo '#!define STATIC_ROUTE'
+      printf '#!substdef "!STATIC_TARGET!%s!g"\n' "$static_target"
+    fi
     printf '#!substdef "!%s!%s!g"\n' \
       SIP_ADDR "$sip_addr" SIP_PORT "$sip_port" RPC_ADDR "$rpc_addr" RPC_PORT "$rpc_port" \
       DOOR_URL "$door_url" DOMAIN "$domain" LIVE_TRUNK "$live" TEST_TRUNK "$test" \

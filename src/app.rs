@@ -4,7 +4,7 @@
 use crate::domain::Mode;
 use crate::pages::api_keys::ApiKeysPage;
 use crate::pages::buy::BuyPage;
-use crate::pages::endpoints::EndpointsPage;
+use crate::pages::endpoints::{EndpointPage, EndpointsPage};
 use crate::pages::numbers::{NumberPage, NumbersPage};
 use crate::pages::session::{get_session, OrganizationChoice, SessionInfo, SignOut, SwitchMode, SwitchOrganization};
 use crate::pages::sign_in::SignInPage;
@@ -70,6 +70,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("numbers/:id") view=NumberPage ssr=whole.clone()/>
                     <Route path=path!("api-keys") view=ApiKeysPage ssr=whole.clone()/>
                     <Route path=path!("endpoints") view=EndpointsPage ssr=whole.clone()/>
+                    <Route path=path!("endpoints/:id") view=EndpointPage ssr=whole.clone()/>
                     <Route path=path!("webhooks") view=WebhooksPage ssr=whole/>
                 </ParentRoute>
             </Routes>

@@ -30,6 +30,8 @@ pub struct NumberView {
     /// those matching `endpoint_search`).
     pub endpoints: Page<Endpoint>,
     pub endpoint_search: Option<String>,
+    /// Where its calls go now, in words.
+    pub calls: String,
 }
 
 pub const PAGE_SIZE: i64 = 20;
@@ -99,8 +101,9 @@ pub async fn get_number(id: String, endpoint_search: Option<String>) -> Result<N
         let endpoint_search = endpoint_search.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
         let endpoints =
             endpoints::picker(&state.ctx, &tenant, details.number.endpoint_id, endpoint_search.as_deref()).await?;
+        let calls = crate::service::calls::where_calls_go(&state.ctx, &tenant, &details.number).await?;
         let e164 = details.number.e164.clone();
-        Ok(NumberView { number: formatted(details, &e164), endpoints, endpoint_search })
+        Ok(NumberView { number: formatted(details, &e164), endpoints, endpoint_search, calls })
     })
     .await
 }
@@ -234,6 +237,19 @@ pub async fn release_number(id: String) -> Result<(), ErrorDetail> {
         let (state, tenant) = super::session::server::tenant().await?;
         phone_numbers::release(&state.ctx, &tenant, crate::domain::parse::parse_uuid("id", &id)?).await?;
         Ok(super::flash::Flash::success("Number released"))
+    };
+    super::flash::server::answer(outcome.await, &[]).await
+}
+
+/// A new SIP password; the page shows it (hidden until revealed) once it reloads.
+#[server]
+pub async fn rotate_sip_credentials(id: String) -> Result<(), ErrorDetail> {
+    use crate::service::phone_numbers;
+    let outcome = async {
+        let (state, tenant) = super::session::server::tenant().await?;
+        let id = crate::domain::parse::parse_uuid("id", &id)?;
+        phone_numbers::rotate_sip_password(&state.ctx, &tenant, id).await?;
+        Ok(super::flash::Flash::success("New SIP password made: devices with the old one must be given it"))
     };
     super::flash::server::answer(outcome.await, &[]).await
 }
@@ -391,13 +407,14 @@ pub fn NumberPage() -> impl IntoView {
 
 #[component]
 fn NumberSettings(view: NumberView) -> impl IntoView {
-    let NumberView { number: Formatted { item: details, national, international }, endpoints, endpoint_search } = view;
+    let NumberView { number: Formatted { item: details, national, international }, endpoints, endpoint_search, calls } =
+        view;
     let number = details.number;
     let released = number.released_at.is_some();
     view! {
         <NumberHeading number=number.clone() national international=international.clone()/>
         <SettingsForm number=number.clone() endpoints endpoint_search/>
-        <SipRouting number=number.clone() credentials=details.sip_credentials/>
+        <SipRouting number=number.clone() credentials=details.sip_credentials calls/>
         <ReleaseOrDelete id=number.id.to_string() international released locked=number.deletion_locked/>
     }
 }
@@ -523,12 +540,25 @@ fn EndpointPicker(endpoints: Page<Endpoint>, selected: String, search: Option<St
     }
 }
 
-/// What a SIP trunk needs to route calls for the number, each with a copy button.
+/// Where the number's calls go, and what a SIP device needs to register as it, each with a copy
+/// button; a new password on demand.
 #[component]
-fn SipRouting(number: PhoneNumber, credentials: SipCredentials) -> impl IntoView {
+fn SipRouting(number: PhoneNumber, credentials: SipCredentials, calls: String) -> impl IntoView {
+    let released = number.released_at.is_some();
+    let rotate = PostAfterConfirm {
+        action: RotateSipCredentials::PATH.into(),
+        fields: vec![("id".into(), number.id.to_string())],
+        heading_id: "rotate-title".into(),
+        title: "Make a new SIP password?".into(),
+        message:
+            "Devices registered with the old password stop working within 2 seconds, until they are given the new one."
+                .into(),
+        confirm_label: "Make a new password".into(),
+    };
     view! {
         <section class="card" aria-labelledby="sip-title">
-            <h2 id="sip-title">"SIP routing"</h2>
+            <h2 id="sip-title">"Calls"</h2>
+            <p data-testid="calls-go">{calls}</p>
             <dl class="sip">
                 <dt>"SIP URI"</dt>
                 <dd><code>{number.sip_uri.clone()}</code> " " <CopyButton text=number.sip_uri label="Copy SIP URI"/></dd>
@@ -542,6 +572,8 @@ fn SipRouting(number: PhoneNumber, credentials: SipCredentials) -> impl IntoView
                 <dt>"Domain"</dt>
                 <dd><code>{credentials.domain}</code></dd>
             </dl>
+            <ConfirmThenPost label="New SIP password" class="secondary" aria_label=None disabled=released
+                described_by=None post=rotate/>
         </section>
     }
 }

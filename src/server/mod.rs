@@ -13,7 +13,7 @@ use crate::error::AppError;
 use crate::pages::session::server as session;
 use crate::rate_limit::{FailureThrottle, RateLimit};
 use crate::service::auth::{Auth, AuthSettings};
-use crate::service::calls::notify::SipNotifier;
+use crate::service::calls::sip_servers::SipServers;
 use crate::service::calls::CallSettings;
 use crate::service::reservations::{self, ReservationSettings};
 use crate::service::secrets::{SecretCipher, SecretSettings};
@@ -132,7 +132,7 @@ pub async fn context(
         webhooks: std::sync::Arc::new(settings.webhooks.clone()),
         reservations: settings.reservations,
         calls: std::sync::Arc::new(settings.calls.clone()),
-        sip_notifier: SipNotifier::new(settings.calls.sip_servers.clone(), settings.calls.credentials_ttl),
+        sip_servers: SipServers::new(settings.calls.sip_servers.clone(), settings.calls.credentials_ttl),
     };
     crate::service::phone_numbers::seal_stored_sip_passwords(&ctx).await;
     webhooks::seal_stored_secrets(&ctx).await;

@@ -6,8 +6,8 @@ use crate::helpers::*;
 use kros_numbers::domain::Mode;
 use kros_numbers::pages::api_keys::CreateApiKey;
 use kros_numbers::pages::buy::{BuyNumber, HoldNumber, LetGo};
-use kros_numbers::pages::endpoints::CreateEndpoint;
-use kros_numbers::pages::numbers::{DeleteNumber, UpdateNumber};
+use kros_numbers::pages::endpoints::{CreateEndpoint, DeleteEndpoint, UpdateEndpoint};
+use kros_numbers::pages::numbers::{DeleteNumber, RotateSipCredentials, UpdateNumber};
 use leptos::server_fn::ServerFn;
 use reqwest::header::{COOKIE, LOCATION, ORIGIN, REFERER};
 use reqwest::Method;
@@ -343,4 +343,84 @@ async fn a_numbers_history_pages_through_every_event() {
     let (html, _) = load(&app, &session, &format!("/numbers/{id}?history=100")).await;
     assert!(html.contains("101–121 of 121"), "{html}");
     assert!(html.contains("<strong>Bought</strong>"), "the first event, on the last page: {html}");
+}
+
+#[tokio::test]
+async fn an_endpoints_targets_are_set_changed_and_its_deletion_refused_while_numbers_use_it() {
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    let session = signed_in(&app, &org).await;
+    let created = [
+        ("name", "PBX"),
+        ("targets", "sip:10.0.0.1\r\n\r\n  sip:10.0.0.2;transport=tcp  "),
+        ("failover_timeout_secs", "3"),
+    ];
+    let (status, _, _) = post_from(&app, "/endpoints", CreateEndpoint::PATH, &session, &created).await;
+    assert_eq!(status, 302);
+    let endpoint = &app.get_ok("/v1/endpoints", &org.live_key).await["data"][0];
+    assert_eq!(endpoint["targets"], serde_json::json!(["sip:10.0.0.1", "sip:10.0.0.2;transport=tcp"]));
+    assert_eq!(endpoint["failover_timeout_secs"], 3);
+    let id = endpoint["id"].as_str().unwrap().to_string();
+    let page = format!("/endpoints/{id}");
+    let (html, _) = load(&app, &session, &page).await;
+    assert!(html.contains("Calls ring sip:10.0.0.1, then sip:10.0.0.2;transport=tcp."), "{html}");
+
+    // The edit form, posted as the page renders it with one line changed.
+    let fields = with_field(form_fields(&html, UpdateEndpoint::PATH), "targets", "sip:10.0.0.9");
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (status, location, _) = post_from(&app, &page, UpdateEndpoint::PATH, &session, &fields).await;
+    assert_eq!((status, location.as_str()), (302, page.as_str()));
+    let saved = app.get_ok(&format!("/v1{page}"), &org.live_key).await;
+    assert_eq!((saved["name"].as_str(), saved["targets"].clone()), (Some("PBX"), serde_json::json!(["sip:10.0.0.9"])));
+    // A bad target is refused, with the reason, and changes nothing.
+    let bad = [("id", id.as_str()), ("name", "PBX"), ("targets", "http://nope"), ("failover_timeout_secs", "3")];
+    let (_, _, flash) = post_from(&app, &page, UpdateEndpoint::PATH, &session, &bad).await;
+    let (html, _) = load(&app, &format!("{session}; kros_flash={}", flash.unwrap()), &page).await;
+    assert!(html.contains("is not a sip: or sips: URI"), "{html}");
+    assert_eq!(app.get_ok(&format!("/v1{page}"), &org.live_key).await["targets"], serde_json::json!(["sip:10.0.0.9"]));
+
+    // A number routes to it: the deletion is refused; detached, it goes.
+    let inv = app.inventory(Mode::Live, "+14155550101", "US", "local", 100, 115).await;
+    let body = serde_json::json!({"inventory_id": inv, "endpointId": id});
+    let number = body_json(app.call_json(Method::POST, "/v1/phone-numbers", &org.live_key, body).await).await;
+    let (_, _, flash) = post_from(&app, &page, DeleteEndpoint::PATH, &session, &[("id", &id)]).await;
+    let (html, _) = load(&app, &format!("{session}; kros_flash={}", flash.unwrap()), &page).await;
+    assert!(html.contains("1 number routes its calls to this endpoint"), "{html}");
+    let detach = serde_json::json!({"endpointId": null});
+    let path = format!("/v1/phone-numbers/{}", number["id"].as_str().unwrap());
+    assert_eq!(app.call_json(Method::PATCH, &path, &org.live_key, detach).await.status(), 200);
+    let (status, location, _) = post_from(&app, &page, DeleteEndpoint::PATH, &session, &[("id", &id)]).await;
+    assert_eq!((status, location.as_str()), (302, "/endpoints"));
+    assert_eq!(app.get_ok("/v1/endpoints", &org.live_key).await["total"], 0);
+}
+
+#[tokio::test]
+async fn a_numbers_page_says_where_its_calls_go_and_makes_a_new_sip_password() {
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    let session = signed_in(&app, &org).await;
+    let inv = app.inventory(Mode::Live, "+14155550101", "US", "local", 100, 115).await;
+    let number = app.buy(&org.live_key, inv).await;
+    let id = number["id"].as_str().unwrap();
+    let (page, api) = (format!("/numbers/{id}"), format!("/v1/phone-numbers/{id}"));
+    let (html, _) = load(&app, &session, &page).await;
+    assert!(html.contains("Calls ring the devices registered with these credentials."), "{html}");
+
+    let body =
+        serde_json::json!({"name": "PBX", "targets": ["sip:10.0.0.1", "sip:10.0.0.2"], "failover_timeout_secs": 4});
+    let endpoint = body_json(app.call_json(Method::POST, "/v1/endpoints", &org.live_key, body).await).await;
+    let attach = serde_json::json!({"endpointId": endpoint["id"]});
+    assert_eq!(app.call_json(Method::PATCH, &api, &org.live_key, attach).await.status(), 200);
+    let (html, _) = load(&app, &session, &page).await;
+    assert!(html.contains("Calls ring sip:10.0.0.1, then sip:10.0.0.2 (each has 4 s to answer"), "{html}");
+    let off = serde_json::json!({"allowInbound": false});
+    assert_eq!(app.call_json(Method::PATCH, &api, &org.live_key, off).await.status(), 200);
+    let (html, _) = load(&app, &session, &page).await;
+    assert!(html.contains("Inbound calls are off: callers hear 403 Forbidden."), "{html}");
+
+    let before = app.get_ok(&api, &org.live_key).await["sip_credentials"]["password"].clone();
+    let (status, location, _) = post_from(&app, &page, RotateSipCredentials::PATH, &session, &[("id", id)]).await;
+    assert_eq!((status, location.as_str()), (302, page.as_str()));
+    let after = app.get_ok(&api, &org.live_key).await["sip_credentials"]["password"].clone();
+    assert_ne!(before, after, "a new password");
 }

@@ -509,21 +509,21 @@ pub async fn sign_in(app: &TestApp, email: &str) -> String {
 
 /// The fields a browser posts for the form of `html` whose action is `action`, as the page
 /// renders them: every named input (a checkbox only when ticked, none that belongs to another
-/// form through `form=`), and each select's selected option (its first without one).
+/// form through `form=`), each textarea's text, and each select's selected option (its first
+/// without one).
 pub fn form_fields(html: &str, action: &str) -> Vec<(String, String)> {
     let start = html.find(&format!("action=\"{action}\"")).unwrap_or_else(|| panic!("no form for {action}"));
     let form = &html[start..start + html[start..].find("</form>").expect("the form's end")];
+    let unescape = |text: &str| {
+        text.replace("&quot;", "\"")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&#x27;", "'")
+            .replace("&amp;", "&")
+    };
     let attr = |tag: &str, name: &str| {
         let at = tag.find(&format!(" {name}=\""))? + name.len() + 3;
-        let value = &tag[at..at + tag[at..].find('"')?];
-        Some(
-            value
-                .replace("&quot;", "\"")
-                .replace("&lt;", "<")
-                .replace("&gt;", ">")
-                .replace("&#x27;", "'")
-                .replace("&amp;", "&"),
-        )
+        Some(unescape(&tag[at..at + tag[at..].find('"')?]))
     };
     let flag = |tag: &str, name: &str| tag.split([' ', '>', '/']).any(|word| word == name);
     let mut fields = Vec::new();
@@ -541,6 +541,10 @@ pub fn form_fields(html: &str, action: &str) -> Vec<(String, String)> {
                 }
             } else {
                 fields.push((name, attr(tag, "value").unwrap_or_default()));
+            }
+        } else if tag.starts_with("textarea ") {
+            if let Some(name) = attr(tag, "name") {
+                fields.push((name, unescape(piece.get(tag.len() + 1..).unwrap_or_default())));
             }
         } else if tag.starts_with("select ") {
             select = attr(tag, "name").map(|name| (name, None));

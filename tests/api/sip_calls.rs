@@ -219,8 +219,11 @@ async fn without_targets_a_call_rings_the_device_registered_as_the_number() {
     let edge = Edge::start().await;
     let (_, user, password) = edge.number("+14155550109", None, json!({})).await;
     edge.call_in("+14155550109", 480).await;
+    let devices = || edge.app.ctx.sip_servers.registered_devices("+14155550109");
+    assert_eq!(devices().await, Some(0), "none registered, as Kamailio says");
     let device = sip::free_port();
     edge.register(device, "+14155550109", &user, &password, 200).await;
+    assert_eq!(devices().await, Some(1), "the dashboard's count comes from Kamailio");
     let phone = sip::Sipp::start(&sip::answering_party(), device, None, "x", None);
     edge.call_in("+14155550109", 200).await;
     let rang = phone.finish().await;

@@ -50,7 +50,7 @@ pub struct Context {
     /// How calls are routed and where they may go.
     pub calls: Arc<calls::CallSettings>,
     /// Tells the SIP servers what to forget when a number's credentials change.
-    pub sip_notifier: calls::notify::SipNotifier,
+    pub sip_servers: calls::sip_servers::SipServers,
 }
 
 /// Who is acting, for which organization, in which mode: the result of authentication.

@@ -1,6 +1,6 @@
 //! Phone numbers: list, search, purchase, get, update, release, delete.
 
-use super::calls::notify::Notice;
+use super::calls::sip_servers::Notice;
 use super::inventory::{parse_country, parse_number_type, AvailableQuery};
 use super::{audit, endpoints, idempotency, Context, Tenant};
 use crate::error::AppError;
@@ -556,7 +556,7 @@ pub async fn update(
     audit::record(tx.as_mut(), tenant, id, audit::Action::Update, Some(&before), Some(&after)).await?;
     tx.commit().await?;
     if credentials_change {
-        ctx.sip_notifier.send(vec![Notice::Credentials { username }]);
+        ctx.sip_servers.send(vec![Notice::Credentials { username }]);
     }
     Ok(after)
 }
@@ -574,7 +574,7 @@ pub async fn rotate_sip_password(ctx: &Context, tenant: &Tenant, id: Uuid) -> Re
     let shown = (to_number(&before, &ctx.sip_domain), to_number(&after, &ctx.sip_domain));
     audit::record(tx.as_mut(), tenant, id, audit::Action::Update, Some(&shown.0), Some(&shown.1)).await?;
     tx.commit().await?;
-    ctx.sip_notifier.send(vec![Notice::Credentials { username: after.sip_username.clone() }]);
+    ctx.sip_servers.send(vec![Notice::Credentials { username: after.sip_username.clone() }]);
     to_details(&after, ctx)
 }
 
@@ -602,7 +602,7 @@ pub async fn release(ctx: &Context, tenant: &Tenant, id: Uuid) -> Result<PhoneNu
     let (before, after) = (to_number(&before, &ctx.sip_domain), to_number(&after, &ctx.sip_domain));
     audit::record(tx.as_mut(), tenant, id, audit::Action::Release, Some(&before), Some(&after)).await?;
     tx.commit().await?;
-    ctx.sip_notifier.send(forget);
+    ctx.sip_servers.send(forget);
     Ok(after)
 }
 
@@ -640,7 +640,7 @@ pub async fn delete(ctx: &Context, tenant: &Tenant, id: Uuid) -> Result<(), AppE
     let before = to_number(&before, &ctx.sip_domain);
     audit::record(tx.as_mut(), tenant, id, audit::Action::Delete, Some(&before), None).await?;
     tx.commit().await?;
-    ctx.sip_notifier.send(forget);
+    ctx.sip_servers.send(forget);
     Ok(())
 }
 

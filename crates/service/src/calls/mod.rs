@@ -3,7 +3,7 @@
 //! and holds nothing it was not told: a number's digest credentials (cached for a bounded
 //! time, dropped when they change), and for each inbound call, where it goes.
 
-pub mod notify;
+pub mod sip_servers;
 pub mod targets;
 
 use super::Context;
@@ -115,6 +115,39 @@ pub async fn inbound(ctx: &Context, trunk: Trunk, dialled: &str) -> Result<Inbou
     }
     let timeout_secs = route.failover_timeout_secs.unwrap_or(sip::DEFAULT_FAILOVER_TIMEOUT_SECS);
     Ok(InboundDecision::Route { number: e164, targets, timeout_ms: timeout_secs as u64 * 1000 })
+}
+
+/// Where a number's calls go now, in words (the dashboard's number page says it).
+pub async fn where_calls_go(
+    ctx: &Context,
+    tenant: &super::Tenant,
+    number: &kros_domain::PhoneNumber,
+) -> Result<String, AppError> {
+    if number.released_at.is_some() {
+        return Ok("Released: callers hear 404 Not Found.".into());
+    }
+    if number.status != NumberStatus::Active {
+        return Ok("Inactive: callers hear 480 Temporarily Unavailable.".into());
+    }
+    if !number.allow_inbound {
+        return Ok("Inbound calls are off: callers hear 403 Forbidden.".into());
+    }
+    let endpoint = match number.endpoint_id {
+        Some(id) => ctx.store.endpoint(tenant.scope(), id).await?,
+        None => None,
+    };
+    match endpoint.filter(|e| !e.targets.0.is_empty()) {
+        Some(endpoint) => Ok(format!(
+            "Calls ring {} (each has {} s to answer before the next is tried).",
+            endpoint.targets.0.join(", then "),
+            endpoint.failover_timeout_secs
+        )),
+        None => Ok(match ctx.sip_servers.registered_devices(&number.e164).await {
+            Some(1) => "Calls ring the devices registered with these credentials: 1 now.".into(),
+            Some(n) => format!("Calls ring the devices registered with these credentials: {n} now."),
+            None => "Calls ring the devices registered with these credentials.".into(),
+        }),
+    }
 }
 
 /// The URI a call to `e164` is sent to for a stored target. A target whose address is no longer

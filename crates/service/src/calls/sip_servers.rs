@@ -1,4 +1,6 @@
-//! Tells the SIP servers what they must forget: a number's cached credentials when they change
+//! The SIP servers (Kamailio instances), as the service reaches them: through their JSON-RPC
+//! ports, to ask how many devices are registered as a number, and to tell them what they must
+//! forget: a number's cached credentials when they change
 //! (a rotation, a release or delete, outbound or the status switched), and a released number's
 //! registrations. Each Kamailio in `KROS_SIP_KAMAILIO_RPC` gets each notice through its
 //! JSON-RPC port (`htable.delete`, `ul.rm`), sent right after the change commits and retried
@@ -33,19 +35,19 @@ impl Notice {
     }
 }
 
-/// Sends notices to every SIP server, in the background (a change never waits for them).
+/// The SIP servers: notices go to every one, in the background (a change never waits for them).
 #[derive(Clone)]
-pub struct SipNotifier {
+pub struct SipServers {
     servers: Arc<[Url]>,
     keep_trying: Duration,
     client: reqwest::Client,
 }
 
-impl SipNotifier {
+impl SipServers {
     /// Notices go to `servers` (JSON-RPC URLs), each retried for up to `keep_trying`.
-    pub fn new(servers: Vec<Url>, keep_trying: Duration) -> SipNotifier {
+    pub fn new(servers: Vec<Url>, keep_trying: Duration) -> SipServers {
         let client = reqwest::Client::builder().timeout(CALL_TIMEOUT).build().unwrap_or_default();
-        SipNotifier { servers: servers.into(), keep_trying, client }
+        SipServers { servers: servers.into(), keep_trying, client }
     }
 
     /// Sends the notices to each server on their own task. Without a runtime (never in the
@@ -64,6 +66,22 @@ impl SipNotifier {
                 }
             });
         }
+    }
+}
+
+impl SipServers {
+    /// How many devices are registered as `number` now, by the first server that answers (none
+    /// configured, or none answering: unknown).
+    pub async fn registered_devices(&self, number: &str) -> Option<usize> {
+        let request =
+            serde_json::json!({"jsonrpc": "2.0", "method": "ul.lookup", "params": ["location", number], "id": 1});
+        for server in self.servers.iter() {
+            let Ok(answer) = self.client.post(server.clone()).json(&request).send().await else { continue };
+            let Ok(body) = answer.json::<serde_json::Value>().await else { continue };
+            // An address of record with no contact is an error (404) rather than an empty list.
+            return Some(body["result"]["Contacts"].as_array().map_or(0, Vec::len));
+        }
+        None
     }
 }
 
