@@ -95,7 +95,7 @@ async fn inbound(State(ctx): State<Context>, Query(query): Query<InboundQuery>) 
         "test" => Trunk::Test,
         _ => return (StatusCode::BAD_REQUEST, Json(json!({"error": "trunk is live or test"}))).into_response(),
     };
-    let decision = match calls::inbound(&ctx, trunk, &query.to).await {
+    let decision = match calls::inbound(&ctx, trunk, &query.to, &query.from).await {
         Ok(decision) => decision,
         Err(err) => return unavailable(err),
     };

@@ -8,7 +8,7 @@ use super::countries::{Country, CountrySelect};
 use super::flash::{page_flash, typed_or, typed_ticked};
 use super::widgets::{type_label, ConfirmThenPost, CopyButton, ErrorNotice, PostAfterConfirm, StatusBadge, TypeSelect};
 use crate::domain::{
-    Endpoint, ErrorDetail, Formatted, OwnedGroup, Page, PhoneNumber, PhoneNumberDetails, SipCredentials,
+    CallDecision, Endpoint, ErrorDetail, Formatted, OwnedGroup, Page, PhoneNumber, PhoneNumberDetails, SipCredentials,
 };
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -32,6 +32,8 @@ pub struct NumberView {
     pub endpoint_search: Option<String>,
     /// Where its calls go now, in words.
     pub calls: String,
+    /// Its latest routing decisions, newest first.
+    pub recent_calls: Vec<CallDecision>,
 }
 
 pub const PAGE_SIZE: i64 = 20;
@@ -102,8 +104,9 @@ pub async fn get_number(id: String, endpoint_search: Option<String>) -> Result<N
         let endpoints =
             endpoints::picker(&state.ctx, &tenant, details.number.endpoint_id, endpoint_search.as_deref()).await?;
         let calls = crate::service::calls::where_calls_go(&state.ctx, &tenant, &details.number).await?;
+        let recent_calls = crate::service::calls::latest_decisions(&state.ctx, &tenant, id).await?;
         let e164 = details.number.e164.clone();
-        Ok(NumberView { number: formatted(details, &e164), endpoints, endpoint_search, calls })
+        Ok(NumberView { number: formatted(details, &e164), endpoints, endpoint_search, calls, recent_calls })
     })
     .await
 }
@@ -407,14 +410,19 @@ pub fn NumberPage() -> impl IntoView {
 
 #[component]
 fn NumberSettings(view: NumberView) -> impl IntoView {
-    let NumberView { number: Formatted { item: details, national, international }, endpoints, endpoint_search, calls } =
-        view;
+    let NumberView {
+        number: Formatted { item: details, national, international },
+        endpoints,
+        endpoint_search,
+        calls,
+        recent_calls,
+    } = view;
     let number = details.number;
     let released = number.released_at.is_some();
     view! {
         <NumberHeading number=number.clone() national international=international.clone()/>
         <SettingsForm number=number.clone() endpoints endpoint_search/>
-        <SipRouting number=number.clone() credentials=details.sip_credentials calls/>
+        <SipRouting number=number.clone() credentials=details.sip_credentials calls recent_calls/>
         <ReleaseOrDelete id=number.id.to_string() international released locked=number.deletion_locked/>
     }
 }
@@ -543,7 +551,12 @@ fn EndpointPicker(endpoints: Page<Endpoint>, selected: String, search: Option<St
 /// Where the number's calls go, and what a SIP device needs to register as it, each with a copy
 /// button; a new password on demand.
 #[component]
-fn SipRouting(number: PhoneNumber, credentials: SipCredentials, calls: String) -> impl IntoView {
+fn SipRouting(
+    number: PhoneNumber,
+    credentials: SipCredentials,
+    calls: String,
+    recent_calls: Vec<CallDecision>,
+) -> impl IntoView {
     let released = number.released_at.is_some();
     let rotate = PostAfterConfirm {
         action: RotateSipCredentials::PATH.into(),
@@ -574,7 +587,35 @@ fn SipRouting(number: PhoneNumber, credentials: SipCredentials, calls: String) -
             </dl>
             <ConfirmThenPost label="New SIP password" class="secondary" aria_label=None disabled=released
                 described_by=None post=rotate/>
+            {(!recent_calls.is_empty()).then(|| view! { <RecentCalls calls=recent_calls/> })}
         </section>
+    }
+}
+
+/// The latest calls to the number and what became of them.
+#[component]
+fn RecentCalls(calls: Vec<CallDecision>) -> impl IntoView {
+    view! {
+        <h3 id="recent-calls-title">"Latest calls"</h3>
+        <div class="table-wrap">
+            <table aria-labelledby="recent-calls-title" data-testid="recent-calls">
+                <thead><tr><th scope="col">"When"</th><th scope="col">"Caller"</th><th scope="col">"Decision"</th><th scope="col">"Where, or why"</th></tr></thead>
+                <tbody>
+                    {calls.into_iter().map(|c| view! {
+                        <tr>
+                            <td>{super::api_keys::short_time(&c.decided_at)}</td>
+                            <td><code>{c.caller}</code></td>
+                            <td>{match c.decision.as_str() {
+                                "route" => "Sent to the endpoint",
+                                "registered" => "Rang registered devices",
+                                _ => "Refused",
+                            }}</td>
+                            <td>{c.detail}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
     }
 }
 

@@ -13,6 +13,7 @@ use crate::error::AppError;
 use crate::pages::session::server as session;
 use crate::rate_limit::{FailureThrottle, RateLimit};
 use crate::service::auth::{Auth, AuthSettings};
+use crate::service::calls::decision_log::DecisionLog;
 use crate::service::calls::sip_servers::SipServers;
 use crate::service::calls::CallSettings;
 use crate::service::reservations::{self, ReservationSettings};
@@ -122,6 +123,7 @@ pub async fn context(
         Some(key) => SecretCipher::new(key, &[secrets.sip_old_keys.clone(), vec![stored_sip_key]].concat())?,
         None => SecretCipher::new(&stored_sip_key, &secrets.sip_old_keys)?,
     };
+    let call_log = DecisionLog::start(store.clone());
     let ctx = Context {
         store,
         sip_domain: settings.sip_domain.clone(),
@@ -133,6 +135,7 @@ pub async fn context(
         reservations: settings.reservations,
         calls: std::sync::Arc::new(settings.calls.clone()),
         sip_servers: SipServers::new(settings.calls.sip_servers.clone(), settings.calls.credentials_ttl),
+        call_log,
     };
     crate::service::phone_numbers::seal_stored_sip_passwords(&ctx).await;
     webhooks::seal_stored_secrets(&ctx).await;

@@ -61,10 +61,15 @@ impl Edge {
         assert_eq!(res.status(), 200);
     }
 
-    /// A carrier's call to `number` expected to end with `code` (200: answered and hung up).
+    /// A live carrier's call to `number` expected to end with `code` (200: answered, hung up).
     async fn call_in(&self, number: &str, code: u16) -> sip::Outcome {
+        self.call_in_from(self.ports().carrier, number, code).await
+    }
+
+    /// The same from the trunk at `port` (the live carrier's or the test trunk's).
+    async fn call_in_from(&self, port: u16, number: &str, code: u16) -> sip::Outcome {
         let scenario = if code == 200 { sip::carrier_call_answered() } else { sip::carrier_call_refused(code) };
-        let outcome = sip::run(&scenario, self.ports().carrier, self.ports().sip, number, None).await;
+        let outcome = sip::run(&scenario, port, self.ports().sip, number, None).await;
         assert!(outcome.passed, "a call to {number} should end {code}: {}\n{}", outcome.errors, self.kamailio.log());
         outcome
     }
@@ -102,10 +107,10 @@ fn target(port: u16) -> String {
 
 /// Runs a SIPp scenario again and again until it passes, for up to 2 seconds (what the issue
 /// allows a change to take to reach the SIP server).
-async fn passes_within_two_seconds(what: &str, edge: &Edge, scenario: &str, service: &str, fields: &str) {
+async fn passes_within_two_seconds(what: &str, kamailio: &Kamailio, scenario: &str, service: &str, fields: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
     loop {
-        let outcome = sip::run(scenario, sip::free_port(), edge.ports().sip, service, Some(fields)).await;
+        let outcome = sip::run(scenario, sip::free_port(), kamailio.ports.sip, service, Some(fields)).await;
         if outcome.passed {
             return;
         }
@@ -140,7 +145,7 @@ async fn a_device_registers_with_its_numbers_credentials_and_no_others() {
     assert_eq!(edge.app.call(Method::DELETE, &release, &edge.org.live_key).await.status(), 200);
     let fields = format!("+14155550102;{};", sip::credentials(&user_b, &password_b));
     let refused = sip::register(SIP_DOMAIN, 403);
-    passes_within_two_seconds("a released number's credentials", &edge, &refused, "x", &fields).await;
+    passes_within_two_seconds("a released number's credentials", &edge.kamailio, &refused, "x", &fields).await;
 }
 
 #[tokio::test]
@@ -248,7 +253,8 @@ async fn a_device_calls_out_only_as_its_number_and_only_while_allowed() {
     // Outbound switched off: refused within 2 s, though the credentials were cached.
     edge.patch(&id, json!({"allowOutbound": false})).await;
     let fields = format!("+14155550110;{};", sip::credentials(&user, &password));
-    passes_within_two_seconds("outbound switched off", &edge, &sip::device_call(403), "+12125550100", &fields).await;
+    passes_within_two_seconds("outbound switched off", &edge.kamailio, &sip::device_call(403), "+12125550100", &fields)
+        .await;
 }
 
 #[tokio::test]
@@ -266,7 +272,7 @@ async fn changes_are_in_force_for_the_next_call_within_two_seconds() {
     let new_password = rotated["sip_credentials"]["password"].as_str().unwrap().to_string();
     let fields = format!("+14155550112;{};", sip::credentials(&user, &password));
     let refused = sip::register(SIP_DOMAIN, 403);
-    passes_within_two_seconds("a rotated password", &edge, &refused, "x", &fields).await;
+    passes_within_two_seconds("a rotated password", &edge.kamailio, &refused, "x", &fields).await;
     edge.register(device, "+14155550112", &user, &new_password, 200).await;
 
     // Inbound switched off: the next call is refused.
@@ -352,4 +358,47 @@ async fn while_the_service_is_away_calls_get_503_cached_devices_keep_registering
     let target = sip::Sipp::start(&sip::answering_party(), target_port, None, "x", None);
     edge.call_in("+14155550113", 200).await;
     assert!(target.finish().await.passed, "calls route again once the service is back");
+}
+
+#[tokio::test]
+#[ignore = "needs Kamailio and SIPp: make test runs it (scripts/install-tools.sh sip)"]
+async fn a_test_mode_number_is_reached_from_the_test_trunk_only() {
+    let edge = Edge::start().await;
+    let inv = edge.app.inventory(Mode::Test, "+14155550116", "US", "local", 0, 0).await;
+    let bought = edge.app.buy(&edge.org.test_key, inv).await;
+    let id = bought["id"].as_str().unwrap();
+    let details = edge.app.get_ok(&format!("/v1/phone-numbers/{id}"), &edge.org.test_key).await;
+    let credentials = &details["sip_credentials"];
+    let (user, password) = (credentials["username"].as_str().unwrap(), credentials["password"].as_str().unwrap());
+    let device = sip::free_port();
+    edge.register(device, "+14155550116", user, password, 200).await;
+    edge.call_in("+14155550116", 404).await;
+    let phone = sip::Sipp::start(&sip::answering_party(), device, None, "x", None);
+    edge.call_in_from(edge.ports().test_trunk, "+14155550116", 200).await;
+    assert!(phone.finish().await.passed, "the test trunk's call rang the device");
+}
+
+#[tokio::test]
+#[ignore = "needs Kamailio and SIPp: make test runs it (scripts/install-tools.sh sip)"]
+async fn every_kamailio_in_the_list_hears_of_a_change() {
+    let (first_ports, second_ports) = (SipPorts::pick(), SipPorts::pick());
+    let mut options = options(&first_ports);
+    options.calls.sip_servers.push(second_ports.rpc_url().parse().unwrap());
+    let app = TestApp::spawn_with(options).await;
+    let first = Kamailio::start(first_ports, &app.sip_door, SIP_DOOR_SECRET, SIP_DOMAIN);
+    let second = Kamailio::start(second_ports, &app.sip_door, SIP_DOOR_SECRET, SIP_DOMAIN);
+    let edge = Edge { org: app.org("Acme").await, app, kamailio: first };
+    let (id, user, password) = edge.number("+14155550117", None, json!({})).await;
+    let fields = format!("+14155550117;{};", sip::credentials(&user, &password));
+    // Both instances cache the credentials.
+    let accepted = sip::register(SIP_DOMAIN, 200);
+    for kamailio in [&edge.kamailio, &second] {
+        let outcome = sip::run(&accepted, sip::free_port(), kamailio.ports.sip, "x", Some(&fields)).await;
+        assert!(outcome.passed, "{}", outcome.errors);
+    }
+    let rotate = format!("/v1/phone-numbers/{id}/sip-credentials/rotate");
+    assert_eq!(edge.app.call(Method::POST, &rotate, &edge.org.live_key).await.status(), 200);
+    let refused = sip::register(SIP_DOMAIN, 403);
+    passes_within_two_seconds("the first instance", &edge.kamailio, &refused, "x", &fields).await;
+    passes_within_two_seconds("the second instance", &second, &refused, "x", &fields).await;
 }

@@ -207,3 +207,41 @@ async fn inbound_calls_to_numbers_that_take_none_are_refused_with_their_code() {
     assert_eq!(inbound(&app, "test", "+14155550108").await["action"], "registered");
     assert!(reject(404)(inbound(&app, "test", "+14155550107").await), "a live number from the test trunk");
 }
+
+#[tokio::test]
+async fn each_decision_about_a_number_is_recorded_for_its_page() {
+    use kros_numbers::domain::Actor;
+    use kros_numbers::service::{calls, Tenant};
+    let app = TestApp::spawn().await;
+    let org = app.org("Acme").await;
+    let n = buy(&app, &org.live_key, Mode::Live, "+14155550109", None, json!({})).await;
+    inbound(&app, "live", "+14155550109").await;
+    let number = format!("/v1/phone-numbers/{}", n.id);
+    let off = json!({"allowInbound": false});
+    assert_eq!(app.call_json(Method::PATCH, &number, &org.live_key, off).await.status(), 200);
+    inbound(&app, "live", "+14155550109").await;
+
+    let tenant = Tenant { organization_id: org.id, mode: Mode::Live, actor: Actor::Operator };
+    let id = n.id.parse().unwrap();
+    let mut decisions = Vec::new();
+    // Written in the background, beside the calls: a moment later.
+    for _ in 0..50 {
+        decisions = calls::latest_decisions(&app.ctx, &tenant, id).await.unwrap();
+        if decisions.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let seen: Vec<(&str, &str, &str)> =
+        decisions.iter().map(|d| (d.caller.as_str(), d.decision.as_str(), d.detail.as_str())).collect();
+    assert_eq!(
+        seen,
+        [
+            ("caller", "reject", "403 Forbidden: this number does not take inbound calls"),
+            ("caller", "registered", "the registered devices"),
+        ]
+    );
+    // Another organization sees none of them.
+    let other = Tenant { organization_id: app.org("Other").await.id, ..tenant };
+    assert!(calls::latest_decisions(&app.ctx, &other, id).await.unwrap().is_empty());
+}

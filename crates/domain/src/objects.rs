@@ -217,6 +217,18 @@ pub struct Endpoint {
     pub updated_at: String,
 }
 
+/// One routing decision of a call to a number (its page lists the latest).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallDecision {
+    pub decided_at: String,
+    /// The caller as the carrier gave it.
+    pub caller: String,
+    /// `route`, `registered` or `reject`.
+    pub decision: String,
+    /// The targets, or the refusal's code and reason.
+    pub detail: String,
+}
+
 /// The list envelope of every list route.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]

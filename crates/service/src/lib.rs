@@ -51,6 +51,8 @@ pub struct Context {
     pub calls: Arc<calls::CallSettings>,
     /// Tells the SIP servers what to forget when a number's credentials change.
     pub sip_servers: calls::sip_servers::SipServers,
+    /// Records each number's routing decisions for its page.
+    pub call_log: calls::decision_log::DecisionLog,
 }
 
 /// Who is acting, for which organization, in which mode: the result of authentication.

@@ -339,3 +339,42 @@ macro_rules! sip_account_query {
         )
     };
 }
+
+/// Inserts `$d` (a `&CallDecisionRecord`).
+#[macro_export]
+macro_rules! insert_call_decision {
+    ($d:expr) => {
+        sqlx::query!(
+            "INSERT INTO call_decisions (id, number_id, organization_id, livemode, decided_at, caller, decision, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            $d.id,
+            $d.number_id,
+            $d.organization_id,
+            $d.livemode,
+            $d.decided_at,
+            $d.caller,
+            $d.decision,
+            $d.detail
+        )
+    };
+}
+
+/// `query_as!` of the latest `$limit` decisions of `$scope`'s number `$number_id`, newest first.
+#[macro_export]
+macro_rules! call_decisions_query {
+    ($scope:expr, $number_id:expr, $limit:expr) => {
+        sqlx::query_as!(
+            kros_storage::CallDecisionRecord,
+            r#"SELECT id AS "id!: uuid::Uuid", number_id AS "number_id!: uuid::Uuid",
+             organization_id AS "organization_id!: uuid::Uuid", livemode AS "livemode!: bool",
+             decided_at AS "decided_at!: kros_storage::Timestamp", caller AS "caller!", decision AS "decision!",
+             detail AS "detail!"
+             FROM call_decisions WHERE number_id = $1 AND organization_id = $2 AND livemode = $3
+             ORDER BY decided_at DESC, id DESC LIMIT $4"#,
+            $number_id,
+            $scope.organization_id,
+            $scope.livemode,
+            $limit
+        )
+    };
+}

@@ -3,12 +3,14 @@
 //! and holds nothing it was not told: a number's digest credentials (cached for a bounded
 //! time, dropped when they change), and for each inbound call, where it goes.
 
+pub mod decision_log;
 pub mod sip_servers;
 pub mod targets;
 
 use super::Context;
 use crate::error::AppError;
 use kros_domain::{sip, NumberStatus};
+use kros_storage::{CallDecisionRecord, InboundRouteRecord};
 use md5::{Digest, Md5};
 
 /// How calls are routed (flags or environment, see the app's `cli`).
@@ -92,8 +94,9 @@ pub enum InboundDecision {
     Reject { code: u16, reason: &'static str },
 }
 
-/// Decides an inbound call to `dialled` (the request URI, or its user part).
-pub async fn inbound(ctx: &Context, trunk: Trunk, dialled: &str) -> Result<InboundDecision, AppError> {
+/// Decides an inbound call to `dialled` (the request URI, or its user part) from `caller` (the
+/// From URI); a decision about one of the numbers is recorded for its page.
+pub async fn inbound(ctx: &Context, trunk: Trunk, dialled: &str, caller: &str) -> Result<InboundDecision, AppError> {
     use InboundDecision::Reject;
     let Some(e164) = sip::dialled_digits(dialled) else {
         return Ok(Reject { code: 404, reason: "Not Found: the dialled number is not a phone number" });
@@ -101,20 +104,93 @@ pub async fn inbound(ctx: &Context, trunk: Trunk, dialled: &str) -> Result<Inbou
     let Some(route) = ctx.store.inbound_route(trunk == Trunk::Live, &e164).await? else {
         return Ok(Reject { code: 404, reason: "Not Found: no such number" });
     };
+    let decision = decide(ctx, &route, e164);
+    ctx.call_log.record(CallDecisionRecord {
+        id: uuid::Uuid::new_v4(),
+        number_id: route.number_id,
+        organization_id: route.organization_id,
+        livemode: route.livemode,
+        decided_at: kros_storage::now(),
+        caller: caller_name(caller),
+        decision: decision.name().into(),
+        detail: decision.detail(),
+    });
+    Ok(decision)
+}
+
+/// The decision for an owned number.
+fn decide(ctx: &Context, route: &InboundRouteRecord, e164: String) -> InboundDecision {
+    use InboundDecision::Reject;
     if route.status != NumberStatus::Active {
-        return Ok(Reject { code: 480, reason: "Temporarily Unavailable: this number is inactive" });
+        return Reject { code: 480, reason: "Temporarily Unavailable: this number is inactive" };
     }
     if !route.allow_inbound {
-        return Ok(Reject { code: 403, reason: "Forbidden: this number does not take inbound calls" });
+        return Reject { code: 403, reason: "Forbidden: this number does not take inbound calls" };
     }
-    let targets: Vec<String> =
-        route.targets.map(|t| t.0).unwrap_or_default().iter().filter_map(|t| call_uri(t, &e164, &ctx.calls)).collect();
+    let targets: Vec<String> = route
+        .targets
+        .as_ref()
+        .map(|t| t.0.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|t| call_uri(t, &e164, &ctx.calls))
+        .collect();
     if targets.is_empty() {
         let aor = format!("sip:{e164}@{}", ctx.sip_domain);
-        return Ok(InboundDecision::RegisteredDevices { number: e164, aor });
+        return InboundDecision::RegisteredDevices { number: e164, aor };
     }
     let timeout_secs = route.failover_timeout_secs.unwrap_or(sip::DEFAULT_FAILOVER_TIMEOUT_SECS);
-    Ok(InboundDecision::Route { number: e164, targets, timeout_ms: timeout_secs as u64 * 1000 })
+    InboundDecision::Route { number: e164, targets, timeout_ms: timeout_secs as u64 * 1000 }
+}
+
+impl InboundDecision {
+    fn name(&self) -> &'static str {
+        match self {
+            InboundDecision::Route { .. } => "route",
+            InboundDecision::RegisteredDevices { .. } => "registered",
+            InboundDecision::Reject { .. } => "reject",
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            InboundDecision::Route { targets, .. } => targets.join(", then "),
+            InboundDecision::RegisteredDevices { .. } => "the registered devices".into(),
+            InboundDecision::Reject { code, reason } => format!("{code} {reason}"),
+        }
+    }
+}
+
+/// The caller as a page shows it: the From URI's user (a number, usually), or the URI itself.
+fn caller_name(from: &str) -> String {
+    let name = match from.parse::<sip_uri::Uri>() {
+        Ok(sip_uri::Uri::Sip(uri)) => uri.user().map(str::to_string).unwrap_or_else(|| from.to_string()),
+        _ => from.to_string(),
+    };
+    let name: String = name.chars().filter(|c| !c.is_control()).take(128).collect();
+    if name.is_empty() {
+        "unknown".into()
+    } else {
+        name
+    }
+}
+
+/// The number's latest routing decisions (at most 10), newest first.
+pub async fn latest_decisions(
+    ctx: &Context,
+    tenant: &super::Tenant,
+    number_id: uuid::Uuid,
+) -> Result<Vec<kros_domain::CallDecision>, AppError> {
+    let rows = ctx.store.call_decisions(tenant.scope(), number_id, 10).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| kros_domain::CallDecision {
+            decided_at: kros_storage::format_time(row.decided_at),
+            caller: row.caller,
+            decision: row.decision,
+            detail: row.detail,
+        })
+        .collect())
 }
 
 /// Where a number's calls go now, in words (the dashboard's number page says it).
