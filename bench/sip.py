@@ -320,16 +320,19 @@ def main():
     results["load_after"] = bench.loadavg()
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump(results, f, indent=2)
+    write(results)
+
+
+def write(results):
     bench.write_markdown(os.path.join(ROOT, "BENCHMARKS.md"), "sip", render(results))
     log("calls: written to BENCHMARKS.md")
 
 
 def render(results):
-    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
-    lines = [f"### Calls through Kamailio: {when}, commit {commit}", "",
-             f"Machine: {results['machine']}; load average {results['load_before']} before, "
+    m = results["machine"]
+    lines = [f"### Calls through Kamailio: {m['date']}, commit {m['commit']}", "",
+             f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['mem_gib']} GiB memory, Linux {m['kernel']}; "
+             f"load average {results['load_before']} before, "
              f"{results['load_after']} after. SIPp carrier calls (INVITE, answered by a SIPp target, ACK, "
              f"BYE) over UDP at each rate for {STEP_SECONDS} s, until a step has a failed call; Kamailio 5.6 "
              "with 4 UDP workers; the service on SQLite. The door's latency: a probe asking it every 20 ms "
@@ -357,4 +360,8 @@ def render(results):
 
 
 if __name__ == "__main__":
+    # `--render`: the table again from the last run's results (bench/out/sip/results.json).
+    if sys.argv[1:] == ["--render"]:
+        with open(os.path.join(ROOT, "bench", "out", "sip", "results.json")) as f:
+            sys.exit(write(json.load(f)))
     sys.exit(main())
