@@ -402,3 +402,63 @@ async fn every_kamailio_in_the_list_hears_of_a_change() {
     passes_within_two_seconds("the first instance", &edge.kamailio, &refused, "x", &fields).await;
     passes_within_two_seconds("the second instance", &second, &refused, "x", &fields).await;
 }
+
+/// A TCP relay to `to` that a test can block (connections refused) and open again: what
+/// "Kamailio's JSON-RPC port unreachable for a moment" looks like to the service.
+struct Blockable {
+    port: u16,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Blockable {
+    async fn relay_to(to: u16) -> Blockable {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let gate = open.clone();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !gate.load(std::sync::atomic::Ordering::SeqCst) {
+                    continue; // dropped: the client sees the connection closed
+                }
+                tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(("127.0.0.1", to)).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        Blockable { port, open }
+    }
+
+    fn set_open(&self, open: bool) {
+        self.open.store(open, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs Kamailio and SIPp: make test runs it (scripts/install-tools.sh sip)"]
+async fn a_notice_that_finds_kamailio_away_for_a_moment_is_sent_again() {
+    let ports = SipPorts::pick();
+    let relay = Blockable::relay_to(ports.rpc).await;
+    let mut options = options(&ports);
+    options.calls.sip_servers = vec![format!("http://127.0.0.1:{}/RPC", relay.port).parse().unwrap()];
+    let app = TestApp::spawn_with(options).await;
+    let kamailio = Kamailio::start(ports, &app.sip_door, SIP_DOOR_SECRET, SIP_DOMAIN);
+    let edge = Edge { org: app.org("Acme").await, app, kamailio };
+    let (id, user, password) = edge.number("+14155550118", None, json!({})).await;
+    edge.register(sip::free_port(), "+14155550118", &user, &password, 200).await;
+
+    // The rotation's notice finds Kamailio's JSON-RPC port closed; the cache still holds the
+    // old credentials, which keep working meanwhile.
+    relay.set_open(false);
+    let rotate = format!("/v1/phone-numbers/{id}/sip-credentials/rotate");
+    assert_eq!(edge.app.call(Method::POST, &rotate, &edge.org.live_key).await.status(), 200);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    edge.register(sip::free_port(), "+14155550118", &user, &password, 200).await;
+    // The port is back: the notice gets through, and the old password stops working.
+    relay.set_open(true);
+    let fields = format!("+14155550118;{};", sip::credentials(&user, &password));
+    passes_within_two_seconds("a notice sent again", &edge.kamailio, &sip::register(SIP_DOMAIN, 403), "x", &fields)
+        .await;
+}

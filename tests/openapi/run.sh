@@ -33,9 +33,10 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 base="http://127.0.0.1:$port"
 # The fuzzer sends thousands of requests, many with bad credentials on purpose: the rate limit
 # and the failed-authentication throttle would answer most of them 429 and test nothing.
-# Webhook receivers are on loopback here (the client flow's), so private URLs are allowed.
+# Webhook receivers are on loopback here (the client flow's), so private URLs are allowed; and
+# endpoints' targets too (the examples' host names resolve nowhere here).
 LEPTOS_SITE_ADDR="127.0.0.1:$port" KROS_RATE_LIMIT_PER_SECOND=0 KROS_AUTH_FAILURES_PER_ADDRESS=0 \
-    KROS_WEBHOOK_ALLOW_PRIVATE_URLS=true "$bin" serve >"$work/server.log" 2>&1 &
+    KROS_WEBHOOK_ALLOW_PRIVATE_URLS=true KROS_SIP_ALLOW_PRIVATE_TARGETS=true "$bin" serve >"$work/server.log" 2>&1 &
 server=$!
 for _ in $(seq 100); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.1; done
 curl -sf "$base/readyz" >/dev/null || { cat "$work/server.log"; exit 1; }
@@ -55,9 +56,16 @@ YAML
 "$venv/bin/python" "$here/client_flow.py" "$base" "$key" "$work/client"
 
 echo "openapi: Schemathesis, every check, ${budget} s"
-# The endpoint that valid bodies attach numbers to (see hooks.py).
+# The endpoint that valid bodies attach numbers to (see hooks.py), with a number attached (and
+# deletion-locked), so that the fuzzer's DELETE of it is refused (409) and it stays for the
+# bodies that name it.
 endpoint=$(curl -sf -H "Authorization: Bearer $key" -d '{"name": "Fuzzed numbers"}' "$base/v1/endpoints" \
     | "$venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+inventory=$(curl -sf -H "Authorization: Bearer $key" "$base/v1/phone-numbers?action=available&country=US&limit=1" \
+    | "$venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["data"][0]["id"])')
+anchor=$(curl -sf -H "Authorization: Bearer $key" -d "{\"inventory_id\": \"$inventory\", \"endpointId\": \"$endpoint\"}" \
+    "$base/v1/phone-numbers" | "$venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+curl -sf -X PATCH -H "Authorization: Bearer $key" -d '{"deletionLocked": true}' "$base/v1/phone-numbers/$anchor" >/dev/null
 # And the webhook endpoint that valid redeliveries name (it points at a closed port).
 webhook=$(curl -sf -H "Authorization: Bearer $key" -d '{"url": "http://127.0.0.1:9/fuzzed"}' "$base/v1/webhook-endpoints" \
     | "$venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["id"])')

@@ -114,7 +114,7 @@ pub struct CreateEndpointBody {
     #[cfg_attr(feature = "ssr", schema(max_items = 5, nullable = false))]
     pub targets: Option<Vec<String>>,
     /// 1 to 30 (default 5).
-    #[serde(default, alias = "failoverTimeoutSecs")]
+    #[serde(default, alias = "failoverTimeoutSecs", deserialize_with = "whole_number")]
     #[cfg_attr(feature = "ssr", schema(minimum = 1, maximum = 30, nullable = false))]
     pub failover_timeout_secs: Option<i64>,
 }
@@ -131,7 +131,7 @@ pub struct UpdateEndpointBody {
     #[serde(default, deserialize_with = "present")]
     #[cfg_attr(feature = "ssr", schema(value_type = Option<Vec<String>>, nullable = false, max_items = 5))]
     pub targets: Option<Option<Vec<String>>>,
-    #[serde(default, deserialize_with = "present", alias = "failoverTimeoutSecs")]
+    #[serde(default, deserialize_with = "present_whole_number", alias = "failoverTimeoutSecs")]
     #[cfg_attr(feature = "ssr", schema(value_type = Option<i64>, nullable = false, minimum = 1, maximum = 30))]
     pub failover_timeout_secs: Option<Option<i64>>,
 }
@@ -282,6 +282,11 @@ pub(super) fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result
         Some(f) if f.fract() == 0.0 && f.abs() < 9.0e18 => Ok(Some(f as i64)),
         _ => Err(serde::de::Error::custom(format!("{number} is not a whole number"))),
     }
+}
+
+/// [`whole_number`], telling `null` (`Some(None)`) from absent (`None`).
+fn present_whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<i64>>, D::Error> {
+    whole_number(deserializer).map(Some)
 }
 
 /// Tells a field that was sent as `null` (`Some(None)`) from one that was absent (`None`).
