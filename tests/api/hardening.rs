@@ -284,22 +284,18 @@ async fn a_user_without_a_password_takes_as_long_to_refuse_as_anyone() {
     )
     .await
     .unwrap();
-    let ctx = &app.ctx;
-    let time = |email: &'static str| async move {
-        let mut best = Duration::MAX;
-        for _ in 0..3 {
+    // The best of five, taken in turns (a busy moment of the machine slows every kind alike).
+    let emails = ["nobody@example.com", "sam@example.com", "ada@example.com"];
+    let mut best = [Duration::MAX; 3];
+    for _ in 0..5 {
+        for (i, email) in emails.iter().enumerate() {
             let started = Instant::now();
-            assert!(kros_numbers::service::organizations::verify_login(ctx, email, "some-password")
-                .await
-                .unwrap()
-                .is_none());
-            best = best.min(started.elapsed());
+            let refused = kros_numbers::service::organizations::verify_login(&app.ctx, email, "some-password");
+            assert!(refused.await.unwrap().is_none());
+            best[i] = best[i].min(started.elapsed());
         }
-        best
-    };
-    let unknown = time("nobody@example.com").await;
-    let passwordless = time("sam@example.com").await;
-    let wrong = time("ada@example.com").await;
+    }
+    let [unknown, passwordless, wrong] = best;
     assert!(passwordless * 3 > unknown && passwordless * 3 > wrong, "{passwordless:?} vs {unknown:?} / {wrong:?}");
 }
 
