@@ -114,6 +114,13 @@ impl Default for Options {
     }
 }
 
+/// A number bought for the SIP tests, with its credentials.
+pub struct SipNumber {
+    pub id: String,
+    pub username: String,
+    pub password: String,
+}
+
 /// An organization with one live and one test API key.
 pub struct Org {
     pub id: Uuid,
@@ -312,6 +319,30 @@ impl TestApp {
             .await;
         assert_eq!(res.status(), 201, "purchase failed");
         body_json(res).await
+    }
+
+    /// Buys `e164` in `mode` through the API (attached to `endpoint`, if given), applies
+    /// `settings` (a PATCH body; `{}` for none), and reads its SIP credentials.
+    pub async fn buy_sip_number(
+        &self,
+        key: &str,
+        mode: Mode,
+        e164: &str,
+        endpoint: Option<&str>,
+        settings: Value,
+    ) -> SipNumber {
+        let inventory_id = self.inventory(mode, e164, "US", "local", 100, 115).await;
+        let body = serde_json::json!({"inventory_id": inventory_id, "endpointId": endpoint});
+        let res = self.call_json(Method::POST, "/v1/phone-numbers", key, body).await;
+        assert_eq!(res.status(), 201, "purchase failed");
+        let id = body_json(res).await["id"].as_str().unwrap().to_string();
+        let path = format!("/v1/phone-numbers/{id}");
+        if settings != serde_json::json!({}) {
+            assert_eq!(self.call_json(Method::PATCH, &path, key, settings).await.status(), 200);
+        }
+        let credentials = self.get_ok(&path, key).await["sip_credentials"].clone();
+        let text = |field: &str| credentials[field].as_str().unwrap().to_string();
+        SipNumber { id, username: text("username"), password: text("password") }
     }
 
     /// A session JWT in the Supabase format for `user_id`, signed with the server's secret.

@@ -35,18 +35,8 @@ impl Edge {
     /// Buys `e164` (live), attached to `endpoint` if given, then applies `settings` (a PATCH
     /// body); returns (id, SIP user name, password).
     async fn number(&self, e164: &str, endpoint: Option<&str>, settings: Value) -> (String, String, String) {
-        let inv = self.app.inventory(Mode::Live, e164, "US", "local", 100, 115).await;
-        let body = json!({"inventory_id": inv, "endpointId": endpoint});
-        let res = self.app.call_json(Method::POST, "/v1/phone-numbers", &self.org.live_key, body).await;
-        assert_eq!(res.status(), 201);
-        let id = body_json(res).await["id"].as_str().unwrap().to_string();
-        if settings != json!({}) {
-            self.patch(&id, settings).await;
-        }
-        let details = self.app.get_ok(&format!("/v1/phone-numbers/{id}"), &self.org.live_key).await;
-        let credentials = &details["sip_credentials"];
-        let text = |field: &str| credentials[field].as_str().unwrap().to_string();
-        (id, text("username"), text("password"))
+        let n = self.app.buy_sip_number(&self.org.live_key, Mode::Live, e164, endpoint, settings).await;
+        (n.id, n.username, n.password)
     }
 
     async fn endpoint(&self, targets: &[String], failover_timeout_secs: i64) -> String {
@@ -364,12 +354,8 @@ async fn while_the_service_is_away_calls_get_503_cached_devices_keep_registering
 #[ignore = "needs Kamailio and SIPp: make test runs it (scripts/install-tools.sh sip)"]
 async fn a_test_mode_number_is_reached_from_the_test_trunk_only() {
     let edge = Edge::start().await;
-    let inv = edge.app.inventory(Mode::Test, "+14155550116", "US", "local", 0, 0).await;
-    let bought = edge.app.buy(&edge.org.test_key, inv).await;
-    let id = bought["id"].as_str().unwrap();
-    let details = edge.app.get_ok(&format!("/v1/phone-numbers/{id}"), &edge.org.test_key).await;
-    let credentials = &details["sip_credentials"];
-    let (user, password) = (credentials["username"].as_str().unwrap(), credentials["password"].as_str().unwrap());
+    let n = edge.app.buy_sip_number(&edge.org.test_key, Mode::Test, "+14155550116", None, json!({})).await;
+    let (user, password) = (n.username.as_str(), n.password.as_str());
     let device = sip::free_port();
     edge.register(device, "+14155550116", user, password, 200).await;
     edge.call_in("+14155550116", 404).await;

@@ -7,33 +7,6 @@ use md5::{Digest, Md5};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-/// A number bought through the API, with its SIP credentials.
-struct Bought {
-    id: String,
-    username: String,
-    password: String,
-}
-
-/// Buys `e164` (attached to `endpoint`, if given), then applies `settings` (a PATCH body).
-async fn buy(app: &TestApp, key: &str, mode: Mode, e164: &str, endpoint: Option<&Value>, settings: Value) -> Bought {
-    let inv = app.inventory(mode, e164, "US", "local", 100, 115).await;
-    let body = json!({"inventory_id": inv, "endpointId": endpoint});
-    let res = app.call_json(Method::POST, "/v1/phone-numbers", key, body).await;
-    assert_eq!(res.status(), 201);
-    let id = body_json(res).await["id"].as_str().unwrap().to_string();
-    if settings != json!({}) {
-        let res = app.call_json(Method::PATCH, &format!("/v1/phone-numbers/{id}"), key, settings).await;
-        assert_eq!(res.status(), 200);
-    }
-    let details = app.get_ok(&format!("/v1/phone-numbers/{id}"), key).await;
-    let credentials = &details["sip_credentials"];
-    Bought {
-        id,
-        username: credentials["username"].as_str().unwrap().to_string(),
-        password: credentials["password"].as_str().unwrap().to_string(),
-    }
-}
-
 /// Asks the door, as Kamailio does (HTTP Basic with the secret); the answer's status and body.
 async fn ask(app: &TestApp, path_and_query: &str) -> (u16, Value) {
     let res = app
@@ -101,7 +74,7 @@ async fn the_door_answers_only_with_its_secret_and_only_its_own_questions() {
 async fn credentials_are_the_numbers_digest_ha1_and_stop_working_when_it_is_inactive_or_released() {
     let app = TestApp::spawn().await;
     let org = app.org("Acme").await;
-    let n = buy(&app, &org.live_key, Mode::Live, "+14155550101", None, json!({})).await;
+    let n = app.buy_sip_number(&org.live_key, Mode::Live, "+14155550101", None, json!({})).await;
     let answer = credentials(&app, &n.username).await;
     assert_eq!(
         answer,
@@ -136,7 +109,7 @@ async fn credentials_are_the_numbers_digest_ha1_and_stop_working_when_it_is_inac
 async fn a_test_mode_number_never_calls_out() {
     let app = TestApp::spawn().await;
     let org = app.org("Acme").await;
-    let n = buy(&app, &org.test_key, Mode::Test, "+14155550102", None, json!({"allowOutbound": true})).await;
+    let n = app.buy_sip_number(&org.test_key, Mode::Test, "+14155550102", None, json!({"allowOutbound": true})).await;
     let answer = credentials(&app, &n.username).await;
     assert_eq!((answer["found"].clone(), answer["outbound"].clone()), (json!(1), json!(0)));
 }
@@ -147,7 +120,7 @@ async fn an_inbound_call_goes_to_the_endpoints_targets_with_the_dialled_number()
     let org = app.org("Acme").await;
     let body = json!({"name": "PBX", "targets": ["sip:10.0.0.1:5070;transport=tcp", "sip:support@10.0.0.2"], "failover_timeout_secs": 3});
     let endpoint = body_json(app.call_json(Method::POST, "/v1/endpoints", &org.live_key, body).await).await;
-    buy(&app, &org.live_key, Mode::Live, "+14155550103", Some(&endpoint["id"]), json!({})).await;
+    app.buy_sip_number(&org.live_key, Mode::Live, "+14155550103", endpoint["id"].as_str(), json!({})).await;
     let expected = json!({
         "action": "route",
         "number": "+14155550103",
@@ -170,9 +143,9 @@ async fn an_inbound_call_goes_to_the_endpoints_targets_with_the_dialled_number()
 async fn without_targets_an_inbound_call_rings_the_registered_devices() {
     let app = TestApp::spawn().await;
     let org = app.org("Acme").await;
-    buy(&app, &org.live_key, Mode::Live, "+14155550104", None, json!({})).await;
-    let phones = json!(app.endpoint(&org.live_key, "Phones").await);
-    buy(&app, &org.live_key, Mode::Live, "+14155550105", Some(&phones), json!({})).await;
+    app.buy_sip_number(&org.live_key, Mode::Live, "+14155550104", None, json!({})).await;
+    let phones = app.endpoint(&org.live_key, "Phones").await.to_string();
+    app.buy_sip_number(&org.live_key, Mode::Live, "+14155550105", Some(&phones), json!({})).await;
     for number in ["+14155550104", "+14155550105"] {
         let expected = json!({"action": "registered", "number": number, "aor": format!("sip:{number}@{SIP_DOMAIN}")});
         assert_eq!(inbound(&app, "live", number).await, expected);
@@ -189,9 +162,9 @@ async fn inbound_calls_to_numbers_that_take_none_are_refused_with_their_code() {
     assert!(reject(404)(inbound(&app, "live", "+14155550199").await), "unknown");
     assert!(reject(404)(inbound(&app, "live", "sip:alice@example.com").await), "not a number");
 
-    let off = buy(&app, &org.live_key, Mode::Live, "+14155550106", None, json!({"allowInbound": false})).await;
+    let off = app.buy_sip_number(&org.live_key, Mode::Live, "+14155550106", None, json!({"allowInbound": false})).await;
     assert!(reject(403)(inbound(&app, "live", "+14155550106").await), "inbound disabled");
-    let inactive = buy(&app, &org.live_key, Mode::Live, "+14155550107", None, json!({})).await;
+    let inactive = app.buy_sip_number(&org.live_key, Mode::Live, "+14155550107", None, json!({})).await;
     let path = format!("/v1/phone-numbers/{}", inactive.id);
     assert_eq!(app.call_json(Method::PATCH, &path, &org.live_key, json!({"status": "inactive"})).await.status(), 200);
     let answer = inbound(&app, "live", "+14155550107").await;
@@ -202,7 +175,7 @@ async fn inbound_calls_to_numbers_that_take_none_are_refused_with_their_code() {
     assert!(reject(404)(inbound(&app, "live", "+14155550106").await), "released");
 
     // Test-mode numbers answer only the test trunk; live numbers only the live carriers.
-    buy(&app, &org.test_key, Mode::Test, "+14155550108", None, json!({})).await;
+    app.buy_sip_number(&org.test_key, Mode::Test, "+14155550108", None, json!({})).await;
     assert!(reject(404)(inbound(&app, "live", "+14155550108").await), "a test number from a live carrier");
     assert_eq!(inbound(&app, "test", "+14155550108").await["action"], "registered");
     assert!(reject(404)(inbound(&app, "test", "+14155550107").await), "a live number from the test trunk");
@@ -214,7 +187,7 @@ async fn each_decision_about_a_number_is_recorded_for_its_page() {
     use kros_numbers::service::{calls, Tenant};
     let app = TestApp::spawn().await;
     let org = app.org("Acme").await;
-    let n = buy(&app, &org.live_key, Mode::Live, "+14155550109", None, json!({})).await;
+    let n = app.buy_sip_number(&org.live_key, Mode::Live, "+14155550109", None, json!({})).await;
     inbound(&app, "live", "+14155550109").await;
     let number = format!("/v1/phone-numbers/{}", n.id);
     let off = json!({"allowInbound": false});
