@@ -103,7 +103,9 @@ pub async fn get_number(id: String, endpoint_search: Option<String>) -> Result<N
         let endpoint_search = endpoint_search.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
         let endpoints =
             endpoints::picker(&state.ctx, &tenant, details.number.endpoint_id, endpoint_search.as_deref()).await?;
-        let calls = crate::service::calls::where_calls_go(&state.ctx, &tenant, &details.number).await?;
+        // The picker holds the number's own endpoint, whatever else it offers.
+        let own_endpoint = endpoints.data.iter().find(|e| Some(e.id) == details.number.endpoint_id);
+        let calls = crate::service::calls::where_calls_go(&state.ctx, &details.number, own_endpoint).await;
         let recent_calls = crate::service::calls::latest_decisions(&state.ctx, &tenant, id).await?;
         let e164 = details.number.e164.clone();
         Ok(NumberView { number: formatted(details, &e164), endpoints, endpoint_search, calls, recent_calls })

@@ -4,7 +4,7 @@
 use super::calls::targets;
 use super::{Context, Tenant};
 use crate::error::AppError;
-use kros_domain::parse::{EndpointName, PageRequest};
+use kros_domain::parse::{not_null, EndpointName, PageRequest};
 use kros_domain::sip::{self, SipTarget};
 use kros_domain::{CreateEndpointBody, Endpoint, Page, UpdateEndpointBody};
 use kros_storage::{self as storage, EndpointChanges, EndpointDeletion, EndpointRecord};
@@ -61,18 +61,14 @@ pub async fn get(ctx: &Context, tenant: &Tenant, id: Uuid) -> Result<Endpoint, A
 /// Changes the fields given (each checked as on creation); the others stay as they are, even if
 /// changed meanwhile. An empty body changes nothing but `updated_at`.
 pub async fn update(ctx: &Context, tenant: &Tenant, id: Uuid, body: &UpdateEndpointBody) -> Result<Endpoint, AppError> {
-    let not_null = |field: &str| AppError::validation(field, format!("{field} must not be null"));
     let mut changes = EndpointChanges::default();
-    if let Some(name) = &body.name {
-        let name = name.as_deref().ok_or_else(|| not_null("name"))?;
+    if let Some(name) = not_null("name", "a name", &body.name)? {
         changes.name = Some(EndpointName::parse(name)?.as_str().to_string());
     }
-    if let Some(secs) = body.failover_timeout_secs {
-        let secs = secs.ok_or_else(|| not_null("failover_timeout_secs"))?;
-        changes.failover_timeout_secs = Some(sip::parse_failover_timeout("failover_timeout_secs", secs)?);
+    if let Some(secs) = not_null("failover_timeout_secs", "a number of seconds", &body.failover_timeout_secs)? {
+        changes.failover_timeout_secs = Some(sip::parse_failover_timeout("failover_timeout_secs", *secs)?);
     }
-    if let Some(raw) = &body.targets {
-        let raw = raw.as_deref().ok_or_else(|| not_null("targets"))?;
+    if let Some(raw) = not_null("targets", "a list of SIP URIs ([] for none)", &body.targets)? {
         changes.targets = Some(checked_targets(ctx, raw).await?);
     }
     let changed = ctx.store.change_endpoint(tenant.scope(), id, &changes, storage::now()).await?;

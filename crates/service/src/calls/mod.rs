@@ -193,36 +193,33 @@ pub async fn latest_decisions(
         .collect())
 }
 
-/// Where a number's calls go now, in words (the dashboard's number page says it).
+/// Where a number's calls go now, in words (the dashboard's number page says it), given the
+/// endpoint it is attached to (the page has read it already).
 pub async fn where_calls_go(
     ctx: &Context,
-    tenant: &super::Tenant,
     number: &kros_domain::PhoneNumber,
-) -> Result<String, AppError> {
+    endpoint: Option<&kros_domain::Endpoint>,
+) -> String {
     if number.released_at.is_some() {
-        return Ok("Released: callers hear 404 Not Found.".into());
+        return "Released: callers hear 404 Not Found.".into();
     }
     if number.status != NumberStatus::Active {
-        return Ok("Inactive: callers hear 480 Temporarily Unavailable.".into());
+        return "Inactive: callers hear 480 Temporarily Unavailable.".into();
     }
     if !number.allow_inbound {
-        return Ok("Inbound calls are off: callers hear 403 Forbidden.".into());
+        return "Inbound calls are off: callers hear 403 Forbidden.".into();
     }
-    let endpoint = match number.endpoint_id {
-        Some(id) => ctx.store.endpoint(tenant.scope(), id).await?,
-        None => None,
-    };
-    match endpoint.filter(|e| !e.targets.0.is_empty()) {
-        Some(endpoint) => Ok(format!(
+    match endpoint.filter(|e| Some(e.id) == number.endpoint_id && !e.targets.is_empty()) {
+        Some(endpoint) => format!(
             "Calls ring {} (each has {} s to answer before the next is tried).",
-            endpoint.targets.0.join(", then "),
+            endpoint.targets.join(", then "),
             endpoint.failover_timeout_secs
-        )),
-        None => Ok(match ctx.sip_servers.registered_devices(&number.e164).await {
+        ),
+        None => match ctx.sip_servers.registered_devices(&number.e164).await {
             Some(1) => "Calls ring the devices registered with these credentials: 1 now.".into(),
             Some(n) => format!("Calls ring the devices registered with these credentials: {n} now."),
             None => "Calls ring the devices registered with these credentials.".into(),
-        }),
+        },
     }
 }
 
